@@ -1,0 +1,55 @@
+# MLOps Studio. `make run` starts everything on embedded defaults; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+# The test suite runs on the real services.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mlops_studio
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
+
+.PHONY: install python-deps frontend migrate demo run worker web test test-unit lint bench clean
+
+install: python-deps frontend migrate
+
+python-deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+frontend:
+	@if [ -f frontend/package.json ]; then \
+		cd frontend && (test -d node_modules -a node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund) && npm run build; \
+	fi
+
+migrate: python-deps
+	$(PY) manage.py migrate --no-input
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+run: install demo
+	$(PY) manage.py runstack --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+worker: python-deps
+	$(VENV)/bin/celery -A mlops_studio worker --loglevel=INFO --concurrency=$(WORKERS)
+
+test: python-deps frontend
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: python-deps
+	$(PY) -m pytest tests/unit -q
+
+lint: python-deps
+	$(VENV)/bin/ruff check .
+
+bench: python-deps
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/engine_overhead.py
+
+clean:
+	rm -rf var frontend/dist

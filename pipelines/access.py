@@ -1,0 +1,57 @@
+"""Who may do what in which workspace.
+
+A workspace's objects are invisible to non-members: every lookup for a
+non-member answers "not found", never "forbidden", so ids do not leak. A member
+whose role is too low gets "forbidden" with the role that is needed.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from .errors import NotFound, PermissionDenied
+from .models import Membership, Role, Workspace
+from .models.workspace import ROLE_RANK
+
+
+def member_role(user: AbstractBaseUser, workspace_id: int) -> str | None:
+    if not user.is_authenticated:
+        return None
+    cache = getattr(user, "_workspace_roles", None)
+    if cache is None:
+        cache = dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))
+        user._workspace_roles = cache
+    return cache.get(workspace_id)
+
+
+def require_role(user: AbstractBaseUser, workspace_id: int, role: str, *, what: str = "object") -> str:
+    """Return the user's role in the workspace, or raise NotFound / PermissionDenied."""
+    actual = member_role(user, workspace_id)
+    if actual is None:
+        raise NotFound(f"{what} not found")
+    if ROLE_RANK[Role(actual)] < ROLE_RANK[Role(role)]:
+        raise PermissionDenied(
+            f"your role in this workspace is {actual}; this needs {role} or higher",
+            details={"required_role": role, "your_role": actual},
+        )
+    return actual
+
+
+def workspace_ids_for(user: AbstractBaseUser) -> list[int]:
+    if not user.is_authenticated:
+        return []
+    member_role(user, 0)  # fills the cache
+    return list(user._workspace_roles)
+
+
+def workspace_for(user: AbstractBaseUser, workspace_id: int | None, role: str) -> Workspace:
+    """The workspace named by id (default: the user's personal one), checked for ``role``."""
+    if workspace_id is None:
+        workspace = Workspace.objects.filter(personal_owner=user).first()
+        if workspace is None:
+            raise NotFound("you have no personal workspace")
+    else:
+        require_role(user, workspace_id, Role.VIEWER, what="workspace")
+        workspace = Workspace.objects.get(pk=workspace_id)
+    require_role(user, workspace.pk, role, what="workspace")
+    return workspace

@@ -1,0 +1,72 @@
+from django.contrib import admin
+
+from .models import Artifact, Dataset, Membership, Pipeline, PipelineVersion, Run, StepRun, Workspace
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "personal_owner", "created_at"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "user", "role"]
+    list_filter = ["role"]
+    raw_id_fields = ["workspace", "user"]
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "workspace", "version", "updated_at"]
+    search_fields = ["name"]
+    raw_id_fields = ["workspace", "created_by"]
+
+
+@admin.register(PipelineVersion)
+class PipelineVersionAdmin(admin.ModelAdmin):
+    list_display = ["id", "pipeline", "number", "created_at"]
+    raw_id_fields = ["pipeline", "created_by"]
+
+
+class StepRunInline(admin.TabularInline):
+    model = StepRun
+    extra = 0
+    fields = ["node_id", "block_key", "status", "cache_hit", "started_at", "finished_at", "error"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["id", "pipeline", "status", "trigger", "created_by", "created_at"]
+    list_filter = ["status", "trigger"]
+    list_select_related = ["pipeline", "created_by"]
+    raw_id_fields = ["workspace", "pipeline", "pipeline_version", "retry_of", "created_by"]
+    inlines = [StepRunInline]
+
+
+@admin.register(StepRun)
+class StepRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "run", "node_id", "block_key", "status", "cache_hit", "attempts"]
+    list_filter = ["status", "cache_hit"]
+    raw_id_fields = ["run", "cached_from"]
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):
+    list_display = ["sha256", "kind", "size", "created_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "workspace", "n_rows", "created_at"]
+    raw_id_fields = ["workspace", "artifact", "created_by"]

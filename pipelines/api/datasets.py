@@ -1,0 +1,57 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..access import require_role, workspace_for, workspace_ids_for
+from ..errors import ApplicationError, NotFound
+from ..models import Dataset, Role
+from ..services.datasets import dataset_upload
+from .base import paginate
+from .serializers import DatasetOut
+
+
+class DatasetListApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        workspace = serializers.IntegerField(required=False)
+
+    @extend_schema(responses=DatasetOut(many=True))
+    def get(self, request):
+        datasets = Dataset.objects.filter(workspace_id__in=workspace_ids_for(request.user))
+        workspace = request.query_params.get("workspace")
+        if workspace:
+            if not workspace.isdigit():
+                raise ApplicationError("workspace must be a number", details={"field": "workspace"})
+            datasets = datasets.filter(workspace_id=int(workspace))
+        return paginate(self, datasets.select_related("created_by"), DatasetOut)
+
+    @extend_schema(request=InputSerializer, responses={201: DatasetOut})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        workspace = workspace_for(request.user, values.get("workspace"), Role.EDITOR)
+        upload = values["file"]
+        dataset = dataset_upload(
+            workspace=workspace,
+            user=request.user,
+            name=values.get("name") or upload.name.rsplit(".", 1)[0],
+            filename=upload.name,
+            data=upload.read(),
+        )
+        return Response(DatasetOut(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailApi(APIView):
+    @extend_schema(responses=DatasetOut)
+    def get(self, request, dataset_id: int):
+        dataset = Dataset.objects.filter(pk=dataset_id).first()
+        if dataset is None:
+            raise NotFound("dataset not found")
+        require_role(request.user, dataset.workspace_id, Role.VIEWER, what="dataset")
+        return Response(DatasetOut(dataset).data)

@@ -1,0 +1,167 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..access import workspace_for
+from ..errors import ApplicationError, NotFound
+from ..models import Role, Trigger
+from ..selectors.pipelines import pipeline_get, pipeline_list, pipeline_versions
+from ..selectors.runs import run_list
+from ..services.graphs import graph_validate
+from ..services.pipelines import pipeline_create, pipeline_delete, pipeline_update
+from ..services.runs import run_start
+from .base import bool_param, paginate
+from .serializers import PipelineListOut, PipelineOut, PipelineVersionOut, RunListOut, RunOut
+
+
+class GraphField(serializers.JSONField):
+    """A graph object; its structure is checked by the service."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError('must be an object {"nodes": [...], "edges": [...]}')
+        return data
+
+
+class PipelineListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        workspace = serializers.IntegerField(required=False)
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        graph = GraphField(required=False)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("workspace", int)], responses=PipelineListOut(many=True)
+    )
+    def get(self, request):
+        workspace = request.query_params.get("workspace")
+        if workspace is not None and not workspace.isdigit():
+            raise ApplicationError("workspace must be a number", details={"field": "workspace"})
+        pipelines = pipeline_list(user=request.user, workspace_id=int(workspace) if workspace else None)
+        return paginate(self, pipelines, PipelineListOut)
+
+    @extend_schema(request=InputSerializer, responses={201: PipelineOut})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        workspace = workspace_for(request.user, values.pop("workspace", None), Role.EDITOR)
+        pipeline = pipeline_create(workspace=workspace, user=request.user, **values)
+        return Response(PipelineOut(pipeline).data, status=status.HTTP_201_CREATED)
+
+
+class PipelineDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(
+            required=False, help_text="the version you edited; a stale one gets 409"
+        )
+        name = serializers.CharField(max_length=200, required=False)
+        description = serializers.CharField(required=False, allow_blank=True)
+        graph = GraphField(required=False)
+
+    @extend_schema(responses=PipelineOut)
+    def get(self, request, pipeline_id: int):
+        return Response(PipelineOut(pipeline_get(user=request.user, pipeline_id=pipeline_id)).data)
+
+    def _update(self, request, pipeline_id: int, *, partial: bool):
+        pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        expected = values.pop("version", None)
+        if expected is None:
+            expected = _if_match_version(request)
+        if expected is None:
+            raise ApplicationError(
+                "say which version you edited: send \"version\" in the body or an If-Match header",
+                status=428,
+                details={"field": "version", "current_version": pipeline.version},
+            )
+        if not partial:
+            missing = [f for f in ("name", "graph") if f not in values]
+            if missing:
+                raise ApplicationError(
+                    f"PUT replaces the pipeline and needs {', '.join(missing)}; use PATCH to change part of it",
+                    details={"field": missing[0]},
+                )
+        pipeline = pipeline_update(pipeline=pipeline, user=request.user, expected_version=expected, **values)
+        return Response(PipelineOut(pipeline).data, headers={"ETag": f'"{pipeline.version}"'})
+
+    @extend_schema(request=InputSerializer, responses=PipelineOut)
+    def put(self, request, pipeline_id: int):
+        return self._update(request, pipeline_id, partial=False)
+
+    @extend_schema(request=InputSerializer, responses=PipelineOut)
+    def patch(self, request, pipeline_id: int):
+        return self._update(request, pipeline_id, partial=True)
+
+    def delete(self, request, pipeline_id: int):
+        pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)
+        pipeline_delete(pipeline=pipeline)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _if_match_version(request) -> int | None:
+    header = request.headers.get("If-Match", "").strip().strip('W/').strip('"')
+    if not header:
+        return None
+    if not header.isdigit():
+        raise ApplicationError("If-Match must carry the pipeline version, e.g. \"3\"", status=412)
+    return int(header)
+
+
+class PipelineValidateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        graph = GraphField(required=False, help_text="validate this graph instead of the saved draft")
+
+    @extend_schema(request=InputSerializer, responses={200: dict})
+    def post(self, request, pipeline_id: int):
+        pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        graph = data.validated_data.get("graph", pipeline.graph)
+        result = graph_validate(graph=graph, workspace=pipeline.workspace)
+        return Response(result.as_dict())
+
+
+class PipelineRunListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        use_cache = serializers.BooleanField(default=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str)], responses=RunListOut(many=True)
+    )
+    def get(self, request, pipeline_id: int):
+        pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id)
+        runs = run_list(user=request.user, pipeline_id=pipeline.pk, status=request.query_params.get("status"))
+        return paginate(self, runs, RunListOut)
+
+    @extend_schema(request=InputSerializer, responses={201: RunOut})
+    def post(self, request, pipeline_id: int):
+        pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)
+        data = self.InputSerializer(data=request.data or {})
+        data.is_valid(raise_exception=True)
+        use_cache = bool_param(request.query_params.get("use_cache"), data.validated_data["use_cache"])
+        trigger = Trigger.MANUAL if request.auth is None else Trigger.API
+        run = run_start(pipeline=pipeline, user=request.user, trigger=trigger, use_cache=use_cache)
+        run.refresh_from_db()
+        steps = list(run.steps.order_by("position"))
+        return Response(RunOut(run, context={"steps": steps}).data, status=status.HTTP_201_CREATED)
+
+
+class PipelineVersionListApi(APIView):
+    @extend_schema(responses=PipelineVersionOut(many=True))
+    def get(self, request, pipeline_id: int):
+        pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id)
+        return paginate(self, pipeline_versions(pipeline=pipeline), PipelineVersionOut)
+
+
+class PipelineVersionDetailApi(APIView):
+    @extend_schema(responses=PipelineVersionOut)
+    def get(self, request, pipeline_id: int, number: int):
+        pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id)
+        version = pipeline.versions.filter(number=number).first()
+        if version is None:
+            raise NotFound(f"pipeline {pipeline.pk} has no version {number}")
+        return Response(PipelineVersionOut(version).data)

@@ -1,0 +1,95 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..errors import ApplicationError
+from ..graph import graph_diff
+from ..models import Role, RunStatus
+from ..selectors.runs import run_get, run_list, run_queue_position, run_steps
+from ..services.runs import run_cancel, run_retry
+from .base import paginate
+from .serializers import RunListOut, RunOut
+
+
+def run_payload(run) -> dict:
+    return RunOut(
+        run, context={"steps": run_steps(run=run), "queue_position": run_queue_position(run=run)}
+    ).data
+
+
+class RunListApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("pipeline", int), OpenApiParameter("status", str)],
+        responses=RunListOut(many=True),
+    )
+    def get(self, request):
+        pipeline = request.query_params.get("pipeline")
+        status_filter = request.query_params.get("status")
+        if pipeline is not None and not pipeline.isdigit():
+            raise ApplicationError("pipeline must be a number", details={"field": "pipeline"})
+        if status_filter and status_filter not in RunStatus.values:
+            raise ApplicationError(
+                f"status must be one of {', '.join(RunStatus.values)}", details={"field": "status"}
+            )
+        runs = run_list(
+            user=request.user, pipeline_id=int(pipeline) if pipeline else None, status=status_filter
+        )
+        return paginate(self, runs, RunListOut)
+
+
+class RunDetailApi(APIView):
+    @extend_schema(responses=RunOut)
+    def get(self, request, run_id: int):
+        return Response(run_payload(run_get(user=request.user, run_id=run_id)))
+
+
+class RunCancelApi(APIView):
+    @extend_schema(request=None, responses=RunOut)
+    def post(self, request, run_id: int):
+        run = run_cancel(run=run_get(user=request.user, run_id=run_id, role=Role.EDITOR))
+        return Response(run_payload(run))
+
+
+class RunRetryApi(APIView):
+    @extend_schema(request=None, responses={201: RunOut})
+    def post(self, request, run_id: int):
+        run = run_retry(run=run_get(user=request.user, run_id=run_id, role=Role.EDITOR), user=request.user)
+        run.refresh_from_db()
+        return Response(run_payload(run), status=status.HTTP_201_CREATED)
+
+
+class RunCompareApi(APIView):
+    """Graph, parameter and metric differences between two runs."""
+
+    @extend_schema(parameters=[OpenApiParameter("other", int, required=True)], responses={200: dict})
+    def get(self, request, run_id: int):
+        other = request.query_params.get("other", "")
+        if not other.isdigit():
+            raise ApplicationError("say which run to compare with: ?other=<run id>", details={"field": "other"})
+        left = run_get(user=request.user, run_id=run_id)
+        right = run_get(user=request.user, run_id=int(other))
+        return Response(runs_compare(left, right))
+
+
+def runs_compare(left, right) -> dict:
+    left_steps = {s.node_id: s for s in run_steps(run=left)}
+    right_steps = {s.node_id: s for s in run_steps(run=right)}
+    metrics = []
+    for node_id in sorted(set(left_steps) | set(right_steps)):
+        a = (left_steps.get(node_id).summary or {}).get("metrics") if node_id in left_steps else None
+        b = (right_steps.get(node_id).summary or {}).get("metrics") if node_id in right_steps else None
+        if not isinstance(a, dict) and not isinstance(b, dict):
+            continue
+        a, b = a or {}, b or {}
+        for name in sorted(set(a) | set(b)):
+            va, vb = a.get(name), b.get(name)
+            if isinstance(va, int | float) or isinstance(vb, int | float):
+                delta = vb - va if isinstance(va, int | float) and isinstance(vb, int | float) else None
+                metrics.append({"node": node_id, "metric": name, "left": va, "right": vb, "delta": delta})
+    return {
+        "left": left.pk,
+        "right": right.pk,
+        "graph": graph_diff(left.pipeline_version.graph, right.pipeline_version.graph),
+        "metrics": metrics,
+    }

@@ -1,0 +1,73 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..access import require_role, workspace_ids_for
+from ..models import Membership, Role, Workspace
+from ..services.workspaces import membership_remove, membership_set, workspace_create
+from .serializers import WorkspaceOut
+
+
+def _roles(user) -> dict[int, str]:
+    workspace_ids_for(user)
+    return user._workspace_roles
+
+
+class WorkspaceListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+
+    @extend_schema(responses=WorkspaceOut(many=True))
+    def get(self, request):
+        workspaces = Workspace.objects.filter(pk__in=workspace_ids_for(request.user)).order_by("pk")
+        return Response(WorkspaceOut(workspaces, many=True, context={"roles": _roles(request.user)}).data)
+
+    @extend_schema(request=InputSerializer, responses={201: WorkspaceOut})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workspace = workspace_create(name=data.validated_data["name"], user=request.user)
+        request.user._workspace_roles = None
+        del request.user._workspace_roles
+        return Response(
+            WorkspaceOut(workspace, context={"roles": _roles(request.user)}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class MembershipOut(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "created_at"]
+
+
+class MemberListApi(APIView):
+    """Members of a workspace: any member reads, admins add, change and remove."""
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        role = serializers.ChoiceField(choices=Role.values, default=Role.VIEWER)
+
+    @extend_schema(responses=MembershipOut(many=True))
+    def get(self, request, workspace_id: int):
+        require_role(request.user, workspace_id, Role.VIEWER, what="workspace")
+        members = Membership.objects.filter(workspace_id=workspace_id).select_related("user")
+        return Response(MembershipOut(members.order_by("user__username"), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: MembershipOut})
+    def post(self, request, workspace_id: int):
+        require_role(request.user, workspace_id, Role.ADMIN, what="workspace")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = membership_set(workspace=Workspace.objects.get(pk=workspace_id), **data.validated_data)
+        return Response(MembershipOut(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(APIView):
+    def delete(self, request, workspace_id: int, username: str):
+        require_role(request.user, workspace_id, Role.ADMIN, what="workspace")
+        membership_remove(workspace=Workspace.objects.get(pk=workspace_id), username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Running steps: artifacts, cache keys, the step executor. Knows neither Django nor Celery."""

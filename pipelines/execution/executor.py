@@ -1,0 +1,199 @@
+"""The step executor: run one block on artifacts and store what it produced.
+
+Knows neither Django nor Celery. The Celery task loads a StepRun row, calls
+``StepExecutor.execute`` and writes the outcome back; tests and benchmarks call
+the same code in-process (see ``local.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import time
+import traceback
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sklearn
+
+from pipelines.blocks.base import Block, BlockError
+
+from .artifacts import JSON, OBJECT, TABLE, ArtifactStore, StoredArtifact
+from .summaries import json_safe, summarize
+
+PORT_KIND = {"table": TABLE, "estimator": OBJECT, "model": OBJECT, "metrics": JSON, "report": JSON}
+
+# Part of every cache key: a different scikit-learn may fit differently.
+LIBRARY_VERSIONS = {"sklearn": sklearn.__version__}
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def cache_key(
+    *,
+    block_key: str,
+    block_version: str,
+    params: Mapping[str, Any],
+    input_hashes: Mapping[str, str],
+) -> str:
+    """hash(block key + block version + canonical params + input artifact hashes + libraries)."""
+    material = canonical_json(
+        {
+            "block": block_key,
+            "version": block_version,
+            "params": params,
+            "inputs": dict(sorted(input_hashes.items())),
+            "libs": LIBRARY_VERSIONS,
+        }
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass
+class StepOutcome:
+    ok: bool
+    outputs: dict[str, StoredArtifact] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    logs: str = ""
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""
+    error_detail: str = ""
+    seconds: float = 0.0
+    permanent: bool = True
+
+
+class _Context:
+    def __init__(self, store: ArtifactStore, log_lines: list[str]):
+        self._store = store
+        self._log_lines = log_lines
+
+    def load_table(self, sha256: str):
+        return self._store.load(sha256, TABLE)
+
+    def log(self, message: str) -> None:
+        self._log_lines.append(message)
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, lines: list[str]):
+        super().__init__(level=logging.INFO)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+
+
+class StepExecutor:
+    def __init__(self, store: ArtifactStore):
+        self.store = store
+
+    def load_inputs(self, block: Block, input_refs: Mapping[str, Mapping[str, str]]) -> dict:
+        values = {}
+        for port_name, ref in input_refs.items():
+            values[port_name] = self.store.load(ref["sha256"], ref["kind"])
+        return values
+
+    def execute(
+        self,
+        block: Block,
+        params: Mapping[str, Any],
+        input_refs: Mapping[str, Mapping[str, str]],
+        *,
+        timeout_errors: tuple[type[BaseException], ...] = (),
+        timeout_seconds: float | None = None,
+    ) -> StepOutcome:
+        """Run ``block`` on the artifacts ``input_refs`` ({port: {"sha256", "kind"}}).
+
+        Never raises for a failure of the step itself: the outcome says what
+        went wrong, for people (``error``) and for experts (``error_detail``).
+        ``permanent`` is False only for errors worth retrying (lost files or
+        connections), never for bad data or parameters. ``timeout_errors`` are
+        the exceptions the caller's time limit raises inside the step.
+        """
+        log_lines: list[str] = []
+        caught: list[warnings.WarningMessage] = []
+        stdout = io.StringIO()
+        handler = _ListHandler(log_lines)
+        root_logger = logging.getLogger()
+        started = time.perf_counter()
+        outcome = StepOutcome(ok=False)
+        root_logger.addHandler(handler)
+        try:
+            with (
+                warnings.catch_warnings(record=True) as caught,
+                contextlib.redirect_stdout(stdout),
+                contextlib.redirect_stderr(stdout),
+            ):
+                warnings.simplefilter("always")
+                inputs = self.load_inputs(block, input_refs)
+                values = block.run(_Context(self.store, log_lines), inputs, dict(params))
+                outcome = self._store_outputs(block, values)
+        except timeout_errors:
+            outcome = StepOutcome(
+                ok=False,
+                error=f"the step ran longer than its time limit of {timeout_seconds:g} s and was stopped; "
+                "raise the node's timeout or use a smaller dataset or model",
+                error_detail=traceback.format_exc(),
+            )
+        except BlockError as exc:
+            outcome = StepOutcome(ok=False, error=exc.message, error_detail=traceback.format_exc())
+        except (OSError, ConnectionError) as exc:
+            outcome = StepOutcome(
+                ok=False,
+                error=f"{type(exc).__name__}: {exc}",
+                error_detail=traceback.format_exc(),
+                permanent=False,
+            )
+        except Exception as exc:  # noqa: BLE001 - the step failed; record why
+            outcome = StepOutcome(
+                ok=False, error=_plain_error(block, exc), error_detail=traceback.format_exc()
+            )
+        finally:
+            root_logger.removeHandler(handler)
+        printed = stdout.getvalue().strip()
+        if printed:
+            log_lines.extend(printed.splitlines())
+        outcome.warnings = _dedupe([f"{w.category.__name__}: {w.message}" for w in caught])
+        outcome.logs = "\n".join(log_lines + outcome.warnings)
+        outcome.seconds = time.perf_counter() - started
+        return outcome
+
+    def _store_outputs(self, block: Block, values: Mapping[str, Any]) -> StepOutcome:
+        outputs: dict[str, StoredArtifact] = {}
+        summary: dict[str, Any] = {"outputs": {}}
+        for port in block.outputs:
+            if port.name not in values:
+                raise RuntimeError(f"block {block.key} produced no value for output {port.name!r}")
+            value = values[port.name]
+            kind = PORT_KIND[port.type]
+            if kind == TABLE:
+                stored = self.store.put_table(value)
+            elif kind == OBJECT:
+                stored = self.store.put_object(value)
+            else:
+                value = json_safe(value)
+                stored = self.store.put_json(value)
+            outputs[port.name] = stored
+            summary["outputs"][port.name] = {"type": port.type, **summarize(port.type, value)}
+            if port.type == "metrics":
+                summary["metrics"] = value
+        return StepOutcome(ok=True, outputs=outputs, summary=summary)
+
+
+def _plain_error(block: Block, exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{block.label} failed: {text}"
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        seen.setdefault(item, None)
+    return list(seen)

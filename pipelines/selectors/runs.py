@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from ..access import require_role, workspace_ids_for
+from ..errors import NotFound
+from ..models import Role, Run, RunStatus, StepRun
+
+
+def run_list(
+    *, user, pipeline_id: int | None = None, status: str | None = None
+) -> QuerySet[Run]:
+    runs = Run.objects.filter(workspace_id__in=workspace_ids_for(user))
+    if pipeline_id is not None:
+        runs = runs.filter(pipeline_id=pipeline_id)
+    if status:
+        runs = runs.filter(status=status)
+    return runs.select_related("pipeline_version", "created_by", "pipeline").order_by(
+        "-created_at", "-id"
+    )
+
+
+def run_get(*, user, run_id: int, role: str = Role.VIEWER) -> Run:
+    run = (
+        Run.objects.select_related("pipeline", "pipeline_version", "created_by", "workspace")
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        raise NotFound("run not found")
+    require_role(user, run.workspace_id, role, what="run")
+    return run
+
+
+def run_steps(*, run: Run) -> list[StepRun]:
+    return list(run.steps.select_related("cached_from").order_by("position"))
+
+
+def run_queue_position(*, run: Run) -> int | None:
+    """1 + how many queued runs were created before this one; None once it started."""
+    if run.status != RunStatus.QUEUED:
+        return None
+    return (
+        Run.objects.filter(status=RunStatus.QUEUED, created_at__lt=run.created_at).count() + 1
+    )

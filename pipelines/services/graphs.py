@@ -1,0 +1,71 @@
+"""Graph checks with the workspace's context (datasets it owns)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..blocks import catalogue
+from ..errors import ApplicationError
+from ..graph import GraphFormatError, ValidationResult, compile_plan, parse_graph, validate_graph
+from ..graph import Plan
+from ..models import Dataset, Workspace
+
+MAX_NODES = 500
+MAX_EDGES = 2000
+
+
+class GraphInvalid(ApplicationError):
+    """The graph has errors; ``details`` carries the validation result."""
+
+    status = 400
+
+
+def graph_check_format(graph: Any) -> None:
+    """Refuse what is not a graph at all; a draft may still be invalid otherwise."""
+    try:
+        parsed = parse_graph(graph)
+    except GraphFormatError as exc:
+        raise ApplicationError(f"graph: {exc}", details={"field": "graph"}) from exc
+    if len(parsed.nodes) > MAX_NODES or len(parsed.edges) > MAX_EDGES:
+        raise ApplicationError(
+            f"graph: at most {MAX_NODES} nodes and {MAX_EDGES} edges are allowed "
+            f"(got {len(parsed.nodes)} nodes, {len(parsed.edges)} edges)",
+            details={"field": "graph"},
+        )
+
+
+def graph_validate(*, graph: Any, workspace: Workspace) -> ValidationResult:
+    try:
+        parsed = parse_graph(graph)
+    except GraphFormatError as exc:
+        return ValidationResult(errors={}, graph_errors=[str(exc)])
+    owned: set[str] | None = None
+
+    def check_context(node) -> dict[str, str]:
+        nonlocal owned
+        if node.block != "dataset.upload":
+            return {}
+        sha = (node.params or {}).get("dataset") if isinstance(node.params, dict) else None
+        if not isinstance(sha, str):
+            return {}
+        if owned is None:
+            owned = set(
+                Dataset.objects.filter(workspace=workspace).values_list("artifact_id", flat=True)
+            )
+        if sha not in owned:
+            return {"dataset": "no uploaded dataset with this id in this workspace"}
+        return {}
+
+    return validate_graph(
+        parsed, catalogue(), max_nodes=MAX_NODES, max_edges=MAX_EDGES, param_check=check_context
+    )
+
+
+def graph_compile(*, graph: Any, workspace: Workspace) -> Plan:
+    """Validate and compile, or raise GraphInvalid with the errors keyed by node id."""
+    result = graph_validate(graph=graph, workspace=workspace)
+    if not result.valid:
+        raise GraphInvalid(
+            "the pipeline has errors; fix the marked nodes and run again", details=result.as_dict()
+        )
+    return compile_plan(parse_graph(graph), catalogue())

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from ..errors import ApplicationError, NotFound
+from ..models import Membership, Role, Workspace
+
+User = get_user_model()
+
+
+def workspace_create_personal(*, user) -> Workspace:
+    with transaction.atomic():
+        workspace, _ = Workspace.objects.get_or_create(
+            personal_owner=user, defaults={"name": f"{user.get_username()}'s workspace"}
+        )
+        Membership.objects.get_or_create(
+            workspace=workspace, user=user, defaults={"role": Role.ADMIN}
+        )
+    return workspace
+
+
+def workspace_create(*, name: str, user) -> Workspace:
+    with transaction.atomic():
+        workspace = Workspace.objects.create(name=name)
+        Membership.objects.create(workspace=workspace, user=user, role=Role.ADMIN)
+    return workspace
+
+
+def membership_set(*, workspace: Workspace, username: str, role: str) -> Membership:
+    """Add a member or change a member's role."""
+    if role not in Role.values:
+        raise ApplicationError(
+            f"unknown role {role!r}; use one of {', '.join(Role.values)}", details={"field": "role"}
+        )
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise ApplicationError(f"no user named {username!r}", details={"field": "username"})
+    membership, created = Membership.objects.get_or_create(
+        workspace=workspace, user=user, defaults={"role": role}
+    )
+    if not created and membership.role != role:
+        _refuse_removing_last_admin(workspace, membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership
+
+
+def membership_remove(*, workspace: Workspace, username: str) -> None:
+    membership = Membership.objects.filter(workspace=workspace, user__username=username).first()
+    if membership is None:
+        raise NotFound(f"{username!r} is not a member of this workspace")
+    _refuse_removing_last_admin(workspace, membership)
+    membership.delete()
+
+
+def _refuse_removing_last_admin(workspace: Workspace, membership: Membership) -> None:
+    if membership.role == Role.ADMIN and not workspace.memberships.filter(
+        role=Role.ADMIN
+    ).exclude(pk=membership.pk).exists():
+        raise ApplicationError("a workspace needs at least one admin")

@@ -1,0 +1,18 @@
+"""Thin Celery tasks: they take ids and call services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from .services import steps
+
+
+@shared_task(name="pipelines.step_execute", acks_late=True, reject_on_worker_lost=True)
+def step_execute(step_id: int) -> None:
+    steps.step_execute(step_id=step_id, timeout_errors=(SoftTimeLimitExceeded,))
+
+
+@shared_task(name="pipelines.sweep_stale_steps")
+def sweep_stale_steps() -> int:
+    return steps.steps_sweep_stale()

@@ -1,0 +1,139 @@
+"""Shared fixtures: users, an API client per user, and a real Celery worker process.
+
+Integration tests run on the real services: PostgreSQL (DATABASE_URL), Redis
+(REDIS_URL) and a Celery worker subprocess that reads and writes the test
+database. They use ``transactional_db`` so the worker sees committed rows.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def artifact_root(tmp_path_factory):
+    """Every test session writes artifacts to a fresh folder the worker shares."""
+    from pipelines.services import artifacts
+
+    root = tmp_path_factory.mktemp("artifacts")
+    settings.ARTIFACT_ROOT = root
+    artifacts.artifact_store.cache_clear()
+    yield root
+    artifacts.artifact_store.cache_clear()
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth import get_user_model
+
+    def make(username: str, password: str = "pass-12345"):
+        return get_user_model().objects.create_user(username=username, password=password)
+
+    return make
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("owner")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("outsider")
+
+
+@pytest.fixture
+def owner_api(owner):
+    return api_client_for(owner)
+
+
+@pytest.fixture
+def outsider_api(outsider):
+    return api_client_for(outsider)
+
+
+def _flush_test_queue() -> None:
+    import redis
+
+    if settings.REDIS_URL:
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, artifact_root, tmp_path_factory):
+    """A real ``celery worker`` subprocess against the test database and Redis.
+
+    Yields the Popen; its log is in the file named by ``proc.log_path``.
+    """
+    if not settings.REDIS_URL:
+        pytest.skip("integration tests need REDIS_URL (make test sets it)")
+    _flush_test_queue()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        "REDIS_URL": settings.REDIS_URL,
+        "ARTIFACT_ROOT": str(artifact_root),
+        "STEP_HEARTBEAT_SECONDS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "mlops_studio", "worker",
+            "--concurrency=2", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+            f"--hostname=test-worker-{os.getpid()}@%h",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    proc.log_path = log_path
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery worker exited early:\n{log_path.read_text()}")
+        if " ready." in log_path.read_text():
+            break
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def wait_for_run(client: APIClient, run_id: int, timeout: float = 120) -> dict:
+    """Poll the run until it is final and return its JSON."""
+    deadline = time.monotonic() + timeout
+    while True:
+        data = client.get(f"/api/runs/{run_id}/").json()
+        if data["status"] in ("succeeded", "failed", "cancelled"):
+            return data
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} still {data['status']} after {timeout}s: {data}")
+        time.sleep(0.2)
