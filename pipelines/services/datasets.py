@@ -42,7 +42,7 @@ def csv_parse(data: bytes) -> pd.DataFrame:
     if "\0" in text:
         raise CsvError("the file holds binary data, not CSV text", details={"field": "file"})
     try:
-        df = pd.read_csv(io.StringIO(text), sep=None, engine="python")
+        df = pd.read_csv(io.StringIO(text), sep=_sniff_delimiter(text), index_col=False)
     except pd.errors.EmptyDataError as exc:
         raise CsvError("the file has no columns", details={"field": "file"}) from exc
     except (pd.errors.ParserError, ValueError, csv_error()) as exc:
@@ -68,6 +68,15 @@ def csv_parse(data: bytes) -> pd.DataFrame:
     if duplicated:
         raise CsvError(f"duplicate column names: {', '.join(duplicated)}", details={"line": 1})
     return df
+
+
+def _sniff_delimiter(text: str) -> str:
+    import csv
+
+    try:
+        return csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
 
 
 def csv_error():
