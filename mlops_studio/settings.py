@@ -167,6 +167,9 @@ CELERY_BEAT_SCHEDULE = {
 # whose heartbeat is older than STEP_HEARTBEAT_TIMEOUT as lost.
 STEP_HEARTBEAT_SECONDS = int(os.environ.get("STEP_HEARTBEAT_SECONDS", 10))
 STEP_HEARTBEAT_TIMEOUT = int(os.environ.get("STEP_HEARTBEAT_TIMEOUT", 60))
+# A step queued this long without being claimed is sent to the broker again
+# (its message may have been lost with a broker restart).
+STEP_REQUEUE_AFTER = int(os.environ.get("STEP_REQUEUE_AFTER", 600))
 STEP_DEFAULT_TIMEOUT = int(os.environ.get("STEP_DEFAULT_TIMEOUT", 3600))
 
 LOGGING = {

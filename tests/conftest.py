@@ -77,17 +77,9 @@ def _flush_test_queue() -> None:
         redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, artifact_root, tmp_path_factory):
-    """A real ``celery worker`` subprocess against the test database and Redis.
-
-    Yields the Popen; its log is in the file named by ``proc.log_path``.
-    """
-    if not settings.REDIS_URL:
-        pytest.skip("integration tests need REDIS_URL (make test sets it)")
-    _flush_test_queue()
+def worker_env(artifact_root) -> dict[str, str]:
     db = settings.DATABASES["default"]
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": (
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -97,34 +89,56 @@ def celery_worker_process(django_db_setup, django_db_blocker, artifact_root, tmp
         "STEP_HEARTBEAT_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
+
+
+def start_worker(log_dir: Path, artifact_root, *, name: str, concurrency: int = 2) -> subprocess.Popen:
+    """Start ``celery worker`` in its own process group and wait until it is ready.
+
+    ``proc.log_path`` is its log. Kill the whole group (``os.killpg``) to
+    simulate a machine dying: the pool's children die with the parent.
+    """
+    log_path = log_dir / f"{name}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - the worker writes it until it stops
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "mlops_studio", "worker",
-            "--concurrency=2", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-            f"--hostname=test-worker-{os.getpid()}@%h",
+            f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
+            "--without-mingle", f"--hostname={name}-{os.getpid()}@%h",
         ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=worker_env(artifact_root), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     proc.log_path = log_path
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while " ready." not in log_path.read_text():
         if proc.poll() is not None:
             raise RuntimeError(f"celery worker exited early:\n{log_path.read_text()}")
-        if " ready." in log_path.read_text():
-            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
         time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
+    return proc
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, artifact_root, tmp_path_factory):
+    """A real ``celery worker`` subprocess (2 processes) against the test database and Redis."""
+    if not settings.REDIS_URL:
+        pytest.skip("integration tests need REDIS_URL (make test sets it)")
+    _flush_test_queue()
+    proc = start_worker(tmp_path_factory.mktemp("worker"), artifact_root, name="test-worker")
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    stop_worker(proc)
 
 
 def wait_for_run(client: APIClient, run_id: int, timeout: float = 120) -> dict:

@@ -6,8 +6,14 @@ from typing import Any
 
 from ..blocks import catalogue
 from ..errors import ApplicationError
-from ..graph import GraphFormatError, ValidationResult, compile_plan, parse_graph, validate_graph
-from ..graph import Plan
+from ..graph import (
+    GraphFormatError,
+    Plan,
+    ValidationResult,
+    compile_plan,
+    parse_graph,
+    validate_graph,
+)
 from ..models import Dataset, Workspace
 
 MAX_NODES = 500

@@ -147,6 +147,19 @@ def steps_sweep_stale() -> int:
         ):
             run_advance(run_id=step.run_id)
             touched += 1
+    # Queued steps whose message may have been lost (a broker restarted without
+    # persistence): send them again. A duplicate is harmless, the claim is
+    # conditional; queued_at moves so each step is re-sent at most once per period.
+    requeue_cutoff = timezone.now() - timedelta(seconds=settings.STEP_REQUEUE_AFTER)
+    for step in StepRun.objects.filter(status=StepStatus.QUEUED, queued_at__lt=requeue_cutoff).exclude(
+        run__status__in=RUN_FINAL
+    )[:500]:
+        if StepRun.objects.filter(pk=step.pk, status=StepStatus.QUEUED, queued_at=step.queued_at).update(
+            queued_at=timezone.now()
+        ):
+            logger.warning("step %s waited %s s in the queue; sending it again", step.pk, settings.STEP_REQUEUE_AFTER)
+            _enqueue([step])
+            touched += 1
     # Runs whose steps are all final but that were never closed (e.g. a crash between
     # the step's update and the advance).
     for run_id in Run.objects.exclude(status__in=RUN_FINAL).exclude(
