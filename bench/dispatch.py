@@ -1,0 +1,91 @@
+"""Dispatch round trip of one step vs a raw Redis push/pop ping-pong.
+
+    .venv/bin/python bench/dispatch.py
+
+Baseline: two processes bounce a message over Redis lists (LPUSH/BRPOP) — the
+least any broker round trip can cost here. Ours: a one-step run (the iris
+dataset block) through the service layer on a real worker; the round trip is
+submit → succeeded minus the step's own compute time, i.e. creating the run,
+queueing the task, the worker claiming it, storing the output and closing the
+run. Goal: ≤ 3 × the raw ping-pong.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+from _harness import REDIS_URL, median, setup_django, start_workers, stop
+
+ROUNDS = 200
+
+
+def _echo(url: str) -> None:
+    import redis
+
+    r = redis.Redis.from_url(url)
+    while True:
+        _, message = r.brpop(["bench:ping"])
+        if message == b"stop":
+            return
+        r.lpush("bench:pong", message)
+
+
+def raw_ping_pong() -> float:
+    import redis
+
+    r = redis.Redis.from_url(REDIS_URL)
+    r.delete("bench:ping", "bench:pong")
+    echo = multiprocessing.Process(target=_echo, args=(REDIS_URL,))
+    echo.start()
+    times = []
+    for i in range(ROUNDS):
+        started = time.perf_counter()
+        r.lpush("bench:ping", str(i))
+        r.brpop(["bench:pong"])
+        times.append(time.perf_counter() - started)
+    r.lpush("bench:ping", "stop")
+    echo.join()
+    return median(times[10:])
+
+
+def main(runs: int = 40) -> None:
+    raw = raw_ping_pong()
+    setup_django()
+    from django.contrib.auth import get_user_model
+
+    from pipelines.models import Pipeline, Run, Workspace
+    from pipelines.services.runs import run_start
+
+    user = get_user_model().objects.create_user("bench", password="bench-pass-1")
+    pipeline = Pipeline.objects.create(
+        workspace=Workspace.objects.get(personal_owner=user),
+        name="noop",
+        graph={"nodes": [{"id": "load", "block": "dataset.builtin", "params": {"name": "iris"}}], "edges": []},
+    )
+    workers = start_workers(1, concurrency=1)
+    round_trips = []
+    try:
+        for index in range(runs + 3):
+            started = time.perf_counter()
+            run = run_start(pipeline=pipeline, user=user, use_cache=False)
+            while True:
+                status = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+                if status in ("succeeded", "failed", "cancelled"):
+                    break
+                time.sleep(0.001)
+            elapsed = time.perf_counter() - started
+            assert status == "succeeded"
+            if index >= 3:
+                step = run.steps.get()
+                round_trips.append(elapsed - step.summary.get("seconds", 0))
+    finally:
+        stop(workers)
+    ours = median(round_trips)
+    print(f"raw Redis LPUSH/BRPOP ping-pong: median {raw * 1000:.3f} ms ({ROUNDS} rounds)")
+    print(f"one-step run dispatch round trip: median {ours * 1000:.3f} ms ({runs} runs)")
+    print(f"ratio: {ours / raw:.1f}x (goal ≤ 3x)")
+
+
+if __name__ == "__main__":
+    main()

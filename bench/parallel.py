@@ -1,0 +1,73 @@
+"""Parallel branches: two equal heavy branches on 2 worker processes vs 1.
+
+    .venv/bin/python bench/parallel.py
+
+digits → split → two random forests trained side by side. With one worker
+process the branches run one after the other (the baseline); with two they
+should overlap. Goal: 2 processes ≤ 0.6 × the sequential time.
+"""
+
+from __future__ import annotations
+
+import time
+
+from _harness import median, setup_django, start_workers, stop
+
+
+def graph(trees: int) -> dict:
+    def edge(s, sp, t, tp):
+        return {"source": s, "source_port": sp, "target": t, "target_port": tp}
+
+    nodes = [
+        {"id": "load", "block": "dataset.builtin", "params": {"name": "digits"}},
+        {"id": "split", "block": "data.split", "params": {"seed": 0}},
+    ]
+    edges = [edge("load", "table", "split", "table")]
+    for branch in ("a", "b"):
+        nodes += [
+            {"id": f"forest_{branch}", "block": "sklearn.ensemble.RandomForestClassifier",
+             "params": {"n_estimators": trees, "random_state": 0 if branch == "a" else 1}},
+            {"id": f"train_{branch}", "block": "model.train", "params": {}},
+        ]
+        edges += [
+            edge(f"forest_{branch}", "estimator", f"train_{branch}", "estimator"),
+            edge("split", "train", f"train_{branch}", "table"),
+        ]
+    return {"nodes": nodes, "edges": edges}
+
+
+def main(repeats: int = 3, trees: int = 800) -> None:
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    user = get_user_model().objects.create_user("bench", password="bench-pass-1")
+    client = APIClient()
+    client.force_authenticate(user)
+    pipeline = client.post("/api/pipelines/", {"name": "par", "graph": graph(trees)}, format="json").json()
+
+    def timed_run() -> float:
+        started = time.perf_counter()
+        data = client.post(f"/api/pipelines/{pipeline['id']}/runs/", {"use_cache": False}, format="json").json()
+        while data["status"] not in ("succeeded", "failed", "cancelled"):
+            time.sleep(0.01)
+            data = client.get(f"/api/runs/{data['id']}/").json()
+        assert data["status"] == "succeeded", data["error"]
+        return time.perf_counter() - started
+
+    results = {}
+    for processes in (1, 2):
+        workers = start_workers(1, concurrency=processes)
+        try:
+            timed_run()  # warm-up
+            results[processes] = median([timed_run() for _ in range(repeats)])
+        finally:
+            stop(workers)
+    print(f"two equal branches, {trees} trees each, median of {repeats}")
+    print(f"1 worker process (sequential): {results[1] * 1000:8.1f} ms")
+    print(f"2 worker processes:            {results[2] * 1000:8.1f} ms")
+    print(f"ratio 2 / 1: {results[2] / results[1]:.2f} (goal ≤ 0.6)")
+
+
+if __name__ == "__main__":
+    main()
