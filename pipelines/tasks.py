@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from .services import steps
+from .services import fanout, steps
 
 
 @shared_task(name="pipelines.step_execute", acks_late=True, reject_on_worker_lost=True)
@@ -16,3 +16,13 @@ def step_execute(step_id: int) -> None:
 @shared_task(name="pipelines.sweep_stale_steps")
 def sweep_stale_steps() -> int:
     return steps.steps_sweep_stale()
+
+
+@shared_task(name="pipelines.step_trial", acks_late=True, reject_on_worker_lost=True)
+def step_trial(step_id: int, attempt: int, index: int) -> None:
+    fanout.fanout_trial(step_id=step_id, attempt=attempt, index=index)
+
+
+@shared_task(name="pipelines.step_gather", acks_late=True, reject_on_worker_lost=True)
+def step_gather(step_id: int, attempt: int) -> None:
+    fanout.fanout_gather(step_id=step_id, attempt=attempt)

@@ -14,6 +14,7 @@ from typing import Any
 from .base import CATEGORIES, Block, BlockError, Port, StepContext
 from .core import CORE_BLOCKS
 from .sklearn_blocks import estimator_blocks
+from .tuning import MODEL_TUNE
 
 __all__ = [
     "Block",
@@ -65,4 +66,4 @@ class Catalogue:
 @functools.cache
 def catalogue() -> Catalogue:
     """The process-wide catalogue (built on first call)."""
-    return Catalogue([*CORE_BLOCKS, *estimator_blocks()])
+    return Catalogue([*CORE_BLOCKS, MODEL_TUNE, *estimator_blocks()])

@@ -74,6 +74,33 @@ class Port:
         }
 
 
+class FanOut(Protocol):
+    """Work that splits into ``count(plan)`` independent trials and one gather.
+
+    Every method is a pure function of the step's inputs and params (``plan``
+    is recomputed, never stored), so each trial can run as its own task on any
+    worker. ``trial`` returns a JSON-able dict and catches its own failures;
+    ``finish`` gets ``{index: trial result}`` and returns a value per output port.
+    ``run`` of the same block does all of it in-process.
+    """
+
+    def prepare(self, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Any: ...
+
+    def count(self, plan: Any) -> int: ...
+
+    def trial(
+        self, inputs: Mapping[str, Any], params: Mapping[str, Any], plan: Any, index: int
+    ) -> dict[str, Any]: ...
+
+    def finish(
+        self,
+        inputs: Mapping[str, Any],
+        params: Mapping[str, Any],
+        plan: Any,
+        results: Mapping[int, dict[str, Any]],
+    ) -> dict[str, Any]: ...
+
+
 RunFn = Callable[[StepContext, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
 
 
@@ -104,6 +131,9 @@ class Block:
     # Parameter names whose value names a column of an upstream table; the
     # editor offers that table's columns for them.
     column_params: tuple[str, ...] = field(default=())
+    # Set on blocks whose work splits into independent tasks (see FanOut);
+    # the engine then spreads them over all workers instead of calling ``run``.
+    fanout: FanOut | None = None
 
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)

@@ -98,8 +98,22 @@ def _looks_continuous(y: pd.Series) -> bool:
     return distinct > 20 and distinct > len(y) // 2
 
 
-def train(steps: Steps, table: pd.DataFrame, target: str) -> Pipeline:
-    """One fitted Pipeline of fresh copies of ``steps`` (the inputs stay unfitted)."""
+def make_pipeline(steps: Steps) -> Pipeline:
+    """An unfitted Pipeline of fresh copies of ``steps``, step names made unique."""
+    taken: set[str] = set()
+    named = []
+    for name, estimator in steps:
+        unique, n = name, 1
+        while unique in taken:
+            n += 1
+            unique = f"{name}_{n}"
+        taken.add(unique)
+        named.append((unique, clone(estimator)))
+    return Pipeline(named)
+
+
+def check_training_data(steps: Steps, table: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and target, or a BlockError saying what is wrong with them."""
     if not steps:
         raise BlockError("connect an estimator: there are no steps to train")
     features, y = split_target(table, target)
@@ -122,16 +136,11 @@ def train(steps: Steps, table: pd.DataFrame, target: str) -> Pipeline:
             "use a regressor, or pick a column of class labels",
             param="target",
         )
-    taken: set[str] = set()
-    named = []
-    for name, estimator in steps:
-        unique, n = name, 1
-        while unique in taken:
-            n += 1
-            unique = f"{name}_{n}"
-        taken.add(unique)
-        named.append((unique, clone(estimator)))
-    pipeline = Pipeline(named)
+    return features, y
+
+
+def fit_with_hints(pipeline: Pipeline, steps: Steps, features: pd.DataFrame, y: pd.Series, target: str) -> Pipeline:
+    """Fit, turning known mistakes (text without encoder, NaN without imputer) into BlockErrors."""
     try:
         pipeline.fit(features, y)
     except (ValueError, TypeError) as exc:
@@ -140,6 +149,12 @@ def train(steps: Steps, table: pd.DataFrame, target: str) -> Pipeline:
             raise
         raise BlockError(hint) from exc
     return pipeline
+
+
+def train(steps: Steps, table: pd.DataFrame, target: str) -> Pipeline:
+    """One fitted Pipeline of fresh copies of ``steps`` (the inputs stay unfitted)."""
+    features, y = check_training_data(steps, table, target)
+    return fit_with_hints(make_pipeline(steps), steps, features, y, target)
 
 
 def model_features(model: Pipeline, table: pd.DataFrame) -> pd.DataFrame:

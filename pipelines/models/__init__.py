@@ -1,6 +1,6 @@
 from .artifact import Artifact, Dataset
 from .pipeline import Pipeline, PipelineVersion
-from .run import Run, RunStatus, StepRun, StepStatus, Trigger
+from .run import Run, RunStatus, StepRun, StepStatus, StepTrial, Trigger
 from .workspace import Membership, Role, Workspace
 
 __all__ = [
@@ -14,6 +14,29 @@ __all__ = [
     "RunStatus",
     "StepRun",
     "StepStatus",
+    "StepTrial",
     "Trigger",
     "Workspace",
+]
+
+from .registry import (  # noqa: E402
+    Deployment,
+    DeploymentKey,
+    DeploymentRevision,
+    ModelVersion,
+    PredictionLog,
+    RegisteredModel,
+    RevisionAction,
+    Task,
+)
+
+__all__ += [
+    "Deployment",
+    "DeploymentKey",
+    "DeploymentRevision",
+    "ModelVersion",
+    "PredictionLog",
+    "RegisteredModel",
+    "RevisionAction",
+    "Task",
 ]

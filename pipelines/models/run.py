@@ -139,3 +139,27 @@ class StepRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class StepTrial(models.Model):
+    """One trial of a fanned-out step (e.g. one candidate × fold of model.tune).
+
+    Keyed by the step's attempt, so trials of an abandoned attempt (a requeued
+    step) never mix with the current one; the unique key makes a duplicate
+    delivery write nothing new.
+    """
+
+    step = models.ForeignKey(StepRun, on_delete=models.CASCADE, related_name="trials")
+    attempt = models.PositiveIntegerField()
+    index = models.PositiveIntegerField()
+    result = models.JSONField()
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "attempt", "index"], name="unique_step_trial")
+        ]
+
+    def __str__(self) -> str:
+        return f"trial {self.index} of step {self.step_id} (attempt {self.attempt})"

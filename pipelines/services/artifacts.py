@@ -19,3 +19,11 @@ def artifacts_record(stored: list[StoredArtifact]) -> None:
         [Artifact(sha256=a.sha256, kind=a.kind, size=a.size) for a in stored],
         ignore_conflicts=True,
     )
+
+
+def worker_name() -> str:
+    """host:pid — tells apart the processes of one worker and the machines of many."""
+    import os
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"

@@ -8,15 +8,16 @@ import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.db.models import F
 from django.utils import timezone
 
 from ..blocks import catalogue
-from ..execution.executor import StepExecutor
+from ..execution.executor import StepExecutor, StepOutcome
 from ..models import Run, StepRun, StepStatus
 from ..models.run import RUN_FINAL
-from .artifacts import artifact_store, artifacts_record
+from .artifacts import artifact_store, artifacts_record, worker_name
+from .fanout import fanout_start
 from .runs import _enqueue, run_advance
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
         started_at=now,
         heartbeat_at=now,
         attempts=F("attempts") + 1,
-        worker=socket.gethostname(),
+        worker=worker_name(),
     )
     if not claimed:
         logger.info("step %s is not queued (duplicate delivery or cancelled); skipping", step_id)
@@ -68,27 +69,41 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
     }
     input_refs = {port: upstream[src].outputs[src_port] for port, (src, src_port) in step.inputs.items()}
 
+    if block is None:
+        _fail(step, f"block {step.block_key!r} is not installed on worker {socket.gethostname()}")
+        return
+    if block.fanout is not None:
+        error = fanout_start(step=step, block=block, input_refs=input_refs)
+        if error:
+            _fail(step, error)
+        return
+
     heartbeat = _Heartbeat(step_id, settings.STEP_HEARTBEAT_SECONDS)
     heartbeat.start()
     try:
-        if block is None:
-            outcome = None
-        else:
-            outcome = StepExecutor(artifact_store()).execute(
-                block, step.params, input_refs, timeout_errors=timeout_errors,
-                timeout_seconds=step.timeout_seconds or settings.STEP_DEFAULT_TIMEOUT,
-            )
+        outcome = StepExecutor(artifact_store()).execute(
+            block,
+            step.params,
+            input_refs,
+            timeout_errors=timeout_errors,
+            timeout_seconds=step.timeout_seconds or settings.STEP_DEFAULT_TIMEOUT,
+        )
     finally:
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)
+    step_finish(step=step, outcome=outcome)
 
-    finished = timezone.now()
-    if outcome is None:
-        fields = dict(
-            status=StepStatus.FAILED,
-            error=f"block {step.block_key!r} is not installed on worker {socket.gethostname()}",
-        )
-    elif outcome.ok:
+
+def _fail(step: StepRun, error: str) -> None:
+    StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING).update(
+        status=StepStatus.FAILED, error=error, finished_at=timezone.now()
+    )
+    run_advance(run_id=step.run_id)
+
+
+def step_finish(*, step: StepRun, outcome: StepOutcome) -> None:
+    """Record what a running step produced and move its run forward."""
+    if outcome.ok:
         artifacts_record(list(outcome.outputs.values()))
         fields = dict(
             status=StepStatus.SUCCEEDED,
@@ -97,14 +112,15 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
             logs=outcome.logs,
             warnings=outcome.warnings,
         )
-    elif not outcome.permanent and step.attempts + 1 < MAX_ATTEMPTS:
+    elif not outcome.permanent and step.attempts < MAX_ATTEMPTS:
         # A transient error (lost file system or connection): queue it again.
-        StepRun.objects.filter(pk=step_id, status=StepStatus.RUNNING).update(
-            status=StepStatus.QUEUED, logs=outcome.logs, error="", error_detail=outcome.error_detail,
-            task_id=f"step-{step_id}-{step.attempts + 2}",
-        )
-        step.refresh_from_db()
-        transaction.on_commit(lambda: _enqueue([step], countdown=2 ** step.attempts))
+        task_id = f"step-{step.pk}-{step.attempts + 1}"
+        if StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING).update(
+            status=StepStatus.QUEUED, logs=outcome.logs, error_detail=outcome.error_detail,
+            task_id=task_id, queued_at=timezone.now(),
+        ):
+            step.task_id = task_id
+            _enqueue([step], countdown=2 ** step.attempts)
         return
     else:
         fields = dict(
@@ -114,8 +130,9 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
             logs=outcome.logs,
             warnings=outcome.warnings,
         )
+    finished = timezone.now()
     # Conditional: a step cancelled meanwhile stays cancelled.
-    StepRun.objects.filter(pk=step_id, status=StepStatus.RUNNING).update(
+    StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING).update(
         finished_at=finished, heartbeat_at=finished, **fields
     )
     run_advance(run_id=step.run_id)

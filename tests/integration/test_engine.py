@@ -230,3 +230,58 @@ def test_fifty_runs_submitted_at_once_all_reach_a_final_state(owner_api, celery_
     finals = [wait_for_run(owner_api, run_id, timeout=300)["status"] for run_id in run_ids]
 
     assert finals == ["succeeded"] * 50
+
+
+def tune_graph(values) -> dict:
+    return {
+        "nodes": [
+            {"id": "load", "block": "dataset.builtin", "params": {"name": "breast_cancer"}},
+            {"id": "split", "block": "data.split", "params": {}},
+            {"id": "scale", "block": "sklearn.preprocessing.StandardScaler", "params": {}},
+            {"id": "logreg", "block": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 1000}},
+            {"id": "tune", "block": "model.tune", "params": {"parameters": {"C": values}, "folds": 4}},
+            {"id": "evaluate", "block": "model.evaluate", "params": {}},
+        ],
+        "edges": [
+            _edge("load", "table", "split", "table"),
+            _edge("scale", "estimator", "logreg", "estimator"),
+            _edge("logreg", "estimator", "tune", "estimator"),
+            _edge("split", "train", "tune", "table"),
+            _edge("tune", "model", "evaluate", "model"),
+            _edge("split", "test", "evaluate", "table"),
+        ],
+    }
+
+
+def test_tuning_fans_trials_out_over_the_worker_processes_and_keeps_the_best_model(
+    owner_api, celery_worker_process
+):
+    from pipelines.models import StepTrial
+
+    pipeline = _pipeline(owner_api, tune_graph([0.001, 0.01, 0.1, 1, 10]))
+
+    run = wait_for_run(owner_api, _start(owner_api, pipeline["id"], use_cache=False), timeout=180)
+
+    assert run["status"] == "succeeded", run["error"]
+    tune = next(s for s in run["steps"] if s["node_id"] == "tune")
+    report = tune["summary"]["outputs"]["report"]
+    assert report["candidates"] == 5 and report["folds"] == 4
+    assert [r["rank"] for r in report["results"]] == [1, 2, 3, 4, 5]
+    assert report["best_params"]["C"] == report["results"][0]["params"]["C"]
+    trials = StepTrial.objects.filter(step_id=tune["id"])
+    assert trials.count() == 20
+    assert len(set(trials.values_list("worker", flat=True))) == 2, "trials did not spread over both processes"
+    evaluate = next(s for s in run["steps"] if s["node_id"] == "evaluate")
+    assert evaluate["summary"]["metrics"]["accuracy"] > 0.9
+
+
+def test_a_tuning_step_with_a_bad_search_space_fails_with_the_reason(owner_api, celery_worker_process):
+    graph = tune_graph([1])
+    graph["nodes"][4]["params"]["parameters"] = {"gamma": [1, 2]}
+    pipeline = _pipeline(owner_api, graph)
+
+    run = wait_for_run(owner_api, _start(owner_api, pipeline["id"], use_cache=False))
+
+    tune = next(s for s in run["steps"] if s["node_id"] == "tune")
+    assert run["status"] == "failed"
+    assert "no parameter 'gamma'" in tune["error"]

@@ -23,7 +23,9 @@ ALLOWED_KEYWORDS = {
     "title",
     "description",
 }
-JSON_TYPES = {"integer", "number", "string", "boolean", "null"}
+# "object" is used by model.tune for its {param: [values]} search space; the editor
+# edits it as JSON.
+JSON_TYPES = {"integer", "number", "string", "boolean", "null", "object"}
 
 
 def props(key):

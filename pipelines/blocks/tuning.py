@@ -1,0 +1,265 @@
+"""``model.tune``: grid or randomized search with k-fold cross-validation.
+
+The search is a FanOut: ``prepare`` lists the candidates and folds, each
+(candidate, fold) pair is one ``trial`` — a task of its own on whichever
+worker is free — and ``finish`` ranks the candidates and refits the best one
+on all rows. ``run`` does the same in-process, so both paths give the same
+result for the same inputs and seed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .base import ESTIMATOR, MODEL, REPORT, TABLE, Block, BlockError, Port, StepContext
+
+MAX_VALUES_PER_PARAM = 50
+MAX_TRIALS = 2000
+SCORINGS = (
+    "auto",
+    "accuracy",
+    "balanced_accuracy",
+    "f1_macro",
+    "roc_auc",
+    "r2",
+    "neg_mean_absolute_error",
+    "neg_root_mean_squared_error",
+)
+
+
+@dataclass(frozen=True)
+class TunePlan:
+    candidates: list[dict[str, Any]]  # parameter settings, keys as the user wrote them
+    folds: list[tuple[Any, Any]]  # (train row positions, validation row positions)
+    scoring: str
+    final_step: str
+
+    @property
+    def trials(self) -> int:
+        return len(self.candidates) * len(self.folds)
+
+
+def _qualified(plan_final: str, name: str) -> str:
+    """``C`` → ``logisticregression__C``; ``scaler__with_mean`` stays as written."""
+    return name if "__" in name else f"{plan_final}__{name}"
+
+
+def _candidates(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+    grid = params.get("parameters") or {}
+    if not isinstance(grid, dict) or not grid:
+        raise BlockError(
+            'say which parameters to try, e.g. {"C": [0.1, 1, 10]}', param="parameters"
+        )
+    for name, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise BlockError(
+                f"parameter {name!r}: give a non-empty list of values to try, e.g. [1, 10, 100]",
+                param="parameters",
+            )
+        if len(values) > MAX_VALUES_PER_PARAM:
+            raise BlockError(
+                f"parameter {name!r}: at most {MAX_VALUES_PER_PARAM} values (got {len(values)})",
+                param="parameters",
+            )
+    if params.get("search", "grid") == "grid":
+        return [dict(c) for c in ParameterGrid(grid)]
+    full = len(ParameterGrid(grid))
+    n_iter = min(int(params.get("n_iter", 10)), full)
+    return [dict(c) for c in ParameterSampler(grid, n_iter=n_iter, random_state=params.get("seed", 0))]
+
+
+class TuneSearch:
+    """The FanOut of ``model.tune`` (see base.FanOut)."""
+
+    def prepare(self, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> TunePlan:
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        from .training import check_training_data, make_pipeline
+
+        steps = inputs["estimator"]
+        table = inputs["table"]
+        features, y = check_training_data(steps, table, params.get("target", "target"))
+        pipeline = make_pipeline(steps)
+        final = pipeline.steps[-1][0]
+        candidates = _candidates(params)
+        known = pipeline.get_params(deep=True)
+        for name in candidates[0]:
+            if _qualified(final, name) not in known:
+                own = sorted(k for k in pipeline.steps[-1][1].get_params(deep=False))
+                raise BlockError(
+                    f"{type(pipeline.steps[-1][1]).__name__} has no parameter {name!r}; "
+                    f"it has: {', '.join(own)}",
+                    param="parameters",
+                )
+        n_folds = int(params.get("folds", 5))
+        if len(table) < 2 * n_folds:
+            raise BlockError(f"{len(table)} rows are too few for {n_folds}-fold cross-validation")
+        seed = params.get("seed", 0)
+        if is_classifier(pipeline):
+            smallest = int(y.value_counts().min())
+            if smallest < n_folds:
+                raise BlockError(
+                    f"the rarest class has {smallest} row(s); {n_folds}-fold cross-validation "
+                    f"needs at least {n_folds} per class — lower 'folds'",
+                    param="folds",
+                )
+            splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        else:
+            splitter = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        folds = list(splitter.split(features, y))
+        scoring = params.get("scoring", "auto")
+        if scoring == "auto":
+            scoring = "accuracy" if is_classifier(pipeline) else "r2"
+        plan = TunePlan(candidates=candidates, folds=folds, scoring=scoring, final_step=final)
+        if plan.trials > MAX_TRIALS:
+            raise BlockError(
+                f"{len(candidates)} candidates × {n_folds} folds = {plan.trials} fits; "
+                f"the limit is {MAX_TRIALS} — try fewer values or a randomized search",
+                param="parameters",
+            )
+        return plan
+
+    def count(self, plan: TunePlan) -> int:
+        return plan.trials
+
+    def trial(
+        self, inputs: Mapping[str, Any], params: Mapping[str, Any], plan: TunePlan, index: int
+    ) -> dict[str, Any]:
+        from sklearn.metrics import get_scorer
+
+        from .training import make_pipeline, split_target
+
+        candidate_index, fold_index = divmod(index, len(plan.folds))
+        candidate = plan.candidates[candidate_index]
+        train_rows, test_rows = plan.folds[fold_index]
+        features, y = split_target(inputs["table"], params.get("target", "target"))
+        pipeline = make_pipeline(inputs["estimator"])
+        started = time.perf_counter()
+        try:
+            pipeline.set_params(**{_qualified(plan.final_step, k): v for k, v in candidate.items()})
+            pipeline.fit(features.iloc[train_rows], y.iloc[train_rows])
+            score = float(get_scorer(plan.scoring)(pipeline, features.iloc[test_rows], y.iloc[test_rows]))
+        except Exception as exc:  # noqa: BLE001 - one bad candidate must not sink the search
+            return {"candidate": candidate_index, "fold": fold_index, "score": None,
+                    "error": f"{type(exc).__name__}: {exc}"[:500],
+                    "seconds": time.perf_counter() - started}
+        return {"candidate": candidate_index, "fold": fold_index, "score": score,
+                "seconds": time.perf_counter() - started}
+
+    def finish(
+        self,
+        inputs: Mapping[str, Any],
+        params: Mapping[str, Any],
+        plan: TunePlan,
+        results: Mapping[int, dict[str, Any]],
+    ) -> dict[str, Any]:
+        import numpy as np
+
+        from .training import check_training_data, fit_with_hints, make_pipeline
+
+        rows = []
+        for c, candidate in enumerate(plan.candidates):
+            trials = [results[c * len(plan.folds) + f] for f in range(len(plan.folds))]
+            scores = [t["score"] for t in trials if t.get("score") is not None]
+            errors = [t["error"] for t in trials if t.get("error")]
+            complete = len(scores) == len(plan.folds)
+            rows.append({
+                "params": candidate,
+                "mean_score": float(np.mean(scores)) if complete else None,
+                "std_score": float(np.std(scores)) if complete else None,
+                "fold_scores": [t.get("score") for t in trials],
+                "fit_seconds": float(sum(t.get("seconds", 0.0) for t in trials)),
+                "error": errors[0] if errors else None,
+            })
+        scored = [r for r in rows if r["mean_score"] is not None]
+        if not scored:
+            raise BlockError(f"every candidate failed; the first error: {rows[0]['error']}")
+        scored.sort(key=lambda r: -r["mean_score"])
+        for rank, row in enumerate(scored, start=1):
+            row["rank"] = rank
+        failed = [r for r in rows if r["mean_score"] is None]
+        for row in failed:
+            row["rank"] = None
+        best = scored[0]
+        steps = inputs["estimator"]
+        target = params.get("target", "target")
+        features, y = check_training_data(steps, inputs["table"], target)
+        pipeline = make_pipeline(steps)
+        pipeline.set_params(**{_qualified(plan.final_step, k): v for k, v in best["params"].items()})
+        model = fit_with_hints(pipeline, steps, features, y, target)
+        report = {
+            "kind": "tuning",
+            "scoring": plan.scoring,
+            "folds": len(plan.folds),
+            "candidates": len(plan.candidates),
+            "best_params": best["params"],
+            "best_score": best["mean_score"],
+            "results": scored + failed,
+            "headline": {"name": f"cv {plan.scoring}", "value": best["mean_score"]},
+        }
+        return {MODEL: model, REPORT: report}
+
+
+SEARCH = TuneSearch()
+
+
+def _run_tune(ctx: StepContext, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    plan = SEARCH.prepare(inputs, params)
+    ctx.log(f"{len(plan.candidates)} candidates × {len(plan.folds)} folds = {plan.trials} fits, in-process")
+    results = {i: SEARCH.trial(inputs, params, plan, i) for i in range(plan.trials)}
+    return SEARCH.finish(inputs, params, plan, results)
+
+
+MODEL_TUNE = Block(
+    key="model.tune",
+    label="Tune hyperparameters",
+    category="Training",
+    description=(
+        "Try several parameter values of the connected model with k-fold cross-validation "
+        "(grid or randomized search), spread over all workers; outputs the best model, "
+        "refitted on all rows, and a ranked results table."
+    ),
+    inputs=(
+        Port(ESTIMATOR, ESTIMATOR, description="the steps to tune; the parameters are the last step's"),
+        Port(TABLE, TABLE, description="training rows, features plus the target column"),
+    ),
+    outputs=(
+        Port(MODEL, MODEL, description="the best candidate, refitted on all rows"),
+        Port(REPORT, REPORT, description="every candidate's mean and std score and rank"),
+    ),
+    params_schema={
+        "type": "object",
+        "properties": {
+            "target": {"type": "string", "default": "target", "title": "Target column",
+                       "description": "The column holding the label; every other column is a feature."},
+            "parameters": {"type": "object", "default": {}, "title": "Parameters to try",
+                           "description": 'Values to try per parameter of the last step, e.g. '
+                           '{"C": [0.1, 1, 10], "solver": ["lbfgs", "liblinear"]}. '
+                           'Name an earlier step\'s parameter as step__name.'},
+            "search": {"type": "string", "enum": ["grid", "random"], "default": "grid",
+                       "title": "Search", "description": "grid tries every combination; random "
+                       "samples n_iter of them."},
+            "n_iter": {"type": "integer", "minimum": 1, "maximum": 500, "default": 10,
+                       "title": "Random candidates", "description": "How many combinations a random search tries."},
+            "folds": {"type": "integer", "minimum": 2, "maximum": 20, "default": 5,
+                      "title": "Folds", "description": "k in k-fold cross-validation."},
+            "scoring": {"type": "string", "enum": list(SCORINGS), "default": "auto", "title": "Scoring",
+                        "description": "What to maximise; auto is accuracy for classifiers, R² for regressors."},
+            "seed": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1, "default": 0,
+                     "title": "Seed", "description": "Fixes the folds and the random search."},
+        },
+        "required": [],
+        "additionalProperties": False,
+    },
+    run=_run_tune,
+    curated=True,
+    tags=("training", "tuning"),
+    column_params=("target",),
+    fanout=SEARCH,
+)
