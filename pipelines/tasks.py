@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from .services import fanout, steps
+from .services import fanout, runs, steps
 
 
 @shared_task(name="pipelines.step_execute", acks_late=True, reject_on_worker_lost=True)
@@ -26,3 +26,8 @@ def step_trial(step_id: int, attempt: int, index: int) -> None:
 @shared_task(name="pipelines.step_gather", acks_late=True, reject_on_worker_lost=True)
 def step_gather(step_id: int, attempt: int) -> None:
     fanout.fanout_gather(step_id=step_id, attempt=attempt)
+
+
+@shared_task(name="pipelines.run_advance", acks_late=True)
+def run_advance(run_id: int) -> None:
+    runs.run_advance(run_id=run_id)

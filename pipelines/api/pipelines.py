@@ -144,8 +144,8 @@ class PipelineRunListApi(APIView):
         data.is_valid(raise_exception=True)
         use_cache = bool_param(request.query_params.get("use_cache"), data.validated_data["use_cache"])
         trigger = Trigger.MANUAL if request.auth is None else Trigger.API
+        # The run as created: "queued"; a worker picks it up from here.
         run = run_start(pipeline=pipeline, user=request.user, trigger=trigger, use_cache=use_cache)
-        run.refresh_from_db()
         steps = list(run.steps.order_by("position"))
         return Response(RunOut(run, context={"steps": steps}).data, status=status.HTTP_201_CREATED)
 

@@ -82,8 +82,14 @@ def run_start(
                 for index, step in enumerate(plan.steps)
             ]
         )
-        transaction.on_commit(lambda: run_advance(run_id=run.pk))
+        transaction.on_commit(lambda: _enqueue_advance(run.pk))
     return run
+
+
+def _enqueue_advance(run_id: int) -> None:
+    from ..tasks import run_advance as run_advance_task
+
+    run_advance_task.apply_async(args=[run_id])
 
 
 def _node_option(raw: Any, name: str) -> Any:
@@ -145,7 +151,10 @@ def run_advance(*, run_id: int) -> None:
         active = any(s.status in ACTIVE_STEP for s in steps)
         run.steps_done = sum(1 for s in steps if s.status in (StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED))
         fields = ["steps_done"]
-        if run.status == RunStatus.QUEUED and (active or to_enqueue or run.steps_done):
+        # A run is "running" once a worker claimed a step or a step finished
+        # (cache hits count); steps merely handed to the broker keep it queued.
+        started = run.steps_done or any(s.status == StepStatus.RUNNING for s in steps)
+        if run.status == RunStatus.QUEUED and started:
             run.status, run.started_at = RunStatus.RUNNING, now
             fields += ["status", "started_at"]
         if not active and not to_enqueue:

@@ -1,0 +1,536 @@
+"""The server-rendered pages: who sees what, filters, query counts, downloads, compare.
+
+Runs and steps are made directly with the ORM (no Celery worker needed). The
+owner owns a personal workspace with one pipeline; the member is a viewer there;
+the outsider belongs to nothing of the owner's and must get 404 everywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from pipelines.models import (
+    Membership,
+    Pipeline,
+    PipelineVersion,
+    Role,
+    Run,
+    RunStatus,
+    StepRun,
+    Workspace,
+)
+from pipelines.services.artifacts import artifact_store
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+GRAPH = {
+    "nodes": [
+        {
+            "id": "load",
+            "block": "dataset.builtin",
+            "params": {"name": "iris"},
+            "position": {"x": 0, "y": 0},
+        },
+        {
+            "id": "split",
+            "block": "data.split",
+            "params": {"test_size": 0.25, "seed": 0},
+            "position": {"x": 260, "y": 0},
+        },
+        {
+            "id": "forest",
+            "block": "sklearn.ensemble.RandomForestClassifier",
+            "params": {"n_estimators": 100},
+            "position": {"x": 0, "y": 200},
+        },
+        {
+            "id": "train",
+            "block": "model.train",
+            "params": {"target": "target"},
+            "position": {"x": 520, "y": 100},
+        },
+        {
+            "id": "evaluate",
+            "block": "model.evaluate",
+            "params": {"target": "target"},
+            "position": {"x": 780, "y": 100},
+        },
+    ],
+    "edges": [
+        {"source": "load", "source_port": "table", "target": "split", "target_port": "table"},
+        {
+            "source": "forest",
+            "source_port": "estimator",
+            "target": "train",
+            "target_port": "estimator",
+        },
+        {"source": "split", "source_port": "train", "target": "train", "target_port": "table"},
+        {"source": "train", "source_port": "model", "target": "evaluate", "target_port": "model"},
+        {"source": "split", "source_port": "test", "target": "evaluate", "target_port": "table"},
+    ],
+}
+
+METRICS = {
+    "task": "classification",
+    "n_samples": 38,
+    "accuracy": 0.947,
+    "f1": 0.94,
+    "confusion_matrix": {"labels": [0, 1, 2], "matrix": [[12, 0, 0], [0, 11, 1], [0, 1, 13]]},
+    "headline": {"name": "accuracy", "value": 0.947},
+}
+
+
+# --- factories ---------------------------------------------------------------
+
+
+def make_user(username: str):
+    return User.objects.create_user(username=username, password="pw-" + username + "-123")
+
+
+def make_pipeline(owner, *, name: str = "Iris forest", graph: dict | None = None) -> Pipeline:
+    workspace = Workspace.objects.get(personal_owner=owner)
+    return Pipeline.objects.create(
+        workspace=workspace,
+        name=name,
+        description="Classify irises.",
+        graph=graph or GRAPH,
+        created_by=owner,
+    )
+
+
+def make_version(pipeline: Pipeline, graph: dict | None = None) -> PipelineVersion:
+    number = (
+        pipeline.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    ) + 1
+    return PipelineVersion.objects.create(
+        pipeline=pipeline, number=number, graph=graph or pipeline.graph, graph_hash=f"h{number}"
+    )
+
+
+def make_run(
+    pipeline: Pipeline, version: PipelineVersion, *, status: str = RunStatus.SUCCEEDED, **fields
+) -> Run:
+    now = timezone.now()
+    final = status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+    defaults = {
+        "started_at": now - timedelta(seconds=5) if status != RunStatus.QUEUED else None,
+        "finished_at": now if final else None,
+        "steps_total": 5,
+        "steps_done": 5 if final else 2,
+        "headline": {"name": "accuracy", "value": 0.947} if status == RunStatus.SUCCEEDED else None,
+        "created_by": pipeline.created_by,
+    }
+    defaults.update(fields)
+    return Run.objects.create(
+        workspace=pipeline.workspace,
+        pipeline=pipeline,
+        pipeline_version=version,
+        status=status,
+        **defaults,
+    )
+
+
+def make_runs(pipeline: Pipeline, version: PipelineVersion, count: int) -> None:
+    statuses = [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.RUNNING, RunStatus.QUEUED]
+    Run.objects.bulk_create(
+        Run(
+            workspace=pipeline.workspace,
+            pipeline=pipeline,
+            pipeline_version=version,
+            status=statuses[i % len(statuses)],
+            created_by=pipeline.created_by,
+            steps_total=5,
+            steps_done=i % 6,
+            headline={"name": "accuracy", "value": 0.9},
+        )
+        for i in range(count)
+    )
+
+
+def make_step(
+    run: Run, node_id: str, block_key: str, *, status: str = "succeeded", **fields
+) -> StepRun:
+    position = run.steps.count()
+    return StepRun.objects.create(
+        run=run,
+        node_id=node_id,
+        block_key=block_key,
+        block_version="1",
+        position=position,
+        status=status,
+        **fields,
+    )
+
+
+# --- fixtures ----------------------------------------------------------------
+
+
+@pytest.fixture
+def owner():
+    return make_user("owner")
+
+
+@pytest.fixture
+def member(owner):
+    user = make_user("member")
+    Membership.objects.create(
+        workspace=Workspace.objects.get(personal_owner=owner), user=user, role=Role.VIEWER
+    )
+    return user
+
+
+@pytest.fixture
+def outsider():
+    return make_user("outsider")
+
+
+@pytest.fixture
+def pipeline(owner):
+    return make_pipeline(owner)
+
+
+@pytest.fixture
+def version(pipeline):
+    return make_version(pipeline)
+
+
+@pytest.fixture
+def run(pipeline, version):
+    run = make_run(pipeline, version)
+    make_step(run, "load", "dataset.builtin")
+    make_step(run, "evaluate", "model.evaluate", summary={"metrics": METRICS})
+    return run
+
+
+@pytest.fixture
+def store(settings, tmp_path):
+    """An artifact store in a temporary folder (the store is cached per process)."""
+    settings.ARTIFACT_ROOT = tmp_path / "artifacts"
+    artifact_store.cache_clear()
+    yield artifact_store()
+    artifact_store.cache_clear()
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+def page_urls(pipeline: Pipeline, run: Run, other: Run) -> list[str]:
+    return [
+        f"/pipelines/{pipeline.pk}/runs/",
+        f"/runs/{run.pk}/",
+        f"/runs/{run.pk}/compare/{other.pk}/",
+    ]
+
+
+# --- login and visibility --------------------------------------------------------
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(client, pipeline):
+    response = client.get("/pipelines/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/pipelines/")
+
+
+def test_login_page_shows_the_demo_hint(client):
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    assert b"demo-pass-123" in response.content
+
+
+@pytest.mark.parametrize("who", ["owner", "member"])
+def test_members_see_every_page(client, request, pipeline, version, run, who):
+    other = make_run(pipeline, version)
+    login(client, request.getfixturevalue(who))
+    for url in ["/pipelines/", "/runs/", *page_urls(pipeline, run, other)]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b"MLOps Studio" in response.content
+
+
+def test_outsider_gets_404_on_run_history(client, outsider, pipeline):
+    assert login(client, outsider).get(f"/pipelines/{pipeline.pk}/runs/").status_code == 404
+
+
+def test_outsider_gets_404_on_run_detail(client, outsider, run):
+    assert login(client, outsider).get(f"/runs/{run.pk}/").status_code == 404
+
+
+def test_outsider_gets_404_on_compare_even_with_one_own_run(client, outsider, run):
+    own_pipeline = make_pipeline(outsider, name="Mine")
+    own_run = make_run(own_pipeline, make_version(own_pipeline))
+    login(client, outsider)
+    assert client.get(f"/runs/{own_run.pk}/compare/{run.pk}/").status_code == 404
+    assert client.get(f"/runs/{run.pk}/compare/{own_run.pk}/").status_code == 404
+
+
+def test_outsider_does_not_see_the_pipeline_in_lists(client, outsider, run):
+    login(client, outsider)
+    assert b"Iris forest" not in client.get("/pipelines/").content
+    assert f"/runs/{run.pk}/".encode() not in client.get("/runs/").content
+
+
+def test_unknown_run_is_404(client, owner):
+    assert login(client, owner).get("/runs/999999/").status_code == 404
+
+
+# --- pipelines list ------------------------------------------------------------------
+
+
+def test_pipeline_list_shows_counts_last_status_and_editor_link(client, owner, pipeline, version):
+    make_run(pipeline, version, status=RunStatus.SUCCEEDED)
+    make_run(pipeline, version, status=RunStatus.FAILED)
+    html = login(client, owner).get("/pipelines/").content.decode()
+    assert "Iris forest" in html
+    assert f'href="/pipelines/{pipeline.pk}/edit/"' in html
+    assert 'href="/pipelines/new/"' in html
+    assert "badge--failed" in html  # the newest run
+    assert ">5<" in html  # node count
+
+
+def test_pipeline_list_explains_what_to_do_when_empty(client, outsider):
+    html = login(client, outsider).get("/pipelines/").content.decode()
+    assert "No pipelines yet" in html
+    assert 'href="/pipelines/new/"' in html
+
+
+# --- run history -----------------------------------------------------------------------
+
+
+def test_run_history_status_filter_shows_only_that_status(client, owner, pipeline, version):
+    failed = make_run(pipeline, version, status=RunStatus.FAILED)
+    ok = make_run(pipeline, version, status=RunStatus.SUCCEEDED)
+    html = (
+        login(client, owner).get(f"/pipelines/{pipeline.pk}/runs/?status=failed").content.decode()
+    )
+    assert f'href="/runs/{failed.pk}/"' in html
+    assert f'href="/runs/{ok.pk}/"' not in html
+
+
+def test_run_history_ignores_an_unknown_status(client, owner, pipeline, version):
+    ok = make_run(pipeline, version)
+    response = login(client, owner).get(f"/pipelines/{pipeline.pk}/runs/?status=bogus")
+    assert response.status_code == 200
+    assert f'href="/runs/{ok.pk}/"'.encode() in response.content
+
+
+def test_run_history_shows_version_headline_and_progress(client, owner, pipeline, version):
+    make_run(
+        pipeline,
+        version,
+        status=RunStatus.SUCCEEDED,
+        headline={"name": "accuracy", "value": 0.9734},
+    )
+    make_run(pipeline, version, status=RunStatus.RUNNING, steps_done=3, steps_total=6)
+    html = login(client, owner).get(f"/pipelines/{pipeline.pk}/runs/").content.decode()
+    assert f"v{version.number}" in html
+    assert "0.9734" in html
+    assert 'style="width: 50%"' in html
+
+
+def test_run_history_paginates_25_per_page(client, owner, pipeline, version):
+    make_runs(pipeline, version, 30)
+    login(client, owner)
+    first = client.get(f"/pipelines/{pipeline.pk}/runs/").content.decode()
+    second = client.get(f"/pipelines/{pipeline.pk}/runs/?page=2").content.decode()
+    assert first.count('class="compare-box"') == 25
+    assert second.count('class="compare-box"') == 5
+
+
+@pytest.mark.parametrize("count", [5, 60])
+def test_run_history_query_count_does_not_grow_with_runs(
+    client, owner, pipeline, version, count, django_assert_max_num_queries
+):
+    make_runs(pipeline, version, count)
+    login(client, owner)
+    # session, user, memberships, pipeline, status counts, the page of runs
+    with django_assert_max_num_queries(6):
+        response = client.get(f"/pipelines/{pipeline.pk}/runs/")
+    assert response.status_code == 200
+
+
+def test_run_history_runs_the_same_queries_for_5_and_60_runs(client, owner, pipeline, version):
+    login(client, owner)
+    url = f"/pipelines/{pipeline.pk}/runs/"
+    make_runs(pipeline, version, 5)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    # Read the SQL now: the log is reset by the next request.
+    few = [q["sql"] for q in captured.captured_queries]
+    make_runs(pipeline, version, 55)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    many = [q["sql"] for q in captured.captured_queries]
+    assert len(few) == len(many) > 0
+
+
+def test_compare_form_goes_to_the_compare_page_older_run_left(client, owner, pipeline, version):
+    a, b = make_run(pipeline, version), make_run(pipeline, version)
+    response = login(client, owner).get(f"/runs/compare/?run={b.pk}&run={a.pk}")
+    assert response.status_code == 302
+    assert response["Location"] == f"/runs/{a.pk}/compare/{b.pk}/"
+
+
+# --- run detail --------------------------------------------------------------------------
+
+
+def test_run_detail_shows_graph_steps_metrics_and_confusion_matrix(client, owner, run):
+    html = login(client, owner).get(f"/runs/{run.pk}/").content.decode()
+    assert "<svg" in html and 'class="g-node g-node--succeeded' in html
+    assert 'id="step-evaluate"' in html
+    assert "Confusion matrix" in html and 'class="cm"' in html
+    assert "0.947" in html
+
+
+def test_run_detail_says_which_run_a_cached_step_came_from(client, owner, pipeline, version, run):
+    origin = run.steps.get(node_id="load")
+    later = make_run(pipeline, version)
+    make_step(later, "load", "dataset.builtin", cache_hit=True, cached_from=origin)
+    html = login(client, owner).get(f"/runs/{later.pk}/").content.decode()
+    assert f'from <a href="/runs/{run.pk}/">run {run.pk}</a>' in html
+    assert "g-node--cached" in html
+
+
+def test_failed_run_shows_the_error_and_a_collapsible_traceback(client, owner, pipeline, version):
+    failed = make_run(
+        pipeline, version, status=RunStatus.FAILED, error="step 'train' failed: no column 'y'"
+    )
+    make_step(
+        failed,
+        "train",
+        "model.train",
+        status="failed",
+        error="there is no target column 'y'",
+        error_detail="Traceback (most recent call last):\n  boom",
+    )
+    html = login(client, owner).get(f"/runs/{failed.pk}/").content.decode()
+    assert "there is no target column &#x27;y&#x27;" in html
+    assert '<details class="traceback">' in html and "most recent call last" in html
+
+
+def test_viewer_gets_no_retry_or_cancel_buttons(client, member, pipeline, version):
+    running = make_run(pipeline, version, status=RunStatus.RUNNING)
+    html = login(client, member).get(f"/runs/{running.pk}/").content.decode()
+    assert 'data-action="cancel"' not in html
+
+
+def test_editor_can_cancel_a_running_run_and_retry_a_failed_one(client, owner, pipeline, version):
+    login(client, owner)
+    running = make_run(pipeline, version, status=RunStatus.RUNNING)
+    failed = make_run(pipeline, version, status=RunStatus.FAILED)
+    assert b'data-action="cancel"' in client.get(f"/runs/{running.pk}/").content
+    assert b'data-action="retry"' in client.get(f"/runs/{failed.pk}/").content
+
+
+def test_run_in_progress_page_polls_and_a_final_one_does_not(client, owner, pipeline, version):
+    login(client, owner)
+    running = make_run(pipeline, version, status=RunStatus.RUNNING)
+    done = make_run(pipeline, version, status=RunStatus.SUCCEEDED)
+    assert b"setTimeout(poll" in client.get(f"/runs/{running.pk}/").content
+    assert b"setTimeout(poll" not in client.get(f"/runs/{done.pk}/").content
+
+
+def test_node_ids_and_params_are_escaped_in_the_graph(client, owner):
+    graph = {
+        "nodes": [
+            {
+                "id": "<script>x</script>",
+                "block": "dataset.builtin",
+                "params": {},
+                "position": {"x": 0, "y": 0},
+            }
+        ],
+        "edges": [],
+    }
+    pipeline = make_pipeline(owner, graph=graph)
+    run = make_run(pipeline, make_version(pipeline))
+    html = login(client, owner).get(f"/runs/{run.pk}/").content.decode()
+    assert "<script>x</script>" not in html
+
+
+# --- artifact downloads ------------------------------------------------------------------
+
+
+def test_table_output_downloads_as_csv(client, member, run, store):
+    stored = store.put_table(pd.DataFrame({"sepal_length": [5.1, 4.9], "target": [0, 1]}))
+    make_step(run, "split", "data.split", outputs={"train": stored.as_ref()})
+    response = login(client, member).get(f"/runs/{run.pk}/steps/split/outputs/train/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert f'filename="run{run.pk}-split-train.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows == [["sepal_length", "target"], ["5.1", "0"], ["4.9", "1"]]
+
+
+def test_object_output_downloads_as_raw_bytes(client, owner, run, store):
+    stored = store.put_object({"fitted": True})
+    make_step(run, "train", "model.train", outputs={"model": stored.as_ref()})
+    response = login(client, owner).get(f"/runs/{run.pk}/steps/train/outputs/model/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == store.path(stored.sha256).read_bytes()
+    assert "run" in response["Content-Disposition"] and ".joblib" in response["Content-Disposition"]
+
+
+def test_unknown_output_port_is_404(client, owner, run, store):
+    stored = store.put_table(pd.DataFrame({"a": [1]}))
+    make_step(run, "split", "data.split", outputs={"train": stored.as_ref()})
+    login(client, owner)
+    assert client.get(f"/runs/{run.pk}/steps/split/outputs/nope/").status_code == 404
+    assert client.get(f"/runs/{run.pk}/steps/ghost/outputs/train/").status_code == 404
+
+
+def test_outsider_cannot_download_an_artifact(client, outsider, run, store):
+    stored = store.put_table(pd.DataFrame({"a": [1]}))
+    make_step(run, "split", "data.split", outputs={"train": stored.as_ref()})
+    assert (
+        login(client, outsider).get(f"/runs/{run.pk}/steps/split/outputs/train/").status_code == 404
+    )
+
+
+def test_run_detail_links_every_output_for_download(client, owner, run, store):
+    stored = store.put_table(pd.DataFrame({"a": [1]}))
+    make_step(run, "split", "data.split", outputs={"train": stored.as_ref()})
+    html = login(client, owner).get(f"/runs/{run.pk}/").content.decode()
+    assert f'href="/runs/{run.pk}/steps/split/outputs/train/"' in html
+
+
+# --- compare ---------------------------------------------------------------------------------
+
+
+def test_compare_shows_a_changed_param_old_and_new(client, owner, pipeline, version, run):
+    changed = {**GRAPH, "nodes": [dict(n) for n in GRAPH["nodes"]]}
+    changed["nodes"][2] = {**changed["nodes"][2], "params": {"n_estimators": 300}}
+    newer = make_run(pipeline, make_version(pipeline, changed))
+    make_step(
+        newer, "evaluate", "model.evaluate", summary={"metrics": {**METRICS, "accuracy": 0.974}}
+    )
+    html = login(client, owner).get(f"/runs/{run.pk}/compare/{newer.pk}/").content.decode()
+    assert "forest" in html and "n_estimators" in html
+    assert ">100<" in html and ">300<" in html
+    assert "+0.0270" in html and "delta--better" in html
+
+
+def test_compare_of_the_same_version_says_the_graphs_are_identical(
+    client, owner, pipeline, version, run
+):
+    other = make_run(pipeline, version)
+    html = login(client, owner).get(f"/runs/{run.pk}/compare/{other.pk}/").content.decode()
+    assert "the graphs are identical" in html
+
+
+def test_not_found_pages_use_the_app_layout(client, outsider, run):
+    response = login(client, outsider).get(f"/runs/{run.pk}/")
+    assert response.status_code == 404
+    assert b"Back to pipelines" in response.content and b"app.css" in response.content
