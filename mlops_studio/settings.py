@@ -154,6 +154,10 @@ else:
         # second per step.
         "polling_interval": 0.05,
     }
+# Keep each worker process's database connection across tasks (Celery's
+# default closes it after every task); a health check before each task
+# replaces a connection the server dropped (pipelines.tasks).
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", 1000))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

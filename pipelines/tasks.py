@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import task_prerun
+from django.db import close_old_connections
 
 from .services import fanout, runs, steps
+
+
+@task_prerun.connect
+def _fresh_database_connection(**kwargs) -> None:
+    """Like a request: drop obsolete connections and health-check the rest before use,
+    so a connection PostgreSQL dropped is replaced instead of failing the task."""
+    close_old_connections()
 
 
 @shared_task(name="pipelines.step_execute", acks_late=True, reject_on_worker_lost=True)

@@ -126,3 +126,42 @@ def _named_file(name, data):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type="text/csv")
+
+
+def test_warnings_of_a_step_are_captured_in_its_logs(owner_api, celery_worker_process):
+    graph = DEMO_PIPELINES[0]["graph"]()
+    logreg = next(n for n in graph["nodes"] if n["id"] == "logreg")
+    logreg["params"].update(max_iter=2, solver="lbfgs")
+    pipeline = _create_pipeline(owner_api, "few iterations", graph)
+
+    run = wait_for_run(
+        owner_api, owner_api.post(f"/api/pipelines/{pipeline['id']}/runs/", {}, format="json").json()["id"]
+    )
+
+    train = next(s for s in run["steps"] if s["node_id"] == "train")
+    assert run["status"] == "succeeded"
+    assert any(w.startswith("ConvergenceWarning") for w in train["warnings"])
+    assert "ConvergenceWarning" in train["logs"]
+
+
+def test_workers_recover_when_postgresql_drops_their_connections(owner_api, celery_worker_process):
+    from django.db import connection
+
+    pipeline = _create_pipeline(owner_api, "bc", DEMO_PIPELINES[0]["graph"]())
+    first = wait_for_run(
+        owner_api, owner_api.post(f"/api/pipelines/{pipeline['id']}/runs/", {}, format="json").json()["id"]
+    )
+    assert first["status"] == "succeeded"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1  # the worker's connections
+
+    run = wait_for_run(
+        owner_api,
+        owner_api.post(f"/api/pipelines/{pipeline['id']}/runs/", {"use_cache": False}, format="json").json()["id"],
+    )
+
+    assert run["status"] == "succeeded", run["error"]
