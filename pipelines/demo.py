@@ -81,6 +81,28 @@ def diabetes_graph() -> dict:
     }
 
 
+def tuned_breast_cancer_graph() -> dict:
+    return {
+        "nodes": [
+            _node("load", "dataset.builtin", 0, 0, name="breast_cancer"),
+            _node("split", "data.split", 260, 0, test_size=0.25, stratify_column="target", seed=0),
+            _node("scale", "sklearn.preprocessing.StandardScaler", 0, 200),
+            _node("logreg", "sklearn.linear_model.LogisticRegression", 260, 200, max_iter=1000),
+            _node("tune", "model.tune", 520, 100, target="target",
+                  parameters={"C": [0.001, 0.01, 0.1, 1, 10, 100]}, folds=5, scoring="accuracy"),
+            _node("evaluate", "model.evaluate", 780, 100, target="target"),
+        ],
+        "edges": [
+            _edge("load", "table", "split", "table"),
+            _edge("scale", "estimator", "logreg", "estimator"),
+            _edge("logreg", "estimator", "tune", "estimator"),
+            _edge("split", "train", "tune", "table"),
+            _edge("tune", "model", "evaluate", "model"),
+            _edge("split", "test", "evaluate", "table"),
+        ],
+    }
+
+
 DEMO_PIPELINES = [
     {
         "name": "Breast cancer — logistic regression",
@@ -96,5 +118,10 @@ DEMO_PIPELINES = [
         "name": "Diabetes — ridge regression",
         "description": "Regression: predict disease progression one year after baseline; evaluate R², MAE and RMSE.",
         "graph": diabetes_graph,
+    },
+    {
+        "name": "Breast cancer — tuned logistic regression",
+        "description": "Grid search over C with 5-fold cross-validation; the trials spread over all workers and the best model is evaluated on the test split.",
+        "graph": tuned_breast_cancer_graph,
     },
 ]

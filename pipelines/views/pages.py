@@ -183,12 +183,16 @@ class StepView:
     tables: list[dict] = field(default_factory=list)
     objects: list[dict] = field(default_factory=list)
     downloads: list[dict] = field(default_factory=list)
+    tuning: dict | None = None
+    fanout: dict | None = None
 
     @property
     def has_details(self) -> bool:
         s = self.step
         return bool(
-            self.scalars
+            self.tuning
+            or self.fanout
+            or self.scalars
             or self.confusion
             or self.tables
             or self.objects
@@ -222,6 +226,39 @@ def _confusion(cm: Any) -> dict | None:
     return {"labels": labels, "rows": rows}
 
 
+def _tuning(report: dict) -> dict:
+    """Ranked candidates with bar geometry for the chart: mean score ± std, best first."""
+    rows = [r for r in report.get("results") or [] if isinstance(r, dict)]
+    scored = [r for r in rows if isinstance(r.get("mean_score"), int | float)]
+    low = min((r["mean_score"] - (r.get("std_score") or 0) for r in scored), default=0)
+    high = max((r["mean_score"] + (r.get("std_score") or 0) for r in scored), default=1)
+    low = min(low, high - 1e-9)
+    # Start the axis a little below the worst score so differences stay visible.
+    floor = max(0.0, low - (high - low) * 0.25) if low >= 0 else low
+
+    def pct(value: float) -> float:
+        return round(100 * (value - floor) / (high - floor), 2)
+
+    table = []
+    for r in rows:
+        mean, std = r.get("mean_score"), r.get("std_score") or 0
+        params = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items())
+        entry = {"rank": r.get("rank"), "params": params, "mean": mean, "std": std,
+                 "seconds": r.get("fit_seconds"), "error": r.get("error")}
+        if isinstance(mean, int | float):
+            entry.update(bar=pct(mean), lo=pct(mean - std), hi=pct(mean + std))
+        table.append(entry)
+    return {
+        "scoring": report.get("scoring"),
+        "folds": report.get("folds"),
+        "candidates": report.get("candidates"),
+        "best_params": ", ".join(f"{k}={v}" for k, v in (report.get("best_params") or {}).items()),
+        "best_score": report.get("best_score"),
+        "axis": {"low": floor, "high": high},
+        "rows": table,
+    }
+
+
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _EXTENSIONS = {"table": "csv", "object": "joblib", "json": "json"}
 
@@ -250,11 +287,17 @@ def _step_view(run: Run, step: StepRun) -> StepView:
             for name, value in metrics.items()
             if name not in {"headline", "confusion_matrix"} and not isinstance(value, dict | list)
         ]
+    fanout = summary.get("fanout")
+    if isinstance(fanout, dict) and step.status == "running" and fanout.get("total"):
+        view.fanout = {**fanout, "percent": round(100 * fanout.get("done", 0) / fanout["total"])}
     outputs = summary.get("outputs") if isinstance(summary.get("outputs"), dict) else {}
     for port, out in outputs.items():
         if not isinstance(out, dict):
             continue
-        if out.get("type") == "table":
+        if out.get("kind") == "tuning":
+            view.tuning = _tuning(out)
+            view.headline = view.headline or out.get("headline")
+        elif out.get("type") == "table":
             view.tables.append(
                 {
                     "port": port,

@@ -534,3 +534,36 @@ def test_not_found_pages_use_the_app_layout(client, outsider, run):
     response = login(client, outsider).get(f"/runs/{run.pk}/")
     assert response.status_code == 404
     assert b"Back to pipelines" in response.content and b"app.css" in response.content
+
+
+def test_run_detail_charts_tuning_results_best_first(client, owner, pipeline, version):
+    tuned = make_run(pipeline, version)
+    report = {
+        "type": "report", "kind": "tuning", "scoring": "accuracy", "folds": 5, "candidates": 3,
+        "best_params": {"C": 1}, "best_score": 0.98,
+        "results": [
+            {"rank": 1, "params": {"C": 1}, "mean_score": 0.98, "std_score": 0.01, "fit_seconds": 0.5},
+            {"rank": 2, "params": {"C": 10}, "mean_score": 0.95, "std_score": 0.02, "fit_seconds": 0.7},
+            {"rank": None, "params": {"C": -1}, "mean_score": None, "std_score": None,
+             "fit_seconds": 0.1, "error": "InvalidParameterError: C must be > 0"},
+        ],
+        "headline": {"name": "cv accuracy", "value": 0.98},
+    }
+    make_step(tuned, "tune", "model.tune", summary={"outputs": {"report": report}})
+
+    html = login(client, owner).get(f"/runs/{tuned.pk}/").content.decode()
+
+    assert "Tuning results" in html
+    assert html.index("C=1<") < html.index("C=10<")
+    assert html.count('class="score-bar"') == 2
+    assert "C must be &gt; 0" in html
+
+
+def test_run_detail_shows_trial_progress_of_a_running_tuning_step(client, owner, pipeline, version):
+    running = make_run(pipeline, version, status=RunStatus.RUNNING)
+    make_step(running, "tune", "model.tune", status="running",
+              summary={"fanout": {"total": 20, "done": 5, "attempt": 1}})
+
+    html = login(client, owner).get(f"/runs/{running.pk}/").content.decode()
+
+    assert "5 of 20 trials done" in html
