@@ -89,7 +89,12 @@ def run_start(
 def _enqueue_advance(run_id: int) -> None:
     from ..tasks import run_advance as run_advance_task
 
-    run_advance_task.apply_async(args=[run_id])
+    try:
+        run_advance_task.apply_async(args=[run_id])
+    except Exception:  # noqa: BLE001 - the broker is down; the run is stored and safe
+        # The sweeper advances runs that have nothing queued or running, so the
+        # run starts once the broker is back; the caller still gets its 201.
+        logger.exception("could not enqueue run %s; the sweeper will pick it up", run_id)
 
 
 def _node_option(raw: Any, name: str) -> Any:

@@ -1,0 +1,82 @@
+"""Datasets pages: upload a CSV, see its inferred column types and first rows."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import path
+
+from ..access import member_role, workspace_for, workspace_ids_for
+from ..errors import ApplicationError, NotFound
+from ..models import Dataset, Role, Workspace
+from ..models.workspace import ROLE_RANK
+from ..services.datasets import dataset_upload
+from .pages import _error_page, _page
+
+
+def _editable_workspaces(user) -> list[Workspace]:
+    ids = [
+        i for i in workspace_ids_for(user)
+        if ROLE_RANK[Role(member_role(user, i))] >= ROLE_RANK[Role.EDITOR]
+    ]
+    return list(Workspace.objects.filter(pk__in=ids).order_by("-personal_owner", "name"))
+
+
+@login_required
+def dataset_list_page(request):
+    """GET lists the datasets of the user's workspaces; POST uploads a CSV."""
+    error = None
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        workspace_id = request.POST.get("workspace") or None
+        try:
+            if upload is None:
+                raise ApplicationError("choose a CSV file to upload", details={"field": "file"})
+            workspace = workspace_for(
+                request.user, int(workspace_id) if workspace_id and workspace_id.isdigit() else None, Role.EDITOR
+            )
+            dataset = dataset_upload(
+                workspace=workspace,
+                user=request.user,
+                name=request.POST.get("name", "").strip() or upload.name.rsplit(".", 1)[0],
+                filename=upload.name,
+                data=upload.read(),
+            )
+        except NotFound:
+            return _error_page(request, 404, "Not found", "workspace not found")
+        except ApplicationError as exc:
+            error = {"message": exc.message, **exc.details}
+        else:
+            messages.success(request, f"Uploaded {dataset.name}: {dataset.n_rows} rows, {len(dataset.columns)} columns.")
+            return redirect(f"/datasets/{dataset.pk}/")
+    datasets = (
+        Dataset.objects.filter(workspace_id__in=workspace_ids_for(request.user))
+        .select_related("workspace", "created_by")
+        .order_by("-created_at")
+    )
+    return render(
+        request,
+        "pages/datasets.html",
+        {
+            "nav": "datasets",
+            "datasets": datasets,
+            "workspaces": _editable_workspaces(request.user),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@_page
+def dataset_detail_page(request, dataset_id: int):
+    dataset = Dataset.objects.select_related("workspace", "created_by").filter(pk=dataset_id).first()
+    if dataset is None or member_role(request.user, dataset.workspace_id) is None:
+        raise NotFound("dataset not found")
+    return render(request, "pages/dataset_detail.html", {"nav": "datasets", "dataset": dataset})
+
+
+urlpatterns = [
+    path("datasets/", dataset_list_page, name="page-datasets"),
+    path("datasets/<int:dataset_id>/", dataset_detail_page, name="page-dataset"),
+]
