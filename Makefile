@@ -40,6 +40,7 @@ worker: python-deps
 	$(VENV)/bin/celery -A mlops_studio worker --loglevel=INFO --concurrency=$(WORKERS)
 
 test: python-deps frontend
+	cd frontend && npm test
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: python-deps

@@ -1,9 +1,11 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import pages
+from . import datasets, editor, pages
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/pipelines/", permanent=False)),
     *pages.urlpatterns,
+    *datasets.urlpatterns,
+    *editor.urlpatterns,
 ]

@@ -1,0 +1,43 @@
+// Which columns a table output will have, as far as the editor can know:
+// from a run's step summary, from an uploaded dataset's stored columns, or
+// passed through a block that keeps the columns (train/test split).
+import type { Catalogue } from "./catalogue";
+import type { BlockNode, PortEdge } from "./graph";
+import { upstreamTable } from "./graph";
+import type { ColumnInfo, Dataset } from "./types";
+
+const PASS_THROUGH = new Set(["data.split"]);
+
+export function outputColumns(
+  nodeId: string,
+  port: string,
+  ctx: {
+    nodes: BlockNode[];
+    edges: PortEdge[];
+    catalogue: Catalogue | null;
+    columns: Record<string, ColumnInfo[]>;
+    datasets: Dataset[] | null;
+  },
+  depth = 0,
+): ColumnInfo[] | null {
+  const seen = ctx.columns[`${nodeId}:${port}`];
+  if (seen) return seen;
+  const node = ctx.nodes.find((n) => n.id === nodeId);
+  if (!node || depth > 20) return null;
+  if (node.data.block === "dataset.upload") {
+    const sha = node.data.params.dataset;
+    const ds = ctx.datasets?.find((d) => d.sha256 === sha);
+    return ds?.columns?.length ? ds.columns : null;
+  }
+  if (PASS_THROUGH.has(node.data.block)) {
+    const up = upstreamTable(nodeId, ctx.nodes, ctx.edges, ctx.catalogue);
+    return up ? outputColumns(up.node, up.port, ctx, depth + 1) : null;
+  }
+  return null;
+}
+
+/** Columns of the table flowing into ``nodeId``, or null if unknown. */
+export function inputColumns(nodeId: string, ctx: Parameters<typeof outputColumns>[2]): ColumnInfo[] | null {
+  const up = upstreamTable(nodeId, ctx.nodes, ctx.edges, ctx.catalogue);
+  return up ? outputColumns(up.node, up.port, ctx) : null;
+}

@@ -1,0 +1,438 @@
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useShallow } from "zustand/react/shallow";
+import { inputColumns } from "../columns";
+import { boundsText, branchFor, checkValue, displayValue, fieldModel, initialValue, splitErrors, type Branch } from "../params";
+import { loadDatasets } from "../remote";
+import { useEditor } from "../store";
+import type { BlockSpec, ColumnInfo, Dataset, JsonSchema, JsonValue } from "../types";
+
+const EMPTY: Record<string, JsonValue> = {};
+
+export function ParamsForm({ id, block }: { id: string; block: BlockSpec }) {
+  const params = useEditor((s) => s.nodes.find((n) => n.id === id)?.data.params ?? EMPTY);
+  const cache = useEditor((s) => s.nodes.find((n) => n.id === id)?.data.cache);
+  const errors = useEditor((s) => s.errors[id]);
+  const readOnly = useEditor((s) => s.readOnly);
+  const datasets = useEditor((s) => s.datasets);
+  const needsDatasets = block.key === "dataset.upload" || block.column_params.length > 0;
+  const columns = useEditor(
+    useShallow((s) => (block.column_params.length ? inputColumns(id, s) ?? null : null)),
+  );
+
+  useEffect(() => {
+    if (needsDatasets && datasets === null) void loadDatasets();
+  }, [needsDatasets, datasets]);
+
+  const properties = Object.entries(block.params_schema?.properties ?? {});
+  const required = block.params_schema?.required ?? [];
+  const { byParam, other } = splitErrors(errors ?? [], properties.map(([n]) => n));
+
+  return (
+    <div className="ed-params" data-testid="params-form">
+      {block.description && <p className="ed-block-desc">{block.description}</p>}
+      {other.length > 0 && (
+        <div className="ed-field-errors ed-node-level-errors" role="alert">
+          {other.map((m) => (
+            <div key={m}>{m}</div>
+          ))}
+        </div>
+      )}
+      {properties.length === 0 && <p className="ed-muted">This block has no parameters.</p>}
+      {properties.map(([name, schema]) => (
+        <ParamField
+          key={name}
+          nodeId={id}
+          name={name}
+          schema={schema}
+          required={required.includes(name)}
+          isSet={Object.prototype.hasOwnProperty.call(params, name)}
+          value={params[name]}
+          serverErrors={byParam[name] ?? []}
+          readOnly={readOnly}
+          columns={block.column_params.includes(name) ? columns : undefined}
+          datasets={block.key === "dataset.upload" && name === "dataset" ? datasets : undefined}
+        />
+      ))}
+      <label className="ed-check-row" title="Run this block every time, even when its inputs and parameters are unchanged">
+        <input
+          type="checkbox"
+          checked={cache === "always_rerun"}
+          disabled={readOnly}
+          onChange={(e) => useEditor.getState().setNodeCache(id, e.target.checked)}
+        />
+        Always re-run (skip the cache)
+      </label>
+    </div>
+  );
+}
+
+function branchLabel(b: Branch): string {
+  if (b.kind === "enum") {
+    const text = b.options.map((o) => String(o)).join(" / ");
+    return text.length > 28 ? `${text.slice(0, 26)}…` : text;
+  }
+  return b.label;
+}
+
+interface FieldProps {
+  nodeId: string;
+  name: string;
+  schema: JsonSchema;
+  required: boolean;
+  isSet: boolean;
+  value: JsonValue | undefined;
+  serverErrors: string[];
+  readOnly: boolean;
+  /** undefined: not a column param; null: a column param whose columns are unknown. */
+  columns?: ColumnInfo[] | null;
+  datasets?: Dataset[] | null;
+}
+
+function ParamField(props: FieldProps) {
+  const { nodeId, name, schema, required, isSet, value, serverErrors, readOnly, columns, datasets } = props;
+  const model = useMemo(() => fieldModel(schema), [schema]);
+  const [picked, setPicked] = useState<number | null>(null);
+  const def = schema.default;
+  const effective = isSet ? value : def;
+  const isNull = effective === null;
+  const active = branchFor(model, effective);
+  const branchIdx = active >= 0 ? active : picked ?? 0;
+  const branch: Branch | undefined = model.branches[branchIdx];
+  const set = (v: JsonValue | undefined) => useEditor.getState().updateParam(nodeId, name, v);
+  const localError = isSet && branch && value !== null && value !== undefined ? checkValue(branch, value) : null;
+  const messages = [...(localError ? [localError] : []), ...serverErrors.filter((m) => !localError || !m.startsWith(localError))];
+  const fieldId = `param-${nodeId}-${name}`;
+  const title = schema.title || name;
+
+  const firstValue = (b: Branch): JsonValue => {
+    if (columns?.length && b.kind === "string") {
+      return columns.some((c) => c.name === "target") ? "target" : columns[0].name;
+    }
+    return initialValue(b, def ?? undefined);
+  };
+
+  const onNone = (checked: boolean) => {
+    if (checked) set(def === null ? undefined : null);
+    else if (branch) set(firstValue(branch));
+  };
+
+  const onBranch = (idx: number) => {
+    setPicked(idx);
+    set(firstValue(model.branches[idx]));
+  };
+
+  const disabled = readOnly || isNull;
+  let control: ReactNode = null;
+  if (branch) {
+    if (datasets !== undefined && branch.kind === "string") {
+      control = <DatasetSelect id={fieldId} value={effective} datasets={datasets} disabled={disabled} onChange={set} />;
+    } else if (columns !== undefined && branch.kind === "string") {
+      control = (
+        <ColumnInput id={fieldId} value={isSet ? effective : undefined} def={def} columns={columns} disabled={disabled} onChange={set} />
+      );
+    } else {
+      control = <Control id={fieldId} branch={branch} isSet={isSet} value={effective} def={def} disabled={disabled} onChange={set} />;
+    }
+  }
+
+  const hint = branch && (branch.kind === "number" || branch.kind === "integer") ? boundsText(branch.schema) : "";
+
+  return (
+    <div className={`ed-field${messages.length ? " has-error" : ""}`} data-testid={`field-${name}`} data-param={name}>
+      <div className="ed-field-head">
+        <label htmlFor={fieldId} className="ed-field-label" title={name}>
+          {title}
+          {required && <span className="ed-required" title="required"> *</span>}
+        </label>
+        <div className="ed-field-tools">
+          {model.nullable && (
+            <label className="ed-none" title="Set this parameter to None">
+              <input type="checkbox" checked={isNull} disabled={readOnly} onChange={(e) => onNone(e.target.checked)} />
+              none
+            </label>
+          )}
+          {isSet && !readOnly && def !== undefined && (
+            <button className="ed-link-btn" onClick={() => (setPicked(null), set(undefined))} title={`Back to the default (${displayValue(def)})`}>
+              reset
+            </button>
+          )}
+        </div>
+      </div>
+      {model.branches.length > 1 && !isNull && (
+        <select
+          className="ed-branch"
+          value={branchIdx}
+          disabled={readOnly}
+          onChange={(e) => onBranch(Number(e.target.value))}
+          aria-label={`${title}: kind of value`}
+        >
+          {model.branches.map((b, i) => (
+            <option key={i} value={i}>
+              {branchLabel(b)}
+            </option>
+          ))}
+        </select>
+      )}
+      {!isNull && control}
+      {isNull && <div className="ed-null-value">None</div>}
+      {messages.length > 0 && (
+        <div className="ed-field-errors" data-testid="field-error">
+          {messages.map((m) => (
+            <div key={m}>{m}</div>
+          ))}
+        </div>
+      )}
+      {(schema.description || hint) && (
+        <div className="ed-help">
+          {schema.description}
+          {hint && <span className="ed-bounds"> {hint}</span>}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Control({
+  id,
+  branch,
+  isSet,
+  value,
+  def,
+  disabled,
+  onChange,
+}: {
+  id: string;
+  branch: Branch;
+  isSet: boolean;
+  value: JsonValue | undefined;
+  def: JsonValue | undefined;
+  disabled: boolean;
+  onChange: (v: JsonValue | undefined) => void;
+}) {
+  switch (branch.kind) {
+    case "enum": {
+      const defIndex = branch.options.findIndex((o) => o === def);
+      const showDefault = !isSet && defIndex >= 0;
+      return (
+        <select
+          id={id}
+          value={isSet ? String(value) : ""}
+          disabled={disabled}
+          onChange={(e) => onChange(e.target.value === "" ? undefined : branch.options.find((o) => String(o) === e.target.value))}
+        >
+          {showDefault && <option value="">{String(def)} (default)</option>}
+          {!isSet && !showDefault && (
+            <option value="" disabled>
+              Choose…
+            </option>
+          )}
+          {branch.options.map((o, i) =>
+            showDefault && i === defIndex ? null : (
+              <option key={i} value={String(o)}>
+                {String(o)}
+              </option>
+            ),
+          )}
+        </select>
+      );
+    }
+    case "boolean":
+      return (
+        <label className="ed-switch">
+          <input id={id} type="checkbox" checked={value === true} disabled={disabled} onChange={(e) => onChange(e.target.checked)} />
+          <span className="ed-switch-track" />
+          <span className="ed-switch-text">{value === true ? "on" : "off"}</span>
+        </label>
+      );
+    case "integer":
+    case "number":
+      return (
+        <NumberInput
+          id={id}
+          integer={branch.kind === "integer"}
+          schema={branch.schema}
+          value={isSet && typeof value === "number" ? value : undefined}
+          placeholder={typeof def === "number" ? String(def) : ""}
+          disabled={disabled}
+          onChange={onChange}
+        />
+      );
+    case "string":
+      return (
+        <input
+          id={id}
+          type="text"
+          value={isSet && typeof value === "string" ? value : ""}
+          placeholder={typeof def === "string" ? def : ""}
+          disabled={disabled}
+          onChange={(e) => onChange(e.target.value === "" && typeof def === "string" ? undefined : e.target.value)}
+        />
+      );
+    case "json":
+      return <JsonInput id={id} value={isSet ? value : undefined} def={def} disabled={disabled} onChange={onChange} />;
+  }
+}
+
+function NumberInput({
+  id,
+  integer,
+  schema,
+  value,
+  placeholder,
+  disabled,
+  onChange,
+}: {
+  id: string;
+  integer: boolean;
+  schema: JsonSchema;
+  value: number | undefined;
+  placeholder: string;
+  disabled: boolean;
+  onChange: (v: JsonValue | undefined) => void;
+}) {
+  const [text, setText] = useState(value === undefined ? "" : String(value));
+  const [focused, setFocused] = useState(false);
+  useEffect(() => {
+    if (!focused) setText(value === undefined ? "" : String(value));
+  }, [value, focused]);
+  const min = schema.minimum ?? schema.exclusiveMinimum;
+  const max = schema.maximum ?? schema.exclusiveMaximum;
+  return (
+    <input
+      id={id}
+      type="number"
+      inputMode={integer ? "numeric" : "decimal"}
+      step={integer ? 1 : "any"}
+      min={min}
+      max={max !== undefined && max < 1e9 ? max : undefined}
+      value={text}
+      placeholder={placeholder}
+      disabled={disabled}
+      onFocus={() => setFocused(true)}
+      onBlur={() => setFocused(false)}
+      onChange={(e) => {
+        const t = e.target.value;
+        setText(t);
+        if (t.trim() === "") onChange(undefined);
+        else if (Number.isFinite(Number(t))) onChange(Number(t));
+      }}
+    />
+  );
+}
+
+function JsonInput({
+  id,
+  value,
+  def,
+  disabled,
+  onChange,
+}: {
+  id: string;
+  value: JsonValue | undefined;
+  def: JsonValue | undefined;
+  disabled: boolean;
+  onChange: (v: JsonValue | undefined) => void;
+}) {
+  const [text, setText] = useState(value === undefined ? "" : JSON.stringify(value));
+  const [bad, setBad] = useState(false);
+  return (
+    <>
+      <input
+        id={id}
+        type="text"
+        className="ed-mono"
+        value={text}
+        placeholder={def === undefined ? "JSON value" : JSON.stringify(def)}
+        disabled={disabled}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={() => {
+          if (text.trim() === "") return (setBad(false), onChange(undefined));
+          try {
+            onChange(JSON.parse(text) as JsonValue);
+            setBad(false);
+          } catch {
+            setBad(true);
+          }
+        }}
+      />
+      {bad && <div className="ed-field-errors">not valid JSON</div>}
+    </>
+  );
+}
+
+function ColumnInput({
+  id,
+  value,
+  def,
+  columns,
+  disabled,
+  onChange,
+}: {
+  id: string;
+  value: JsonValue | undefined;
+  def: JsonValue | undefined;
+  columns: ColumnInfo[] | null;
+  disabled: boolean;
+  onChange: (v: JsonValue | undefined) => void;
+}) {
+  if (!columns) {
+    return (
+      <>
+        <input
+          id={id}
+          type="text"
+          value={typeof value === "string" ? value : ""}
+          placeholder={typeof def === "string" ? def : "column name"}
+          disabled={disabled}
+          onChange={(e) => onChange(e.target.value === "" && typeof def === "string" ? undefined : e.target.value)}
+        />
+        <div className="ed-help ed-help-soft">Connect a table and run once to pick from its columns.</div>
+      </>
+    );
+  }
+  const current = typeof value === "string" ? value : undefined;
+  const missing = current !== undefined && !columns.some((c) => c.name === current);
+  return (
+    <select id={id} value={current ?? ""} disabled={disabled} onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}>
+      <option value="">{typeof def === "string" ? `${def} (default)` : "Choose a column…"}</option>
+      {missing && <option value={current}>{current} (not in the input table)</option>}
+      {columns.map((c) => (
+        <option key={c.name} value={c.name}>
+          {c.name} · {c.dtype}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+function DatasetSelect({
+  id,
+  value,
+  datasets,
+  disabled,
+  onChange,
+}: {
+  id: string;
+  value: JsonValue | undefined;
+  datasets: Dataset[] | null;
+  disabled: boolean;
+  onChange: (v: JsonValue | undefined) => void;
+}) {
+  if (datasets === null) return <div className="ed-muted ed-small">Loading datasets…</div>;
+  const current = typeof value === "string" ? value : "";
+  const known = datasets.some((d) => d.sha256 === current);
+  return (
+    <>
+      <select id={id} value={current} disabled={disabled} onChange={(e) => onChange(e.target.value || undefined)}>
+        <option value="">{datasets.length ? "Choose an uploaded dataset…" : "No datasets uploaded yet"}</option>
+        {current && !known && <option value={current}>{current.slice(0, 12)}… (not found)</option>}
+        {datasets.map((d) => (
+          <option key={d.id} value={d.sha256}>
+            {d.name} · {d.columns?.length ?? 0} columns
+          </option>
+        ))}
+      </select>
+      {!datasets.length && <div className="ed-help ed-help-soft">Upload a CSV with POST /api/datasets/ (multipart field “file”).</div>}
+    </>
+  );
+}
