@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("pipelines.api.urls")),
+    path("v2/", include("pipelines.api.v2_urls")),
     path("", include("pipelines.views.urls")),
 ]
 

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import Artifact, Dataset, Membership, Pipeline, PipelineVersion, Run, StepRun, Workspace
+from .models import (
+    Artifact,
+    Dataset,
+    Membership,
+    Pipeline,
+    PipelineVersion,
+    Run,
+    StepRun,
+    Workspace,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -70,3 +79,5 @@ class ArtifactAdmin(admin.ModelAdmin):
 class DatasetAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "workspace", "n_rows", "created_at"]
     raw_id_fields = ["workspace", "artifact", "created_by"]
+
+from . import admin_registry  # noqa: E402,F401 - registry and deployment admin

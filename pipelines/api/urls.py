@@ -1,6 +1,8 @@
 from django.urls import path
 
 from . import auth, blocks, datasets, pipelines, runs, workspaces
+from . import registry as registry_api
+from . import serving as serving_api
 
 urlpatterns = [
     path("auth/token/", auth.TokenCreateApi.as_view(), name="api-token"),
@@ -37,4 +39,16 @@ urlpatterns = [
     path("runs/<int:run_id>/cancel/", runs.RunCancelApi.as_view(), name="api-run-cancel"),
     path("runs/<int:run_id>/retry/", runs.RunRetryApi.as_view(), name="api-run-retry"),
     path("runs/<int:run_id>/compare/", runs.RunCompareApi.as_view(), name="api-run-compare"),
+    # Model registry, deployments and prediction (issue 5)
+    path("models/", registry_api.ModelListApi.as_view(), name="api-models"),
+    path("models/<int:version_id>/", registry_api.ModelDetailApi.as_view(), name="api-model"),
+    path("deployments/", registry_api.DeploymentListApi.as_view(), name="api-deployments"),
+    path("deployments/<str:name>/", registry_api.DeploymentDetailApi.as_view(), name="api-deployment"),
+    path("deployments/<str:name>/rollback/", registry_api.DeploymentRollbackApi.as_view(), name="api-deployment-rollback"),
+    path("deployments/<str:name>/keys/", registry_api.DeploymentKeyListApi.as_view(), name="api-deployment-keys"),
+    path("deployments/<str:name>/keys/<int:key_id>/", registry_api.DeploymentKeyDetailApi.as_view(), name="api-deployment-key"),
+    path("deployments/<str:name>/predict", serving_api.predict, name="api-deployment-predict"),
+    path("deployments/<str:name>/predict/", serving_api.predict),
+    path("deployments/<str:name>/feedback", serving_api.feedback, name="api-deployment-feedback"),
+    path("deployments/<str:name>/feedback/", serving_api.feedback),
 ]

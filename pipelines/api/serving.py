@@ -1,0 +1,140 @@
+"""Prediction, feedback and Open Inference Protocol (KServe V2) endpoints.
+
+Plain Django views rather than DRF: these are machine APIs on the hot path.
+They take a deployment key (``Authorization: Bearer``) or a member's token
+(``Authorization: Token``), so CSRF does not apply to them; a browser session
+(the "try it" form) is accepted only with a valid CSRF token. The same
+functions serve the ASGI fast path (``pipelines.serving.asgi``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from ..errors import ApplicationError
+from ..models import Deployment
+from ..serving import handler
+from ..serving.coerce import BadInput
+from ..serving.state import ServingError, authorize, has_credentials, served_get, unauthorized
+
+
+def _json(status: int, body, headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(handler.dumps(body), status=status, content_type="application/json")
+    for k, v in (headers or {}).items():
+        response[k] = v
+    return response
+
+
+def _session_user(request):
+    """The logged-in user when the request has no Authorization header and passes CSRF."""
+    if request.META.get("HTTP_AUTHORIZATION"):
+        return None
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None:
+        raise ServingError("CSRF check failed: send the X-CSRFToken header", status=403)
+    return user
+
+
+def _prepare(request, name: str):
+    return handler.prepare(name, request.META.get("HTTP_AUTHORIZATION"), _session_user(request))
+
+
+@csrf_exempt
+@require_POST
+def predict(request, name: str):
+    started = time.perf_counter()
+    try:
+        served, model = _prepare(request, name)
+    except ServingError as exc:
+        return _json(exc.status, exc.as_dict(), exc.headers)
+    status, body, headers = handler.predict_json(
+        served, model, request.body, request_id=request.META.get("HTTP_X_REQUEST_ID"), started=started
+    )
+    return _json(status, body, headers)
+
+
+@csrf_exempt
+@require_POST
+def feedback(request, name: str):
+    from ..services.deployments import prediction_feedback
+
+    try:
+        session_user = _session_user(request)
+        authorization = request.META.get("HTTP_AUTHORIZATION")
+        if not has_credentials(authorization, session_user):
+            raise unauthorized("authentication required: a deployment key or a member's token")
+        served = served_get(name)
+        if served is None:
+            raise ServingError(f"deployment {name!r} not found", status=404)
+        authorize(served, authorization, session_user)
+        items = handler.parse_json(request.body)
+        deployment = Deployment.objects.get(pk=served.deployment_id)
+        result = prediction_feedback(deployment=deployment, items=items)
+    except (ServingError, BadInput) as exc:
+        return _json(exc.status, exc.as_dict(), getattr(exc, "headers", None))
+    except ApplicationError as exc:
+        return _json(exc.status, {"detail": exc.message, **exc.details})
+    return _json(200, result)
+
+
+# --- V2 -------------------------------------------------------------------------------
+
+
+@require_GET
+def v2_server(request):
+    return _json(200, handler.V2_SERVER)
+
+
+@require_GET
+def v2_live(request):
+    return _json(200, {"live": True})
+
+
+@require_GET
+def v2_ready(request):
+    from django.db import connection
+
+    try:
+        connection.ensure_connection()
+    except Exception:  # noqa: BLE001 - not ready while the database is unreachable
+        return _json(503, {"ready": False, "error": "the database is unreachable"})
+    return _json(200, {"ready": True})
+
+
+def _v2_prepare(request, name: str):
+    try:
+        return _prepare(request, name), None
+    except ServingError as exc:
+        return None, _json(exc.status, handler.v2_error(exc), exc.headers)
+
+
+@require_GET
+def v2_model(request, name: str):
+    prepared, error = _v2_prepare(request, name)
+    return error or _json(200, handler.v2_metadata(prepared[0]))
+
+
+@require_GET
+def v2_model_ready(request, name: str):
+    prepared, error = _v2_prepare(request, name)
+    return error or _json(200, {"name": name, "ready": True})
+
+
+@csrf_exempt
+@require_POST
+def v2_infer(request, name: str):
+    started = time.perf_counter()
+    prepared, error = _v2_prepare(request, name)
+    if error:
+        return error
+    status, body, headers = handler.infer_v2(
+        *prepared, request.body, request_id=request.META.get("HTTP_X_REQUEST_ID"), started=started
+    )
+    return _json(status, body, headers)

@@ -1,0 +1,215 @@
+"""Deploying, rolling back, API keys and ground-truth feedback.
+
+Every change to what is served bumps the serving stamp after the transaction
+commits (``serving.state.serving_stamp_bump``), so each serving process picks
+it up within ``SERVING_STAMP_TTL`` without a restart.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..access import require_role
+from ..errors import ApplicationError, Conflict, NotFound
+from ..models import (
+    Deployment,
+    DeploymentKey,
+    DeploymentRevision,
+    ModelVersion,
+    PredictionLog,
+    RevisionAction,
+    Role,
+)
+from ..serving.state import key_hash, serving_stamp_bump
+from .registry import name_check
+
+KEY_PREFIX = "mlsk_"
+
+
+def _after_commit_bump() -> None:
+    transaction.on_commit(serving_stamp_bump)
+
+
+def deployment_deploy(*, user, name: Any, model_version_id: Any) -> tuple[Deployment, bool]:
+    """Serve ``model_version`` under ``name``: a new deployment, or a new revision of it.
+
+    Returns (deployment, created). The model version and the deployment must be
+    in the same workspace; the caller needs the editor role there.
+    """
+    name_check(name)
+    if isinstance(model_version_id, bool) or not str(model_version_id).isdigit():
+        raise ApplicationError("model_version must be a model version id", details={"field": "model_version"})
+    version = ModelVersion.objects.select_related("registered_model").filter(pk=int(model_version_id)).first()
+    if version is None:
+        raise ApplicationError(
+            f"model version {model_version_id} not found", status=404, details={"field": "model_version"}
+        )
+    workspace_id = version.registered_model.workspace_id
+    require_role(user, workspace_id, Role.EDITOR, what="model version")
+    with transaction.atomic():
+        deployment, created = Deployment.objects.select_for_update().get_or_create(
+            name=name, defaults={"workspace_id": workspace_id, "created_by": user}
+        )
+        if deployment.workspace_id != workspace_id:
+            raise Conflict(
+                f"the name {name!r} is taken by a deployment in another workspace; choose another",
+                details={"field": "name"},
+            )
+        _revision_add(deployment, version, user, RevisionAction.DEPLOY)
+        _after_commit_bump()
+    return deployment, created
+
+
+def _revision_add(deployment: Deployment, version: ModelVersion, user, action: str,
+                  restores: DeploymentRevision | None = None) -> DeploymentRevision:
+    last = deployment.revisions.order_by("-number").values_list("number", flat=True).first() or 0
+    revision = DeploymentRevision.objects.create(
+        deployment=deployment, number=last + 1, model_version=version, action=action,
+        restores=restores, created_by=user,
+    )
+    deployment.current_revision = revision
+    deployment.save(update_fields=["current_revision", "updated_at"])
+    return revision
+
+
+def deployment_rollback(*, user, deployment: Deployment, revision_number: Any = None) -> DeploymentRevision:
+    """Serve again the model of an earlier revision, recorded as a new revision.
+
+    Without ``revision_number``: the revision before the one now in effect (for a
+    rollback revision, before the one it restored), so repeated rollbacks walk
+    back through history. 409 when there is nothing earlier.
+    """
+    require_role(user, deployment.workspace_id, Role.EDITOR, what="deployment")
+    with transaction.atomic():
+        deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        current = deployment.current_revision
+        if revision_number is not None:
+            if isinstance(revision_number, bool) or not str(revision_number).isdigit():
+                raise ApplicationError("revision must be a revision number", details={"field": "revision"})
+            target = deployment.revisions.filter(number=int(revision_number)).first()
+            if target is None:
+                raise ApplicationError(
+                    f"deployment {deployment.name!r} has no revision {revision_number}",
+                    status=404, details={"field": "revision"},
+                )
+        else:
+            effective = current.restores if current and current.restores_id else current
+            target = (
+                deployment.revisions.filter(number__lt=effective.number).order_by("-number").first()
+                if effective else None
+            )
+            if target is None:
+                raise Conflict(
+                    f"deployment {deployment.name!r} has no earlier revision to roll back to",
+                    details={"field": "revision"},
+                )
+        revision = _revision_add(deployment, target.model_version, user, RevisionAction.ROLLBACK, restores=target)
+        _after_commit_bump()
+    return revision
+
+
+def deployment_delete(*, user, deployment: Deployment) -> None:
+    require_role(user, deployment.workspace_id, Role.EDITOR, what="deployment")
+    deployment.delete()
+    _after_commit_bump()
+
+
+# --- keys ------------------------------------------------------------------------
+
+
+def deployment_key_create(*, user, deployment: Deployment, name: str = "") -> tuple[DeploymentKey, str]:
+    """A new API key; the plain key is returned here once and never stored."""
+    require_role(user, deployment.workspace_id, Role.EDITOR, what="deployment")
+    if not isinstance(name, str) or len(name) > 100:
+        raise ApplicationError("name must be text of at most 100 characters", details={"field": "name"})
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        key = DeploymentKey.objects.create(
+            deployment=deployment, name=name, prefix=plain[:12], key_hash=key_hash(plain), created_by=user
+        )
+        Deployment.objects.filter(pk=deployment.pk).update(updated_at=timezone.now())
+        _after_commit_bump()
+    return key, plain
+
+
+def deployment_key_revoke(*, user, deployment: Deployment, key_id: int) -> DeploymentKey:
+    require_role(user, deployment.workspace_id, Role.EDITOR, what="deployment")
+    key = deployment.keys.filter(pk=key_id).first()
+    if key is None:
+        raise NotFound(f"deployment {deployment.name!r} has no key {key_id}")
+    if key.revoked_at is None:
+        with transaction.atomic():
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            Deployment.objects.filter(pk=deployment.pk).update(updated_at=timezone.now())
+            _after_commit_bump()
+    return key
+
+
+# --- feedback ------------------------------------------------------------------------
+
+
+def prediction_feedback(*, deployment: Deployment, items: Any) -> dict[str, Any]:
+    """Record ground truth: ``{"request_id", "label"}`` or a list of them.
+
+    ``label`` is one value per row of that request (a single value is taken as
+    a one-element list for a one-row request). All or nothing: an unknown
+    request id or a count mismatch refuses the whole batch, naming the item.
+    """
+    from ..serving.logbuffer import prediction_logs_flush
+
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, list) or not items:
+        raise ApplicationError(
+            'send {"request_id": …, "label": …} or a non-empty list of them', details={"field": "body"}
+        )
+    if len(items) > 10_000:
+        raise ApplicationError("at most 10000 feedback items per request", status=413, details={"field": "body"})
+    labels: dict[str, list] = {}
+    for i, item in enumerate(items):
+        where = f"[{i}]" if len(items) > 1 else ""
+        if not isinstance(item, dict):
+            raise ApplicationError(f"item {i} is not an object", details={"field": f"body{where}"})
+        extra = [k for k in item if k not in ("request_id", "label")]
+        if extra:
+            raise ApplicationError(f"unknown key {extra[0]!r}", details={"field": f"{where}{extra[0]}".lstrip(".")})
+        rid = item.get("request_id")
+        if not isinstance(rid, str) or not rid:
+            raise ApplicationError("request_id is required (the id a prediction returned)",
+                                   details={"field": f"{where}request_id"})
+        if "label" not in item:
+            raise ApplicationError("label is required", details={"field": f"{where}label"})
+        label = item["label"]
+        labels[rid] = label if isinstance(label, list) else [label]
+    prediction_logs_flush()  # this process's recent predictions must be findable
+    with transaction.atomic():
+        logs = {
+            log.request_id: log
+            for log in PredictionLog.objects.select_for_update().filter(
+                deployment=deployment, request_id__in=list(labels), status=200
+            )
+        }
+        unknown = [rid for rid in labels if rid not in logs]
+        if unknown:
+            raise ApplicationError(
+                f"no prediction of deployment {deployment.name!r} has request id {unknown[0]!r}"
+                + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
+                status=404, details={"field": "request_id", "unknown": unknown[:100]},
+            )
+        now = timezone.now()
+        for rid, label in labels.items():
+            log = logs[rid]
+            if len(label) != log.n_rows:
+                raise ApplicationError(
+                    f"request {rid!r} predicted {log.n_rows} rows; send one label per row ({len(label)} given)",
+                    details={"field": "label", "request_id": rid},
+                )
+            log.label = label
+            log.labeled_at = now
+        PredictionLog.objects.bulk_update(list(logs.values()), ["label", "labeled_at"])
+    return {"updated": len(logs)}

@@ -1,0 +1,338 @@
+"""What a serving process keeps in memory, and how it learns that it changed.
+
+- ``Served``: a deployment resolved to its current model version, signature
+  and active key hashes, cached per name.
+- Models: loaded once per process through the artifact store (HMAC checked
+  before unpickling) into a bounded LRU keyed by the artifact sha256, so a
+  rollback to a model still in memory is instant.
+- The *serving stamp*: a counter in Redis (``REDIS_URL``), bumped after every
+  deploy, rollback and key change commits. Each process reads it at most every
+  ``SERVING_STAMP_TTL`` seconds (default 0.25) and drops its cached
+  deployments when it moved, so changes reach every process without a restart.
+  Without Redis the stamp is the newest ``Deployment.updated_at`` (one cheap
+  aggregate query per TTL).
+
+Functions ending in ``_cached`` never do I/O: they return ``None`` when the
+answer needs the database, so the ASGI fast path can call them on the event
+loop and hand only the misses to a thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from .coerce import Signature
+
+logger = logging.getLogger(__name__)
+
+STAMP_KEY = "mlops:serving:stamp"
+STAMP_TTL = float(os.environ.get("SERVING_STAMP_TTL", "0.25"))
+MODEL_CACHE_SIZE = int(os.environ.get("SERVING_MODEL_CACHE_SIZE", "8"))
+TOKEN_TTL = float(os.environ.get("SERVING_TOKEN_TTL", "5"))
+MAX_ROWS = int(os.environ.get("SERVING_MAX_BATCH_ROWS", "1000"))
+
+
+class ServingError(Exception):
+    """A request the endpoint refuses: HTTP status, message, the field to blame."""
+
+    def __init__(self, message: str, *, status: int, field: str | None = None, row: int | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+        self.row = row
+        self.headers = headers or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"detail": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.row is not None:
+            body["row"] = self.row
+        return body
+
+
+def unauthorized(message: str) -> ServingError:
+    return ServingError(message, status=401, headers={"WWW-Authenticate": 'Bearer realm="predict"'})
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    deployment_id: int
+    name: str
+    workspace_id: int
+    revision: int
+    model_version_id: int
+    model_name: str
+    model_version: int
+    artifact_sha256: str
+    task: str
+    classes: list | None
+    raw_signature: dict
+    signature: Signature
+    key_hashes: frozenset[str]
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+# --- the stamp ------------------------------------------------------------------
+
+_lock = threading.RLock()
+_stamp_value: str | None = None
+_stamp_checked = 0.0
+_served: dict[str, Served] = {}
+_tokens: dict[str, tuple[float, int | None, frozenset[int]]] = {}
+_redis = None
+
+
+def _redis_client():
+    global _redis
+    if _redis is None:
+        from django.conf import settings
+
+        url = getattr(settings, "REDIS_URL", "")
+        if not url:
+            return None
+        import redis
+
+        _redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return _redis
+
+
+def _read_stamp() -> str:
+    client = _redis_client()
+    if client is not None:
+        try:
+            value = client.get(STAMP_KEY)
+            return "r" + (value.decode() if value else "0")
+        except Exception:  # noqa: BLE001 - fall back to the database
+            logger.warning("serving stamp: Redis unreachable, using the database")
+    from django.db.models import Count, Max
+
+    from ..models import Deployment, DeploymentKey
+
+    d = Deployment.objects.aggregate(n=Count("id"), t=Max("updated_at"))
+    k = DeploymentKey.objects.aggregate(n=Count("id"))
+    return f"d{d['n']}:{d['t']}:{k['n']}"
+
+
+def stamp_due() -> bool:
+    return time.monotonic() - _stamp_checked >= STAMP_TTL
+
+
+def stamp_refresh() -> None:
+    """Read the stamp if it is due; drop cached deployments if it moved."""
+    global _stamp_value, _stamp_checked
+    if not stamp_due():
+        return
+    value = _read_stamp()
+    with _lock:
+        if value != _stamp_value:
+            _served.clear()
+            _tokens.clear()
+            _stamp_value = value
+        _stamp_checked = time.monotonic()
+
+
+def serving_stamp_bump() -> None:
+    """Tell every serving process that deployments changed (call after commit)."""
+    global _stamp_checked
+    client = _redis_client()
+    if client is not None:
+        try:
+            client.incr(STAMP_KEY)
+        except Exception:  # noqa: BLE001
+            logger.warning("serving stamp: could not bump it in Redis; processes notice within the DB fallback")
+    with _lock:
+        _served.clear()
+        _tokens.clear()
+        _stamp_checked = 0.0  # re-read on the next request in this process
+
+
+# --- deployments ------------------------------------------------------------------
+
+
+def served_cached(name: str) -> Served | None:
+    if stamp_due():
+        return None
+    return _served.get(name)
+
+
+def served_get(name: str) -> Served | None:
+    """The deployment's current state, or None if there is no such deployment being served."""
+    stamp_refresh()
+    entry = _served.get(name)
+    if entry is not None:
+        return entry
+    from ..models import Deployment, DeploymentKey
+
+    deployment = (
+        Deployment.objects.select_related(
+            "current_revision__model_version__registered_model"
+        )
+        .filter(name=name)
+        .first()
+    )
+    if deployment is None or deployment.current_revision is None:
+        return None
+    revision = deployment.current_revision
+    version = revision.model_version
+    hashes = frozenset(
+        DeploymentKey.objects.filter(deployment=deployment, revoked_at__isnull=True).values_list(
+            "key_hash", flat=True
+        )
+    )
+    entry = Served(
+        deployment_id=deployment.pk,
+        name=deployment.name,
+        workspace_id=deployment.workspace_id,
+        revision=revision.number,
+        model_version_id=version.pk,
+        model_name=version.registered_model.name,
+        model_version=version.number,
+        artifact_sha256=version.artifact_sha256,
+        task=version.task,
+        classes=version.classes,
+        raw_signature=version.signature,
+        signature=Signature(version.signature, max_rows=MAX_ROWS),
+        key_hashes=hashes,
+    )
+    with _lock:
+        _served[name] = entry
+    return entry
+
+
+# --- models -------------------------------------------------------------------------
+
+_models: OrderedDict[str, Any] = OrderedDict()
+_model_lock = threading.Lock()
+
+
+def model_cached(sha256: str):
+    model = _models.get(sha256)
+    if model is not None:
+        _models.move_to_end(sha256)
+    return model
+
+
+def model_get(sha256: str):
+    """The fitted Pipeline for an artifact as a ``runner.Runnable``, loaded once per process
+    (HMAC checked before unpickling)."""
+    model = model_cached(sha256)
+    if model is not None:
+        return model
+    from ..execution.artifacts import OBJECT, ArtifactError
+    from ..services.artifacts import artifact_store
+
+    with _model_lock:
+        model = _models.get(sha256)
+        if model is None:
+            from .runner import runnable_from
+
+            try:
+                model = runnable_from(artifact_store().load(sha256, OBJECT))
+            except ArtifactError as exc:
+                logger.error("cannot load model %s: %s", sha256[:12], exc)
+                raise ServingError(f"the model cannot be loaded: {exc}", status=503) from exc
+            _models[sha256] = model
+            while len(_models) > MODEL_CACHE_SIZE:
+                _models.popitem(last=False)
+    return model
+
+
+def caches_clear() -> None:
+    global _stamp_checked
+    with _lock:
+        _served.clear()
+        _tokens.clear()
+        _models.clear()
+        _stamp_checked = 0.0
+
+
+# --- who is calling ------------------------------------------------------------------
+
+
+def _scheme(authorization: str | None) -> tuple[str, str]:
+    if not authorization:
+        return "", ""
+    scheme, _, value = authorization.strip().partition(" ")
+    return scheme.lower(), value.strip()
+
+
+def has_credentials(authorization: str | None, session_user=None) -> bool:
+    scheme, value = _scheme(authorization)
+    if scheme in ("bearer", "token") and value:
+        return True
+    return bool(session_user is not None and session_user.is_authenticated)
+
+
+def authorize_cached(served: Served, authorization: str | None) -> str | None:
+    """'key' or 'token' if the caller may use this deployment without a database lookup."""
+    scheme, value = _scheme(authorization)
+    if scheme == "bearer" and key_hash(value) in served.key_hashes:
+        return "key"
+    if scheme == "token":
+        hit = _tokens.get(value)
+        if hit is not None and time.monotonic() - hit[0] < TOKEN_TTL and served.workspace_id in hit[2]:
+            return "token"
+    return None
+
+
+def authorize(served: Served, authorization: str | None, session_user=None) -> str:
+    """How the caller is allowed in; raises 401 (no or bad credentials) or 404 (not yours)."""
+    found = authorize_cached(served, authorization)
+    if found:
+        return found
+    scheme, value = _scheme(authorization)
+    not_found = ServingError(f"deployment {served.name!r} not found", status=404)
+    if scheme == "bearer" and value:
+        from ..models import DeploymentKey
+
+        row = (
+            DeploymentKey.objects.filter(key_hash=key_hash(value), revoked_at__isnull=True)
+            .values_list("deployment_id", flat=True)
+            .first()
+        )
+        if row is None:
+            raise unauthorized("the API key is not valid (revoked or mistyped)")
+        if row != served.deployment_id:
+            raise not_found
+        with _lock:  # a key created in another process since this one cached the deployment
+            _served.pop(served.name, None)
+        return "key"
+    if scheme == "token" and value:
+        from rest_framework.authtoken.models import Token
+
+        from ..models import Membership
+
+        token = Token.objects.select_related("user").filter(key=value).first()
+        if token is None or not token.user.is_active:
+            raise unauthorized("the token is not valid")
+        workspaces = frozenset(
+            Membership.objects.filter(user_id=token.user_id).values_list("workspace_id", flat=True)
+        )
+        with _lock:
+            _tokens[value] = (time.monotonic(), token.user_id, workspaces)
+        if served.workspace_id not in workspaces:
+            raise not_found
+        return "token"
+    if session_user is not None and session_user.is_authenticated:
+        from ..access import member_role
+
+        if member_role(session_user, served.workspace_id) is None:
+            raise not_found
+        return "session"
+    raise unauthorized(
+        "send the deployment's API key as 'Authorization: Bearer <key>' or a member's token as "
+        "'Authorization: Token <key>'"
+    )

@@ -1,0 +1,155 @@
+"""Server-rendered registry pages: models list, model version (model card), deployment.
+
+Writes (deploy, rollback, keys, "try it") go through the JSON API from small
+scripts on the page, with the session and its CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from django.shortcuts import render
+from django.urls import path
+
+from ..access import member_role
+from ..models import Role
+from ..models.workspace import ROLE_RANK
+from ..selectors.registry import (
+    deployment_get,
+    deployment_list,
+    deployment_revisions,
+    deployment_stats,
+    model_version_deployments,
+    model_version_get,
+    model_version_list,
+    prediction_log_list,
+)
+from .pages import _page
+
+
+def _can_edit(user, workspace_id: int) -> bool:
+    role = member_role(user, workspace_id)
+    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.EDITOR]
+
+
+def _headline(metrics: dict) -> dict | None:
+    for node, values in (metrics or {}).items():
+        if isinstance(values, dict) and values.get("headline"):
+            return {"node": node, **values["headline"]}
+    return None
+
+
+def _scalar_metrics(metrics: dict) -> list[dict]:
+    rows = []
+    for node, values in (metrics or {}).items():
+        for name, value in (values or {}).items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                rows.append({"node": node, "name": name, "value": value})
+    return rows
+
+
+@_page
+def model_list_page(request):
+    groups: OrderedDict[str, dict] = OrderedDict()
+    for version in model_version_list(user=request.user):
+        key = f"{version.registered_model.workspace_id}:{version.registered_model.name}"
+        group = groups.setdefault(key, {"model": version.registered_model, "versions": []})
+        version.headline = _headline(version.metrics)
+        group["versions"].append(version)
+    deployments = list(deployment_list(user=request.user))
+    return render(
+        request,
+        "registry/model_list.html",
+        {"nav": "models", "groups": list(groups.values()), "deployments": deployments},
+    )
+
+
+@_page
+def model_version_page(request, version_id: int):
+    version = model_version_get(user=request.user, version_id=version_id)
+    example = version.signature.get("example", {})
+    columns = [
+        {"name": c["name"], "dtype": c["dtype"], "example": example.get(c["name"])}
+        for c in version.signature.get("inputs", [])
+    ]
+    return render(
+        request,
+        "registry/model_version.html",
+        {
+            "nav": "models",
+            "version": version,
+            "model": version.registered_model,
+            "columns": columns,
+            "steps": [{**step, "short": step["class"].rsplit(".", 1)[-1]} for step in version.steps],
+            "headline": _headline(version.metrics),
+            "metrics": _scalar_metrics(version.metrics),
+            "deployments": model_version_deployments(version=version),
+            "can_edit": _can_edit(request.user, version.registered_model.workspace_id),
+            "default_name": version.registered_model.name.lower().replace("_", "-"),
+        },
+    )
+
+
+@_page
+def deployment_page(request, name: str):
+    deployment = deployment_get(user=request.user, name=name)
+    revision = deployment.current_revision
+    version = revision.model_version if revision else None
+    signature = version.signature if version else {"inputs": [], "example": {}}
+    stored = signature.get("example", {})
+    # JSONB does not keep key order: show the example in signature order.
+    example = {c["name"]: stored.get(c["name"]) for c in signature.get("inputs", [])}
+    base = request.build_absolute_uri("/").rstrip("/")
+    predict_url = f"{base}/api/deployments/{name}/predict"
+    body = json.dumps({"instances": [example]}, indent=None)
+    curl = (
+        f"curl -X POST {predict_url} \\\n"
+        f"  -H \"Authorization: Bearer $MLOPS_KEY\" \\\n"
+        f"  -H 'Content-Type: application/json' \\\n"
+        f"  -d '{body}'"
+    )
+    python = (
+        "import os, requests\n\n"
+        f"response = requests.post(\n    \"{predict_url}\",\n"
+        "    headers={\"Authorization\": f\"Bearer {os.environ['MLOPS_KEY']}\"},\n"
+        f"    json={{\"instances\": [{json.dumps(example)}]}},\n    timeout=10,\n)\n"
+        "print(response.json()[\"predictions\"])"
+    )
+    can_edit = _can_edit(request.user, deployment.workspace_id)
+    return render(
+        request,
+        "registry/deployment.html",
+        {
+            "nav": "models",
+            "deployment": deployment,
+            "revision": revision,
+            "version": version,
+            "revisions": deployment_revisions(deployment=deployment),
+            "stats": deployment_stats(deployment=deployment),
+            "keys": list(deployment.keys.select_related("created_by")) if can_edit else [],
+            "logs": prediction_log_list(deployment=deployment, limit=15),
+            "can_edit": can_edit,
+            "fields": [
+                {"name": c["name"], "dtype": c["dtype"], "example": example.get(c["name"]),
+                 "kind": "number" if c["dtype"].startswith(("int", "uint", "float")) else
+                 ("bool" if c["dtype"].startswith("bool") else "text")}
+                for c in signature.get("inputs", [])
+            ],
+            "endpoints": {
+                "Predict (JSON, MLflow bodies)": predict_url,
+                "Feedback (ground truth)": f"{base}/api/deployments/{name}/feedback",
+                "Open Inference Protocol: infer": f"{base}/v2/models/{name}/infer",
+                "Open Inference Protocol: metadata": f"{base}/v2/models/{name}",
+            },
+            "curl": curl,
+            "python": python,
+        },
+    )
+
+
+urlpatterns = [
+    path("models/", model_list_page, name="page-models"),
+    path("models/<int:version_id>/", model_version_page, name="page-model-version"),
+    path("deployments/<str:name>/", deployment_page, name="page-deployment"),
+]
