@@ -3,7 +3,10 @@ import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
 // Built assets are served by Django (whitenoise) from frontend/dist at /static/;
-// the editor template finds the hashed entry through .vite/manifest.json.
+// templates find the hashed entries through .vite/manifest.json (keyed by source
+// path): src/main.tsx is the editor, src/runGraph.tsx the run page's read-only
+// graph. Code both use (React, React Flow, the store, the node component) lands
+// in shared chunks that the manifest lists under "imports".
 export default defineConfig({
   base: "/static/",
   plugins: [react()],
@@ -13,7 +16,7 @@ export default defineConfig({
     manifest: true,
     sourcemap: false,
     chunkSizeWarningLimit: 800,
-    rollupOptions: { input: "src/main.tsx" },
+    rollupOptions: { input: ["src/main.tsx", "src/runGraph.tsx"] },
   },
   test: {
     environment: "node",

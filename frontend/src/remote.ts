@@ -2,6 +2,7 @@
 // Each function reads and updates the one store; components just call them.
 import { api, ApiError } from "./api";
 import { buildCatalogue } from "./catalogue";
+import { formatMetric } from "./format";
 import { graphKey } from "./graph";
 import { selectCurrentGraph, selectDirty, useEditor } from "./store";
 import type {
@@ -255,12 +256,4 @@ export async function restoreGraph(graph: Graph, label: string): Promise<boolean
     useEditor.getState().showToast(`Could not restore: ${message(e)}`);
     return false;
   }
-}
-
-export function formatMetric(v: unknown): string {
-  if (typeof v !== "number") return String(v);
-  if (Number.isInteger(v)) return String(v);
-  const abs = Math.abs(v);
-  if (abs !== 0 && (abs < 0.001 || abs >= 1e6)) return v.toExponential(2);
-  return v.toFixed(abs < 10 ? 3 : 2);
 }

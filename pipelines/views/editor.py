@@ -31,7 +31,7 @@ from .graph_svg import graph_svg
 logger = logging.getLogger(__name__)
 
 VITE_ENTRY = "src/main.tsx"
-_manifest_cache: dict[str, Any] = {"mtime": None, "data": None}
+_manifest_cache: dict[str, Any] = {"key": None, "data": None}
 
 
 def vite_manifest_path() -> Path:
@@ -42,6 +42,9 @@ def vite_manifest_path() -> Path:
 def vite_assets(entry: str = VITE_ENTRY) -> dict[str, list[str]] | None:
     """Static paths of ``entry``'s JS and CSS from the Vite manifest, or None if not built.
 
+    ``js`` is the entry file (the one ``<script type="module">``), ``preload``
+    the shared chunks it imports (for ``<link rel="modulepreload">``), ``css``
+    the stylesheets of the entry and of every chunk it imports, transitively.
     Re-read whenever the manifest file changes, so a rebuild needs no restart
     for the template (whitenoise may still need one to find new files).
     """
@@ -50,20 +53,32 @@ def vite_assets(entry: str = VITE_ENTRY) -> dict[str, list[str]] | None:
         mtime = manifest.stat().st_mtime
     except OSError:
         return None
-    if _manifest_cache["mtime"] != mtime:
+    if _manifest_cache["key"] != (manifest, mtime):
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             logger.warning("cannot read the Vite manifest at %s", manifest)
             return None
-        _manifest_cache.update(mtime=mtime, data=data)
-    chunk = (_manifest_cache["data"] or {}).get(entry)
+        _manifest_cache.update(key=(manifest, mtime), data=data)
+    chunks = _manifest_cache["data"] or {}
+    chunk = chunks.get(entry)
     if not chunk:
         return None
-    css = list(chunk.get("css", []))
-    for name in chunk.get("imports", []):  # shared chunks bring their own CSS
-        css.extend(_manifest_cache["data"].get(name, {}).get("css", []))
-    return {"js": [chunk["file"]], "css": css}
+    css: list[str] = []
+    preload: list[str] = []
+    seen: set[str] = set()
+    pending = [entry]
+    while pending:
+        name = pending.pop(0)
+        if name in seen or name not in chunks:
+            continue
+        seen.add(name)
+        item = chunks[name]
+        if name != entry:
+            preload.append(item["file"])
+        css.extend(c for c in item.get("css", []) if c not in css)
+        pending.extend(item.get("imports", []))
+    return {"js": [chunk["file"]], "preload": preload, "css": css}
 
 
 @login_required

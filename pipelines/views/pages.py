@@ -30,7 +30,9 @@ from ..models.run import RUN_FINAL
 from ..models.workspace import ROLE_RANK
 from ..selectors.pipelines import pipeline_get, pipeline_list
 from ..selectors.runs import run_get, run_list, run_queue_position, run_steps
+from .editor import vite_assets
 from .graph_svg import block_label, graph_svg
+from .run_graph import RUN_GRAPH_ENTRY, run_graph_data, run_graph_height
 
 RUNS_PER_PAGE = 25
 # Metrics where a smaller number is the better one (the compare page colours deltas).
@@ -349,6 +351,9 @@ def run_detail_page(request, run_id: int):
     run = run_get(user=request.user, run_id=run_id)
     steps = run_steps(run=run)
     by_node = {s.node_id: s for s in steps}
+    views = [_step_view(run, s) for s in steps]
+    graph = run.pipeline_version.graph or {}
+    assets = vite_assets(RUN_GRAPH_ENTRY)
     now = timezone.now()
     elapsed = run.duration_seconds
     if elapsed is None and run.started_at and not run.is_final:
@@ -365,8 +370,11 @@ def run_detail_page(request, run_id: int):
             "can_edit": _can_edit(request.user, run.workspace_id),
             "can_retry": run.status in (RunStatus.FAILED, RunStatus.CANCELLED),
             "queue_position": run_queue_position(run=run),
-            "graph_svg": graph_svg(run.pipeline_version.graph or {}, by_node),
-            "steps": [_step_view(run, s) for s in steps],
+            "graph_svg": graph_svg(graph, by_node),
+            "graph_assets": assets,
+            "graph_data": run_graph_data(run, views) if assets else None,
+            "graph_height": run_graph_height(graph),
+            "steps": views,
             "poll_signature": _poll_signature(run.status, run.steps_done, steps),
         },
     )

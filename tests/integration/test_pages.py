@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from datetime import timedelta
 
 import pandas as pd
@@ -394,6 +396,66 @@ def test_run_detail_shows_graph_steps_metrics_and_confusion_matrix(client, owner
     assert "0.947" in html
 
 
+def write_manifest(dist, entries: dict) -> None:
+    (dist / ".vite").mkdir(parents=True, exist_ok=True)
+    (dist / ".vite" / "manifest.json").write_text(json.dumps(entries))
+
+
+@pytest.fixture
+def unbuilt(settings, tmp_path):
+    """No frontend bundle: the pages fall back to what the server draws."""
+    settings.FRONTEND_DIST = tmp_path / "no-dist"
+
+
+@pytest.fixture
+def built(settings, tmp_path):
+    """A frontend bundle with the run graph entry sharing a chunk with the editor."""
+    settings.FRONTEND_DIST = tmp_path / "dist"
+    write_manifest(
+        settings.FRONTEND_DIST,
+        {
+            "_shared-1.js": {"file": "assets/shared-1.js", "css": ["assets/shared-1.css"]},
+            "src/main.tsx": {
+                "file": "assets/main-1.js",
+                "isEntry": True,
+                "imports": ["_shared-1.js"],
+            },
+            "src/runGraph.tsx": {
+                "file": "assets/runGraph-1.js",
+                "isEntry": True,
+                "imports": ["_shared-1.js"],
+            },
+        },
+    )
+
+
+def test_run_detail_draws_the_graph_on_the_server_when_the_bundle_is_not_built(
+    client, owner, run, unbuilt
+):
+    html = login(client, owner).get(f"/runs/{run.pk}/").content.decode()
+    assert '<div class="graph-wrap"><svg' in html
+    assert 'class="g-node g-node--succeeded' in html
+    assert "run-graph-data" not in html and "runGraph" not in html
+
+
+def test_run_detail_mounts_the_editor_nodes_read_only_when_the_bundle_is_built(
+    client, owner, run, built
+):
+    html = login(client, owner).get(f"/runs/{run.pk}/").content.decode()
+    assert '<script type="module" src="/static/assets/runGraph-1.js">' in html
+    assert '<link rel="modulepreload" href="/static/assets/shared-1.js">' in html
+    assert '<link rel="stylesheet" href="/static/assets/shared-1.css">' in html
+    assert 'id="run-graph-root"' in html
+    # Without JavaScript the server's picture is still there.
+    assert '<noscript id="run-graph-fallback"><div class="graph-wrap"><svg' in html
+    data = json.loads(re.search(r'id="run-graph-data"[^>]*>(.*?)</script>', html, re.S)[1])
+    assert data["run"]["id"] == run.pk
+    assert [n["id"] for n in data["graph"]["nodes"]] == [n["id"] for n in GRAPH["nodes"]]
+    steps = {s["node_id"]: s for s in data["steps"]}
+    assert steps["load"]["status"] == "succeeded"
+    assert steps["evaluate"]["headline"] == {"name": "accuracy", "value": 0.947}
+
+
 def test_run_detail_says_which_run_a_cached_step_came_from(client, owner, pipeline, version, run):
     origin = run.steps.get(node_id="load")
     later = make_run(pipeline, version)
@@ -401,6 +463,27 @@ def test_run_detail_says_which_run_a_cached_step_came_from(client, owner, pipeli
     html = login(client, owner).get(f"/runs/{later.pk}/").content.decode()
     assert f'from <a href="/runs/{run.pk}/">run {run.pk}</a>' in html
     assert "g-node--cached" in html
+
+
+def test_the_run_graph_data_marks_cached_steps_and_where_they_came_from(
+    client, owner, pipeline, version, run, built
+):
+    origin = run.steps.get(node_id="load")
+    later = make_run(pipeline, version)
+    make_step(later, "load", "dataset.builtin", cache_hit=True, cached_from=origin)
+    html = login(client, owner).get(f"/runs/{later.pk}/").content.decode()
+    data = json.loads(re.search(r'id="run-graph-data"[^>]*>(.*?)</script>', html, re.S)[1])
+    assert data["steps"] == [
+        {
+            "node_id": "load",
+            "block_key": "dataset.builtin",
+            "status": "succeeded",
+            "cache_hit": True,
+            "cached_from_run": run.pk,
+            "headline": None,
+            "error": "",
+        }
+    ]
 
 
 def test_failed_run_shows_the_error_and_a_collapsible_traceback(client, owner, pipeline, version):
@@ -442,7 +525,9 @@ def test_run_in_progress_page_polls_and_a_final_one_does_not(client, owner, pipe
     assert b"setTimeout(poll" not in client.get(f"/runs/{done.pk}/").content
 
 
-def test_node_ids_and_params_are_escaped_in_the_graph(client, owner):
+@pytest.mark.parametrize("bundle", ["built", "unbuilt"])
+def test_node_ids_and_params_are_escaped_in_the_graph(client, owner, request, bundle):
+    request.getfixturevalue(bundle)
     graph = {
         "nodes": [
             {

@@ -1,7 +1,7 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 import { memo, useState, type KeyboardEvent } from "react";
 import type { BlockNode } from "../graph";
-import { formatMetric } from "../remote";
+import { formatMetric } from "../format";
 import { useEditor } from "../store";
 import type { PortSpec, StepRun } from "../types";
 
@@ -11,7 +11,17 @@ export function stepBadge(step: StepRun | undefined): { label: string; cls: stri
   return { label: step.status, cls: step.status };
 }
 
-function PortHandle({ port, side, color }: { port: PortSpec; side: "in" | "out"; color: string }) {
+function PortHandle({
+  port,
+  side,
+  color,
+  connectable,
+}: {
+  port: PortSpec;
+  side: "in" | "out";
+  color: string;
+  connectable: boolean;
+}) {
   const title = `${port.name} (${port.type}${side === "in" && !port.required ? ", optional" : ""})${
     port.description ? ` — ${port.description}` : ""
   }`;
@@ -21,6 +31,7 @@ function PortHandle({ port, side, color }: { port: PortSpec; side: "in" | "out";
         type={side === "in" ? "target" : "source"}
         position={side === "in" ? Position.Left : Position.Right}
         id={port.name}
+        isConnectable={connectable}
         className="ed-handle"
         style={{ background: color, borderColor: color }}
         data-port={port.name}
@@ -31,7 +42,7 @@ function PortHandle({ port, side, color }: { port: PortSpec; side: "in" | "out";
   );
 }
 
-function BlockNodeImpl({ id, data, selected }: NodeProps<BlockNode>) {
+function BlockNodeImpl({ id, data, selected, isConnectable }: NodeProps<BlockNode>) {
   const block = useEditor((s) => s.catalogue?.byKey[data.block]);
   const categoryColor = useEditor((s) => (block ? s.catalogue!.categoryColor[block.category] : "#98a2b3"));
   const portColor = useEditor((s) => s.catalogue?.portColor);
@@ -58,9 +69,9 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<BlockNode>) {
 
   return (
     <div
-      className={`ed-node${selected ? " is-selected" : ""}${hasErrors ? " has-errors" : ""}${
-        step?.status === "running" ? " is-running" : ""
-      }`}
+      className={`ed-node${badge ? ` ed-node--${badge.cls}` : ""}${selected ? " is-selected" : ""}${
+        hasErrors ? " has-errors" : ""
+      }${step?.status === "running" ? " is-running" : ""}`}
       style={{ ["--cat" as string]: categoryColor }}
       data-testid={`node-${id}`}
       data-block={data.block}
@@ -97,12 +108,22 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<BlockNode>) {
           {Array.from({ length: rows }, (_, i) => (
             <div className="ed-port-row" key={i}>
               {block.inputs[i] ? (
-                <PortHandle port={block.inputs[i]} side="in" color={portColor[block.inputs[i].type]} />
+                <PortHandle
+                  port={block.inputs[i]}
+                  side="in"
+                  color={portColor[block.inputs[i].type]}
+                  connectable={isConnectable}
+                />
               ) : (
                 <span />
               )}
               {block.outputs[i] ? (
-                <PortHandle port={block.outputs[i]} side="out" color={portColor[block.outputs[i].type]} />
+                <PortHandle
+                  port={block.outputs[i]}
+                  side="out"
+                  color={portColor[block.outputs[i].type]}
+                  connectable={isConnectable}
+                />
               ) : (
                 <span />
               )}
@@ -141,3 +162,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<BlockNode>) {
 }
 
 export const BlockNodeView = memo(BlockNodeImpl);
+
+// Module-level so React Flow never sees a new object (it would remount nodes).
+// The editor canvas and the run page's read-only graph both use it.
+export const nodeTypes = { block: BlockNodeView };

@@ -15,11 +15,9 @@ import { useCallback, useEffect, useRef, type DragEvent } from "react";
 import { connectionProblem, type BlockNode, type PortEdge } from "../graph";
 import { reload } from "../remote";
 import { useEditor } from "../store";
-import { BlockNodeView } from "./BlockNode";
+import { nodeTypes } from "./BlockNode";
 import { Toast } from "./Toast";
 
-// Module-level so React Flow never sees a new object (it would remount nodes).
-const nodeTypes = { block: BlockNodeView };
 const fitViewOptions = { padding: 0.2, maxZoom: 1.1 };
 export const BLOCK_MIME = "application/x-mlops-block";
 

@@ -3,7 +3,7 @@ import { stepBadge } from "./BlockNode";
 import { Icon } from "./Icon";
 import { OutputsView } from "./OutputsView";
 import { ParamsForm } from "./ParamsForm";
-import { formatMetric } from "../remote";
+import { formatMetric } from "../format";
 
 export function Inspector() {
   const selectedId = useEditor(selectSelectedId);

@@ -1,4 +1,4 @@
-import { formatMetric } from "../remote";
+import { formatMetric } from "../format";
 import { useEditor } from "../store";
 import type { JsonValue, Metrics, OutputSummary, StepRun } from "../types";
 import { stepBadge } from "./BlockNode";

@@ -1,4 +1,4 @@
-import { formatMetric } from "../remote";
+import { formatMetric } from "../format";
 import { useEditor } from "../store";
 import { FINAL_RUN_STATUSES } from "../types";
 import { Icon } from "./Icon";
