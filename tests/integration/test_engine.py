@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pipelines.demo import breast_cancer_graph
+from pipelines.demo import breast_cancer_graph, tuned_breast_cancer_graph
 from pipelines.models import StepRun
 from tests.conftest import start_worker, stop_worker, wait_for_run
 
@@ -233,24 +233,11 @@ def test_fifty_runs_submitted_at_once_all_reach_a_final_state(owner_api, celery_
 
 
 def tune_graph(values) -> dict:
-    return {
-        "nodes": [
-            {"id": "load", "block": "dataset.builtin", "params": {"name": "breast_cancer"}},
-            {"id": "split", "block": "data.split", "params": {}},
-            {"id": "scale", "block": "sklearn.preprocessing.StandardScaler", "params": {}},
-            {"id": "logreg", "block": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 1000}},
-            {"id": "tune", "block": "model.tune", "params": {"parameters": {"C": values}, "folds": 4}},
-            {"id": "evaluate", "block": "model.evaluate", "params": {}},
-        ],
-        "edges": [
-            _edge("load", "table", "split", "table"),
-            _edge("scale", "estimator", "logreg", "estimator"),
-            _edge("logreg", "estimator", "tune", "estimator"),
-            _edge("split", "train", "tune", "table"),
-            _edge("tune", "model", "evaluate", "model"),
-            _edge("split", "test", "evaluate", "table"),
-        ],
-    }
+    """The tuned demo pipeline, searching C over ``values`` with 4 folds."""
+    graph = tuned_breast_cancer_graph()
+    tune = next(n for n in graph["nodes"] if n["id"] == "tune")
+    tune["params"].update(parameters={"C": values}, folds=4)
+    return graph
 
 
 def test_tuning_fans_trials_out_over_the_worker_processes_and_keeps_the_best_model(
@@ -277,7 +264,7 @@ def test_tuning_fans_trials_out_over_the_worker_processes_and_keeps_the_best_mod
 
 def test_a_tuning_step_with_a_bad_search_space_fails_with_the_reason(owner_api, celery_worker_process):
     graph = tune_graph([1])
-    graph["nodes"][4]["params"]["parameters"] = {"gamma": [1, 2]}
+    next(n for n in graph["nodes"] if n["id"] == "tune")["params"]["parameters"] = {"gamma": [1, 2]}
     pipeline = _pipeline(owner_api, graph)
 
     run = wait_for_run(owner_api, _start(owner_api, pipeline["id"], use_cache=False))
