@@ -49,8 +49,9 @@ test-unit: python-deps
 lint: python-deps
 	$(VENV)/bin/ruff check .
 
-bench: python-deps
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) bench/engine_overhead.py
+BENCHES ?= engine_overhead cache parallel dispatch run_history serving editor
+bench: python-deps frontend
+	for b in $(BENCHES); do echo "== bench/$$b.py"; (cd bench && ../$(PY) $$b.py) || exit 1; done
 
 clean:
 	rm -rf var frontend/dist

@@ -17,7 +17,7 @@ from ..models import ModelVersion, RegisteredModel, Role, Run, StepRun, StepStat
 from .artifacts import artifact_store
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-TRAIN_BLOCK = "model.train"
+TRAIN_BLOCKS = ("model.train", "model.tune")  # the blocks whose `model` output can be registered
 EVALUATE_BLOCK = "model.evaluate"
 
 
@@ -125,33 +125,33 @@ def _card(task: str, steps: list[dict], target: str, rows: int, classes: list | 
 
 
 def model_register(*, user, name: Any, run_id: Any, node_id: Any) -> ModelVersion:
-    """Register what the ``model.train`` step ``node_id`` of run ``run_id`` trained.
+    """Register the model that step ``node_id`` of run ``run_id`` trained (model.train or model.tune).
 
     Refusals name the field: ``run`` (not a number, not found), ``node`` (no such
-    node, not a model.train step, did not succeed, no model output), ``name``.
+    node, not a training step, did not succeed, no model output), ``name``.
     Needs the editor role in the run's workspace.
     """
     name_check(name)
     if isinstance(run_id, bool) or not isinstance(run_id, int | str) or not str(run_id).isdigit():
         raise ApplicationError("run must be a run id (a number)", details={"field": "run"})
     if not isinstance(node_id, str) or not node_id:
-        raise ApplicationError("node must be the id of a model.train node", details={"field": "node"})
+        raise ApplicationError("node must be the id of a model.train or model.tune node", details={"field": "node"})
     run = Run.objects.select_related("pipeline_version").filter(pk=int(run_id)).first()
     if run is None:
         raise ApplicationError(f"run {run_id} not found", status=404, details={"field": "run"})
     require_role(user, run.workspace_id, Role.EDITOR, what="run")
     steps = {s.node_id: s for s in StepRun.objects.filter(run=run)}
     step = steps.get(node_id)
-    trainers = sorted(n for n, s in steps.items() if s.block_key == TRAIN_BLOCK)
+    trainers = sorted(n for n, s in steps.items() if s.block_key in TRAIN_BLOCKS)
     if step is None:
         raise ApplicationError(
-            f"run {run.pk} has no node {node_id!r}; its model.train nodes are: {', '.join(trainers) or 'none'}",
+            f"run {run.pk} has no node {node_id!r}; its training nodes are: {', '.join(trainers) or 'none'}",
             details={"field": "node"},
         )
-    if step.block_key != TRAIN_BLOCK or "model" not in (step.outputs or {}):
+    if step.block_key not in TRAIN_BLOCKS or "model" not in (step.outputs or {}):
         raise ApplicationError(
             f"node {node_id!r} is a {step.block_key} step and produces no model; "
-            f"register a model.train node: {', '.join(trainers) or 'this run has none'}",
+            f"register a model.train or model.tune node: {', '.join(trainers) or 'this run has none'}",
             details={"field": "node"},
         )
     if step.status != StepStatus.SUCCEEDED:
@@ -184,6 +184,14 @@ def model_register(*, user, name: Any, run_id: Any, node_id: Any) -> ModelVersio
         and (s.inputs or {}).get("model") == [node_id, "model"]
         and isinstance((s.summary or {}).get("metrics"), dict)
     }
+    report = ((step.summary or {}).get("outputs") or {}).get("report") or {}
+    if report.get("kind") == "tuning":
+        metrics[f"{node_id} (cross-validation)"] = json_safe({
+            report["scoring"]: report.get("best_score"),
+            "folds": report.get("folds"),
+            "candidates": report.get("candidates"),
+            "best_params": report.get("best_params"),
+        })
     model_steps = _steps(model)
     card = _card(task, model_steps, target, len(table), classes, metrics)
     with transaction.atomic():

@@ -187,6 +187,9 @@ class StepView:
     downloads: list[dict] = field(default_factory=list)
     tuning: dict | None = None
     fanout: dict | None = None
+    # Steps that trained a model can register it; these are its registered versions.
+    registrable: bool = False
+    registered: list[dict] = field(default_factory=list)
 
     @property
     def has_details(self) -> bool:
@@ -352,6 +355,7 @@ def run_detail_page(request, run_id: int):
     steps = run_steps(run=run)
     by_node = {s.node_id: s for s in steps}
     views = [_step_view(run, s) for s in steps]
+    _add_registry(run, views)
     graph = run.pipeline_version.graph or {}
     assets = vite_assets(RUN_GRAPH_ENTRY)
     now = timezone.now()
@@ -375,9 +379,31 @@ def run_detail_page(request, run_id: int):
             "graph_data": run_graph_data(run, views) if assets else None,
             "graph_height": run_graph_height(graph),
             "steps": views,
+            "register_name": _model_name(run.pipeline.name),
             "poll_signature": _poll_signature(run.status, run.steps_done, steps),
         },
     )
+
+
+def _model_name(pipeline_name: str) -> str:
+    """A registry name suggested from the pipeline's: letters, digits, '.', '_', '-'."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", pipeline_name).strip("-._").lower()[:100]
+    return name or "model"
+
+
+def _add_registry(run: Run, views: list[StepView]) -> None:
+    """Mark steps whose model can be registered, and list the versions already made (one query)."""
+    from ..models import ModelVersion
+
+    registered: dict[str, list[dict]] = {}
+    for version in ModelVersion.objects.filter(run=run).select_related("registered_model").order_by("pk"):
+        registered.setdefault(version.node_id, []).append(
+            {"id": version.pk, "name": version.registered_model.name, "number": version.number}
+        )
+    for view in views:
+        step = view.step
+        view.registered = registered.get(step.node_id, [])
+        view.registrable = step.status == "succeeded" and "model" in (step.outputs or {})
 
 
 # --- compare ---------------------------------------------------------------

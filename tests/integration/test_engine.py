@@ -272,3 +272,15 @@ def test_a_tuning_step_with_a_bad_search_space_fails_with_the_reason(owner_api, 
     tune = next(s for s in run["steps"] if s["node_id"] == "tune")
     assert run["status"] == "failed"
     assert "no parameter 'gamma'" in tune["error"]
+
+
+def test_the_best_model_of_a_tuning_step_can_be_registered(owner_api, celery_worker_process):
+    pipeline = _pipeline(owner_api, tune_graph([0.1, 1]))
+    run = wait_for_run(owner_api, _start(owner_api, pipeline["id"]), timeout=180)
+
+    response = owner_api.post("/api/models/", {"name": "tuned", "run": run["id"], "node": "tune"}, format="json")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["metrics"]["tune (cross-validation)"]["best_params"]["C"] in (0.1, 1)
+    assert body["metrics"]["evaluate"]["accuracy"] > 0.9

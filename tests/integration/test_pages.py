@@ -652,3 +652,15 @@ def test_run_detail_shows_trial_progress_of_a_running_tuning_step(client, owner,
     html = login(client, owner).get(f"/runs/{running.pk}/").content.decode()
 
     assert "5 of 20 trials done" in html
+
+
+def test_editors_can_register_the_model_a_training_step_made(client, owner, member, pipeline, version):
+    trained = make_run(pipeline, version)
+    make_step(trained, "train", "model.train", outputs={"model": {"sha256": "a" * 64, "kind": "object"}})
+
+    owner_html = login(client, owner).get(f"/runs/{trained.pk}/").content.decode()
+    viewer_html = login(client, member).get(f"/runs/{trained.pk}/").content.decode()
+
+    assert 'class="register-form" data-node="train"' in owner_html
+    assert 'value="iris-forest"' in owner_html
+    assert "class=\"register-form\"" not in viewer_html
