@@ -8,6 +8,7 @@ from .models import (
     PipelineVersion,
     Run,
     StepRun,
+    StepTrial,
     Workspace,
 )
 
@@ -69,6 +70,12 @@ class StepRunAdmin(admin.ModelAdmin):
     raw_id_fields = ["run", "cached_from"]
 
 
+@admin.register(StepTrial)
+class StepTrialAdmin(admin.ModelAdmin):
+    list_display = ["id", "step", "attempt", "index", "worker", "created_at"]
+    raw_id_fields = ["step"]
+
+
 @admin.register(Artifact)
 class ArtifactAdmin(admin.ModelAdmin):
     list_display = ["sha256", "kind", "size", "created_at"]
@@ -79,5 +86,6 @@ class ArtifactAdmin(admin.ModelAdmin):
 class DatasetAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "workspace", "n_rows", "created_at"]
     raw_id_fields = ["workspace", "artifact", "created_by"]
+
 
 from . import admin_registry  # noqa: E402,F401 - registry and deployment admin

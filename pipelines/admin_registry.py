@@ -43,6 +43,13 @@ class DeploymentAdmin(admin.ModelAdmin):
     inlines = [RevisionInline]
 
 
+@admin.register(DeploymentRevision)
+class DeploymentRevisionAdmin(admin.ModelAdmin):
+    list_display = ["id", "deployment", "number", "action", "model_version", "created_by", "created_at"]
+    list_filter = ["action"]
+    raw_id_fields = ["deployment", "model_version", "restores", "created_by"]
+
+
 @admin.register(DeploymentKey)
 class DeploymentKeyAdmin(admin.ModelAdmin):
     list_display = ["id", "deployment", "name", "prefix", "created_at", "revoked_at"]
