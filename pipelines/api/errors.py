@@ -76,7 +76,7 @@ class ApiBodyLimitMiddleware:
 
 
 def api_not_found(request, exception=None):
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/v2/")):
         return JsonResponse({"detail": "not found"}, status=404)
     from django.views.defaults import page_not_found
 
@@ -84,7 +84,7 @@ def api_not_found(request, exception=None):
 
 
 def api_server_error(request):
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/v2/")):
         return JsonResponse({"detail": "internal error; it has been logged"}, status=500)
     from django.views.defaults import server_error
 

@@ -321,3 +321,17 @@ def test_pipeline_list_query_count_does_not_grow_with_pipelines(owner, owner_api
     with django_assert_max_num_queries(6):
         response = owner_api.get("/api/pipelines/")
     assert response.json()["count"] == 30
+
+
+def test_the_catalogue_answers_304_when_the_client_has_it(owner_api):
+    first = owner_api.get("/api/blocks/")
+    again = owner_api.get("/api/blocks/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert first.status_code == 200 and again.status_code == 304
+    assert again.content == b""
+
+
+def test_unknown_api_and_v2_paths_are_json_404s(owner_api):
+    for path in ("/api/nothing-here/", "/v2/nothing/here"):
+        response = owner_api.get(path)
+        assert response.status_code == 404
+        assert response.json() == {"detail": "not found"}
