@@ -34,8 +34,11 @@ from . import schema as sch
 from .base import ESTIMATOR, Block, BlockError, Port, StepContext
 from .curated import CURATED
 
-# Left out of every schema: they change speed, logging or memory, not results.
-FIXED_PARAMS = frozenset({"n_jobs", "verbose", "copy", "warm_start"})
+# Never settable from a graph: n_jobs/verbose/copy/warm_start do not change results;
+# `memory` (a joblib cache folder the estimator would unpickle from) and `input`
+# ("file"/"filename" make vectorizers open server paths) would let a graph touch
+# the worker's file system.
+FIXED_PARAMS = frozenset({"n_jobs", "verbose", "copy", "warm_start", "memory", "input"})
 
 # Estimators that cannot be a step of a Pipeline over a table: they transform
 # the target ``y``, not the features ``X``.

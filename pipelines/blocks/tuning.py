@@ -73,6 +73,41 @@ def _candidates(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [dict(c) for c in ParameterSampler(grid, n_iter=n_iter, random_state=params.get("seed", 0))]
 
 
+def _check_search_space(pipeline: Any, final: str, grid: Mapping[str, list]) -> None:
+    """Every name must be a parameter its step's block lets a graph set, every value valid.
+
+    The values reach ``set_params`` directly, so they get the same schema
+    checks as the estimator node itself: nothing a graph could not set there
+    (a cache folder, a callable, n_jobs) can be slipped in through a search.
+    """
+    from . import catalogue
+    from .params import validate_value
+    from .sklearn_blocks import public_path
+
+    steps = dict(pipeline.steps)
+    for name in grid:
+        step_name, _, param = _qualified(final, name).partition("__")
+        estimator = steps.get(step_name)
+        if estimator is None:
+            raise BlockError(
+                f"parameter {name!r}: there is no step {step_name!r}; steps are: {', '.join(steps)}",
+                param="parameters",
+            )
+        key = public_path(type(estimator))
+        block = catalogue().get(key) if key else None
+        properties = block.params_schema.get("properties", {}) if block else {}
+        if param not in properties:
+            raise BlockError(
+                f"{type(estimator).__name__} has no parameter {param!r} that can be tuned; "
+                f"it has: {', '.join(sorted(properties)) or 'none'}",
+                param="parameters",
+            )
+        for value in grid[name]:
+            _, error = validate_value(properties[param], value)
+            if error:
+                raise BlockError(f"parameter {name!r}: {error}", param="parameters")
+
+
 class TuneSearch:
     """The FanOut of ``model.tune`` (see base.FanOut)."""
 
@@ -88,15 +123,7 @@ class TuneSearch:
         pipeline = make_pipeline(steps)
         final = pipeline.steps[-1][0]
         candidates = _candidates(params)
-        known = pipeline.get_params(deep=True)
-        for name in candidates[0]:
-            if _qualified(final, name) not in known:
-                own = sorted(k for k in pipeline.steps[-1][1].get_params(deep=False))
-                raise BlockError(
-                    f"{type(pipeline.steps[-1][1]).__name__} has no parameter {name!r}; "
-                    f"it has: {', '.join(own)}",
-                    param="parameters",
-                )
+        _check_search_space(pipeline, final, params.get("parameters") or {})
         n_folds = int(params.get("folds", 5))
         if len(table) < 2 * n_folds:
             raise BlockError(f"{len(table)} rows are too few for {n_folds}-fold cross-validation")

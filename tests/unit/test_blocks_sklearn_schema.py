@@ -202,3 +202,10 @@ def test_param_descriptions_take_the_first_sentence_of_numpydoc_entries():
         "alpha": "Strength of the thing.",
         "beta": "Uses SVC and gamma.",
     }
+
+
+def test_no_block_lets_a_graph_name_a_file_or_cache_folder_on_the_worker():
+    for block in sklearn_blocks():
+        properties = block.params_schema["properties"]
+        assert "memory" not in properties, block.key
+        assert "input" not in properties, block.key

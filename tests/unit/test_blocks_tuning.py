@@ -90,10 +90,22 @@ def test_an_unknown_parameter_names_the_ones_that_exist():
 
 
 def test_a_candidate_that_fails_is_reported_and_the_rest_still_ranked():
-    report = TUNE.run(Ctx(), _inputs(), _params(parameters={"C": [1, -5]}))["report"]
+    # l1_ratio=0.5 is a valid value, but lbfgs (the default solver) cannot fit it.
+    report = TUNE.run(Ctx(), _inputs(), _params(parameters={"l1_ratio": [0.0, 0.5]}))["report"]
     failed = [r for r in report["results"] if r["rank"] is None]
-    assert len(failed) == 1 and failed[0]["params"] == {"C": -5} and "C" in failed[0]["error"]
-    assert report["best_params"] == {"C": 1}
+    assert len(failed) == 1 and failed[0]["params"] == {"l1_ratio": 0.5} and "lbfgs" in failed[0]["error"]
+    assert report["best_params"] == {"l1_ratio": 0.0}
+
+
+def test_a_value_the_estimators_own_schema_refuses_is_refused_before_any_fit():
+    with pytest.raises(BlockError, match="'C': must be > 0"):
+        TUNE.fanout.prepare(_inputs(), _params(parameters={"C": [1, -5]}))
+
+
+def test_parameters_a_graph_cannot_set_cannot_be_tuned_either():
+    for name in ("memory", "n_jobs", "standardscaler__copy"):
+        with pytest.raises(BlockError, match="that can be tuned"):
+            TUNE.fanout.prepare(_inputs(), _params(parameters={name: [None]}))
 
 
 def test_an_empty_search_space_says_what_to_write():
