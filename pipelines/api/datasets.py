@@ -5,7 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..access import require_role, workspace_for, workspace_ids_for
-from ..errors import ApplicationError, NotFound
+from ..errors import NotFound
+from ..inputs import optional_id
 from ..models import Dataset, Role
 from ..services.datasets import dataset_upload
 from .base import paginate
@@ -23,11 +24,9 @@ class DatasetListApi(APIView):
     @extend_schema(responses=DatasetOut(many=True))
     def get(self, request):
         datasets = Dataset.objects.filter(workspace_id__in=workspace_ids_for(request.user))
-        workspace = request.query_params.get("workspace")
-        if workspace:
-            if not workspace.isdigit():
-                raise ApplicationError("workspace must be a number", details={"field": "workspace"})
-            datasets = datasets.filter(workspace_id=int(workspace))
+        workspace = optional_id(request.query_params.get("workspace"), field="workspace")
+        if workspace is not None:
+            datasets = datasets.filter(workspace_id=workspace)
         return paginate(self, datasets.select_related("created_by"), DatasetOut)
 
     @extend_schema(request=InputSerializer, responses={201: DatasetOut})

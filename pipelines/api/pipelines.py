@@ -5,6 +5,7 @@ from rest_framework.views import APIView
 
 from ..access import workspace_for
 from ..errors import ApplicationError, NotFound
+from ..inputs import is_id, optional_id
 from ..models import Role, Trigger
 from ..selectors.pipelines import pipeline_get, pipeline_list, pipeline_versions
 from ..selectors.runs import run_list
@@ -35,10 +36,8 @@ class PipelineListApi(APIView):
         parameters=[OpenApiParameter("workspace", int)], responses=PipelineListOut(many=True)
     )
     def get(self, request):
-        workspace = request.query_params.get("workspace")
-        if workspace is not None and not workspace.isdigit():
-            raise ApplicationError("workspace must be a number", details={"field": "workspace"})
-        pipelines = pipeline_list(user=request.user, workspace_id=int(workspace) if workspace else None)
+        workspace = optional_id(request.query_params.get("workspace"), field="workspace")
+        pipelines = pipeline_list(user=request.user, workspace_id=workspace)
         return paginate(self, pipelines, PipelineListOut)
 
     @extend_schema(request=InputSerializer, responses={201: PipelineOut})
@@ -106,7 +105,7 @@ def _if_match_version(request) -> int | None:
     header = request.headers.get("If-Match", "").strip().strip('W/').strip('"')
     if not header:
         return None
-    if not header.isdigit():
+    if not is_id(header):
         raise ApplicationError("If-Match must carry the pipeline version, e.g. \"3\"", status=412)
     return int(header)
 

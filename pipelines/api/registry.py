@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import ApplicationError
+from ..inputs import optional_id, refuse_nul
 from ..models import Deployment, DeploymentKey, DeploymentRevision, ModelVersion, Role
 from ..selectors.registry import (
     deployment_get,
@@ -152,13 +152,10 @@ class ModelListApi(APIView):
         responses=ModelVersionOut(many=True),
     )
     def get(self, request):
-        workspace = request.query_params.get("workspace")
-        if workspace is not None and not workspace.isdigit():
-            raise ApplicationError("workspace must be a number", details={"field": "workspace"})
-        versions = model_version_list(
-            user=request.user, name=request.query_params.get("name"),
-            workspace_id=int(workspace) if workspace else None,
-        )
+        workspace = optional_id(request.query_params.get("workspace"), field="workspace")
+        name = request.query_params.get("name")
+        refuse_nul(name, field="name")
+        versions = model_version_list(user=request.user, name=name, workspace_id=workspace)
         return paginate(self, versions, ModelVersionOut)
 
     @extend_schema(request=ModelRegisterIn, responses={201: ModelVersionOut})

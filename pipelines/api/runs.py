@@ -5,6 +5,7 @@ from rest_framework.views import APIView
 
 from ..errors import ApplicationError
 from ..graph import graph_diff
+from ..inputs import is_id, optional_id
 from ..models import Role, RunStatus
 from ..selectors.runs import run_get, run_list, run_queue_position, run_steps
 from ..services.runs import run_cancel, run_retry
@@ -24,16 +25,14 @@ class RunListApi(APIView):
         responses=RunListOut(many=True),
     )
     def get(self, request):
-        pipeline = request.query_params.get("pipeline")
+        pipeline = optional_id(request.query_params.get("pipeline"), field="pipeline")
         status_filter = request.query_params.get("status")
-        if pipeline is not None and not pipeline.isdigit():
-            raise ApplicationError("pipeline must be a number", details={"field": "pipeline"})
         if status_filter and status_filter not in RunStatus.values:
             raise ApplicationError(
                 f"status must be one of {', '.join(RunStatus.values)}", details={"field": "status"}
             )
         runs = run_list(
-            user=request.user, pipeline_id=int(pipeline) if pipeline else None, status=status_filter
+            user=request.user, pipeline_id=pipeline, status=status_filter
         )
         return paginate(self, runs, RunListOut)
 
@@ -65,7 +64,7 @@ class RunCompareApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("other", int, required=True)], responses={200: dict})
     def get(self, request, run_id: int):
         other = request.query_params.get("other", "")
-        if not other.isdigit():
+        if not is_id(other):
             raise ApplicationError("say which run to compare with: ?other=<run id>", details={"field": "other"})
         left = run_get(user=request.user, run_id=run_id)
         right = run_get(user=request.user, run_id=int(other))

@@ -16,6 +16,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from ..access import member_role
 from ..errors import ApplicationError
 from ..models import Deployment
 from ..serving import handler
@@ -60,6 +61,26 @@ def predict(request, name: str):
     return _json(status, body, headers)
 
 
+def _require_editor(served, authorization: str | None, session_user) -> None:
+    """Ground truth changes what monitoring reports: members need the editor role
+    (the deployment's own key is for the application that owns the labels)."""
+    from rest_framework.authtoken.models import Token
+
+    from ..models import Role
+    from ..models.workspace import ROLE_RANK
+
+    user = session_user
+    if authorization and authorization.lower().startswith("token "):
+        token = Token.objects.select_related("user").filter(key=authorization[6:].strip()).first()
+        user = token.user if token else None
+    role = member_role(user, served.workspace_id) if user is not None else None
+    if role is None or ROLE_RANK[Role(role)] < ROLE_RANK[Role.EDITOR]:
+        raise ServingError(
+            f"posting ground truth needs the editor role (yours is {role or 'none'}) or the deployment's key",
+            status=403,
+        )
+
+
 @csrf_exempt
 @require_POST
 def feedback(request, name: str):
@@ -73,7 +94,9 @@ def feedback(request, name: str):
         served = served_get(name)
         if served is None:
             raise ServingError(f"deployment {name!r} not found", status=404)
-        authorize(served, authorization, session_user)
+        how = authorize(served, authorization, session_user)
+        if how != "key":
+            _require_editor(served, authorization, session_user)
         items = handler.parse_json(request.body)
         deployment = Deployment.objects.get(pk=served.deployment_id)
         result = prediction_feedback(deployment=deployment, items=items)

@@ -61,6 +61,27 @@ class ValidationResult:
         }
 
 
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+CACHE_OPTIONS = ("always_rerun",)
+
+
+def _option_errors(node: Node) -> list[str]:
+    """The per-node run options beside the params: ``timeout_seconds`` and ``cache``."""
+    problems = []
+    timeout = node.raw.get("timeout_seconds")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_TIMEOUT_SECONDS
+    ):
+        problems.append(
+            f"timeout_seconds: must be a whole number of seconds from 1 to {MAX_TIMEOUT_SECONDS} "
+            f"(got {timeout!r})"
+        )
+    cache = node.raw.get("cache")
+    if cache is not None and cache not in CACHE_OPTIONS:
+        problems.append(f"cache: must be 'always_rerun' or left out (got {cache!r})")
+    return problems
+
+
 def validate_graph(
     graph: Graph,
     catalogue: Catalogue,
@@ -112,6 +133,7 @@ def validate_graph(
         if not param_errors and param_check is not None:
             param_errors = param_check(node)
         errors[node.id].extend(_prefixed(param_errors))
+        errors[node.id].extend(_option_errors(node))
 
     connected: dict[str, dict[str, list[Edge]]] = {n.id: {} for n in graph.nodes}
     for edge in graph.edges:

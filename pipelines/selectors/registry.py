@@ -54,7 +54,7 @@ def deployment_list(*, user) -> QuerySet[Deployment]:
 
 
 def deployment_get(*, user, name: str, role: str = Role.VIEWER) -> Deployment:
-    deployment = (
+    deployment = None if "\x00" in name else (
         Deployment.objects.select_related(
             "current_revision__model_version__registered_model", "current_revision__created_by"
         )

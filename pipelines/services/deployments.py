@@ -13,8 +13,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..access import require_role
+from ..access import member_role, require_role
 from ..errors import ApplicationError, Conflict, NotFound
+from ..inputs import has_nul, is_id, refuse_nul
 from ..models import (
     Deployment,
     DeploymentKey,
@@ -41,13 +42,12 @@ def deployment_deploy(*, user, name: Any, model_version_id: Any) -> tuple[Deploy
     in the same workspace; the caller needs the editor role there.
     """
     name_check(name)
-    if isinstance(model_version_id, bool) or not str(model_version_id).isdigit():
+    if not is_id(model_version_id):
         raise ApplicationError("model_version must be a model version id", details={"field": "model_version"})
     version = ModelVersion.objects.select_related("registered_model").filter(pk=int(model_version_id)).first()
-    if version is None:
-        raise ApplicationError(
-            f"model version {model_version_id} not found", status=404, details={"field": "model_version"}
-        )
+    # A version in a workspace the caller is not in answers exactly like a missing one.
+    if version is None or member_role(user, version.registered_model.workspace_id) is None:
+        raise NotFound(f"model version {model_version_id} not found", details={"field": "model_version"})
     workspace_id = version.registered_model.workspace_id
     require_role(user, workspace_id, Role.EDITOR, what="model version")
     with transaction.atomic():
@@ -88,7 +88,7 @@ def deployment_rollback(*, user, deployment: Deployment, revision_number: Any = 
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         current = deployment.current_revision
         if revision_number is not None:
-            if isinstance(revision_number, bool) or not str(revision_number).isdigit():
+            if not is_id(revision_number):
                 raise ApplicationError("revision must be a revision number", details={"field": "revision"})
             target = deployment.revisions.filter(number=int(revision_number)).first()
             if target is None:
@@ -179,6 +179,7 @@ def prediction_feedback(*, deployment: Deployment, items: Any) -> dict[str, Any]
         if extra:
             raise ApplicationError(f"unknown key {extra[0]!r}", details={"field": f"{where}{extra[0]}".lstrip(".")})
         rid = item.get("request_id")
+        refuse_nul(item, field=f"{where}label" if not has_nul(rid) else f"{where}request_id")
         if not isinstance(rid, str) or not rid:
             raise ApplicationError("request_id is required (the id a prediction returned)",
                                    details={"field": f"{where}request_id"})

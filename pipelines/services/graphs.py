@@ -14,6 +14,7 @@ from ..graph import (
     parse_graph,
     validate_graph,
 )
+from ..inputs import refuse_nul
 from ..models import Dataset, Workspace
 
 MAX_NODES = 500
@@ -28,6 +29,7 @@ class GraphInvalid(ApplicationError):
 
 def graph_check_format(graph: Any) -> None:
     """Refuse what is not a graph at all; a draft may still be invalid otherwise."""
+    refuse_nul(graph, field="graph")
     try:
         parsed = parse_graph(graph)
     except GraphFormatError as exc:

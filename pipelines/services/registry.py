@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 from django.db import transaction
 
-from ..access import require_role
-from ..errors import ApplicationError
+from ..access import member_role, require_role
+from ..errors import ApplicationError, NotFound
 from ..execution.artifacts import OBJECT, TABLE, ArtifactError
 from ..execution.summaries import json_safe
+from ..inputs import is_id
 from ..models import ModelVersion, RegisteredModel, Role, Run, StepRun, StepStatus, Task
 from .artifacts import artifact_store
 
@@ -132,13 +133,14 @@ def model_register(*, user, name: Any, run_id: Any, node_id: Any) -> ModelVersio
     Needs the editor role in the run's workspace.
     """
     name_check(name)
-    if isinstance(run_id, bool) or not isinstance(run_id, int | str) or not str(run_id).isdigit():
+    if not is_id(run_id):
         raise ApplicationError("run must be a run id (a number)", details={"field": "run"})
     if not isinstance(node_id, str) or not node_id:
         raise ApplicationError("node must be the id of a model.train or model.tune node", details={"field": "node"})
     run = Run.objects.select_related("pipeline_version").filter(pk=int(run_id)).first()
-    if run is None:
-        raise ApplicationError(f"run {run_id} not found", status=404, details={"field": "run"})
+    # A run in a workspace the caller is not in answers exactly like a missing one.
+    if run is None or member_role(user, run.workspace_id) is None:
+        raise NotFound(f"run {run_id} not found", details={"field": "run"})
     require_role(user, run.workspace_id, Role.EDITOR, what="run")
     steps = {s.node_id: s for s in StepRun.objects.filter(run=run)}
     step = steps.get(node_id)

@@ -43,15 +43,31 @@ def membership_set(*, workspace: Workspace, username: str, role: str) -> Members
         _refuse_removing_last_admin(workspace, membership)
         membership.role = role
         membership.save(update_fields=["role"])
+    _memberships_changed()
     return membership
 
 
 def membership_remove(*, workspace: Workspace, username: str) -> None:
-    membership = Membership.objects.filter(workspace=workspace, user__username=username).first()
+    membership = (
+        None if "\x00" in username
+        else Membership.objects.filter(workspace=workspace, user__username=username).first()
+    )
     if membership is None:
         raise NotFound(f"{username!r} is not a member of this workspace")
     _refuse_removing_last_admin(workspace, membership)
     membership.delete()
+    _memberships_changed()
+
+
+def _memberships_changed() -> None:
+    """Serving processes cache who may call which deployment: make them forget it at once.
+
+    Not deferred to the commit: a needless cache refresh (if the transaction
+    rolls back) costs nothing, a late one would let a removed member in.
+    """
+    from ..serving.state import serving_stamp_bump
+
+    serving_stamp_bump()
 
 
 def _refuse_removing_last_admin(workspace: Workspace, membership: Membership) -> None:

@@ -52,6 +52,9 @@ def parse_json(body: bytes) -> Any:
     coercion step can name the column that holds them."""
     if not body:
         raise BadInput("the request body is empty; send JSON", status=400, field="body")
+    if b"\\u0000" in body:
+        # PostgreSQL cannot store NUL in the prediction log; refuse before predicting.
+        raise BadInput("the request body holds a NUL character (\\u0000); remove it", status=400, field="body")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -170,6 +170,8 @@ def served_cached(name: str) -> Served | None:
 
 def served_get(name: str) -> Served | None:
     """The deployment's current state, or None if there is no such deployment being served."""
+    if "\x00" in name:
+        return None  # no deployment is named so; PostgreSQL refuses NUL in a query
     stamp_refresh()
     entry = _served.get(name)
     if entry is not None:

@@ -9,6 +9,7 @@ from django.urls import path
 
 from ..access import member_role, workspace_for, workspace_ids_for
 from ..errors import ApplicationError, NotFound
+from ..inputs import optional_id
 from ..models import Dataset, Role, Workspace
 from ..models.workspace import ROLE_RANK
 from ..services.datasets import dataset_upload
@@ -33,9 +34,7 @@ def dataset_list_page(request):
         try:
             if upload is None:
                 raise ApplicationError("choose a CSV file to upload", details={"field": "file"})
-            workspace = workspace_for(
-                request.user, int(workspace_id) if workspace_id and workspace_id.isdigit() else None, Role.EDITOR
-            )
+            workspace = workspace_for(request.user, optional_id(workspace_id, field="workspace"), Role.EDITOR)
             dataset = dataset_upload(
                 workspace=workspace,
                 user=request.user,

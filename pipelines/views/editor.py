@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from ..access import workspace_for
 from ..demo import DEMO_PIPELINES
 from ..errors import ApplicationError, NotFound, PermissionDenied
+from ..inputs import is_id
 from ..models import Role
 from ..selectors.pipelines import pipeline_get
 from ..services.pipelines import MAX_NAME, pipeline_create
@@ -134,7 +135,7 @@ def pipeline_new_page(request: HttpRequest) -> HttpResponse:
         description = ""
         default_name = "Untitled pipeline"
         if chosen:
-            if not chosen.isdigit() or int(chosen) >= len(DEMO_PIPELINES):
+            if not is_id(chosen) or int(chosen) >= len(DEMO_PIPELINES):
                 error = "Pick one of the templates shown."
             else:
                 demo = DEMO_PIPELINES[int(chosen)]
@@ -143,6 +144,8 @@ def pipeline_new_page(request: HttpRequest) -> HttpResponse:
                 default_name = demo["name"]
         if len(name) > MAX_NAME:
             error = f"The name can have at most {MAX_NAME} characters."
+        elif "\x00" in name:
+            error = "The name holds a NUL character; remove it."
         if not error:
             try:
                 workspace = workspace_for(request.user, None, Role.EDITOR)

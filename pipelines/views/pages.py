@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET
 
 from ..access import member_role, workspace_ids_for
 from ..errors import NotFound, PermissionDenied
+from ..inputs import is_id
 from ..models import Role, Run, RunStatus, StepRun
 from ..models.run import RUN_FINAL
 from ..models.workspace import ROLE_RANK
@@ -157,7 +158,7 @@ def run_list_page(request):
 @require_GET
 def run_compare_pick(request):
     """The history page's compare form: ``?run=A&run=B`` → the compare page, older run left."""
-    ids = sorted({int(v) for v in request.GET.getlist("run") if v.isdigit()})
+    ids = sorted({int(v) for v in request.GET.getlist("run") if is_id(v)})
     if len(ids) != 2:
         messages.info(request, "Tick exactly two runs to compare them.")
         return redirect(request.META.get("HTTP_REFERER") or "/runs/")

@@ -382,3 +382,17 @@ def test_a_long_cycle_is_shortened_in_the_message():
     assert g.validate().errors["n0"] == [
         "part of a cycle: n0 → n1 → n2 → n3 → … → n10 → n11 → n0 (12 blocks)"
     ]
+
+
+def test_a_node_timeout_must_be_a_sane_number_of_seconds():
+    graph = training_graph()
+    graph.nodes[0]["timeout_seconds"] = 99999999999999999999
+    result = validate_graph(parse_graph({"nodes": graph.nodes, "edges": graph.edges}), CATALOGUE)
+    assert any(e.startswith("timeout_seconds:") for e in result.errors[graph.nodes[0]["id"]])
+
+
+def test_an_unknown_cache_option_is_a_node_error():
+    graph = training_graph()
+    graph.nodes[0]["cache"] = "sometimes"
+    result = validate_graph(parse_graph({"nodes": graph.nodes, "edges": graph.edges}), CATALOGUE)
+    assert "cache: must be 'always_rerun' or left out (got 'sometimes')" in result.errors[graph.nodes[0]["id"]]
