@@ -59,7 +59,7 @@ def tune_graph() -> dict:
     }
 
 
-def main(repeats: int = 3, trees: int = 800) -> None:
+def main(repeats: int = 5, trees: int = 1500) -> None:
     setup_django()
     from django.contrib.auth import get_user_model
     from rest_framework.test import APIClient
