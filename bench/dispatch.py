@@ -8,6 +8,10 @@ dataset block) through the service layer on a real worker; the round trip is
 submit → succeeded minus the step's own compute time, i.e. creating the run,
 queueing the task, the worker claiming it, storing the output and closing the
 run. Goal: ≤ 3 × the raw ping-pong.
+
+For scale it also times a bare Celery task round trip on the same broker
+(bench/_celery_ping.py: no database, nothing but Celery): the floor that any
+Celery-dispatched step starts from.
 """
 
 from __future__ import annotations
@@ -49,8 +53,41 @@ def raw_ping_pong() -> float:
     return median(times[10:])
 
 
+def celery_ping_pong() -> float:
+    import os
+    import subprocess
+    import sys
+
+    import redis
+
+    r = redis.Redis.from_url(REDIS_URL)
+    r.delete("bench:celery-pong")
+    env = {**os.environ, "BENCH_REDIS_URL": REDIS_URL}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "_celery_ping", "worker", "--concurrency=1",
+         "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        from _celery_ping import ping
+
+        ping.apply_async(args=[time.time()])
+        r.brpop(["bench:celery-pong"], timeout=60)  # the worker is up
+        times = []
+        for _ in range(ROUNDS):
+            started = time.perf_counter()
+            ping.apply_async(args=[time.time()])
+            r.brpop(["bench:celery-pong"])
+            times.append(time.perf_counter() - started)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+    return median(times[10:])
+
+
 def main(runs: int = 40) -> None:
     raw = raw_ping_pong()
+    bare = celery_ping_pong()
     setup_django()
     from django.contrib.auth import get_user_model
 
@@ -83,6 +120,7 @@ def main(runs: int = 40) -> None:
         stop(workers)
     ours = median(round_trips)
     print(f"raw Redis LPUSH/BRPOP ping-pong: median {raw * 1000:.3f} ms ({ROUNDS} rounds)")
+    print(f"bare Celery task round trip:      median {bare * 1000:.3f} ms ({bare / raw:.1f}x raw Redis)")
     print(f"one-step run dispatch round trip: median {ours * 1000:.3f} ms ({runs} runs)")
     print(f"ratio: {ours / raw:.1f}x (goal ≤ 3x)")
 
