@@ -101,6 +101,47 @@ def pipeline_list_page(request):
 # --- run history -----------------------------------------------------------
 
 
+TREND_W, TREND_H, TREND_PAD = 1100, 110, 16
+
+
+def _headline_trend(runs) -> dict | None:
+    """The headline metric of the shown runs, oldest first, as points of a small SVG chart.
+
+    None unless at least two runs share one headline metric name.
+    """
+    points = [
+        (run.pk, run.headline["name"], run.headline["value"])
+        for run in reversed(list(runs))
+        if isinstance(run.headline, dict) and isinstance(run.headline.get("value"), int | float)
+    ]
+    names = {name for _, name, _ in points}
+    if len(points) < 2 or len(names) != 1:
+        return None
+    values = [v for _, _, v in points]
+    low, high = min(values), max(values)
+    span = (high - low) or abs(high) or 1.0
+    low, high = low - span * 0.1, high + span * 0.1
+    step = (TREND_W - 2 * TREND_PAD) / (len(points) - 1)
+    coords = [
+        {
+            "run": run_id,
+            "value": value,
+            "x": round(TREND_PAD + i * step, 1),
+            "y": round(TREND_H - TREND_PAD - (value - low) / (high - low) * (TREND_H - 2 * TREND_PAD), 1),
+        }
+        for i, (run_id, _, value) in enumerate(points)
+    ]
+    return {
+        "name": names.pop(),
+        "points": coords,
+        "polyline": " ".join(f"{c['x']},{c['y']}" for c in coords),
+        "min": min(values),
+        "max": max(values),
+        "width": TREND_W,
+        "height": TREND_H,
+    }
+
+
 def _history_context(request, runs, counted) -> dict[str, Any]:
     """Status tabs with counts, the current page of ``runs`` (already filtered)."""
     counts = dict(counted.order_by().values_list("status").annotate(n=Count("id")))
@@ -125,6 +166,7 @@ def _history_context(request, runs, counted) -> dict[str, Any]:
             run.elapsed = (now - run.started_at).total_seconds()
     return {
         "page": page,
+        "trend": _headline_trend(page.object_list),
         "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "status": status,
         "tabs": tabs,
@@ -419,8 +461,23 @@ def _metric_rows(metrics: list[dict]) -> list[dict]:
         if isinstance(delta, int | float) and delta != 0 and name not in NEUTRAL_METRICS:
             better = delta < 0 if name in LOWER_IS_BETTER else delta > 0
             tone = "better" if better else "worse"
-        rows.append({**m, "tone": tone})
+        rows.append({**m, "tone": tone, "bars": _pair_bars(m.get("left"), m.get("right"))})
     return rows
+
+
+def _pair_bars(left: Any, right: Any) -> dict | None:
+    """Bar widths (percent) for two values side by side; scores in [0, 1] share a 0–1 axis."""
+    values = [v for v in (left, right) if isinstance(v, int | float) and not isinstance(v, bool)]
+    if not values or any(v < 0 for v in values):
+        return None
+    scale = 1.0 if all(v <= 1 for v in values) else max(values)
+    if scale <= 0:
+        return None
+
+    def width(v: Any) -> float | None:
+        return round(100 * v / scale, 2) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    return {"left": width(left), "right": width(right)}
 
 
 @_page

@@ -664,3 +664,25 @@ def test_editors_can_register_the_model_a_training_step_made(client, owner, memb
     assert 'class="register-form" data-node="train"' in owner_html
     assert 'value="iris-forest"' in owner_html
     assert "class=\"register-form\"" not in viewer_html
+
+
+def test_run_history_charts_the_headline_metric_oldest_first(client, owner, pipeline, version):
+    for value in (0.81, 0.86, 0.9):
+        make_run(pipeline, version, headline={"name": "accuracy", "value": value})
+
+    html = login(client, owner).get(f"/pipelines/{pipeline.pk}/runs/").content.decode()
+
+    assert 'class="trend"' in html
+    titles = [line for line in html.split("<title>")[1:] if line.startswith("run #")]
+    assert [t.split("accuracy ")[1].split("<")[0] for t in titles][-3:] == ["0.81", "0.86", "0.9"]
+
+
+def test_compare_draws_paired_bars_for_scores(client, owner, pipeline, version):
+    left, right = make_run(pipeline, version), make_run(pipeline, version)
+    make_step(left, "evaluate", "model.evaluate", summary={"metrics": {"accuracy": 0.8}})
+    make_step(right, "evaluate", "model.evaluate", summary={"metrics": {"accuracy": 0.9}})
+
+    html = login(client, owner).get(f"/runs/{left.pk}/compare/{right.pk}/").content.decode()
+
+    assert 'class="pair-bar pair-bar--left" style="width: 80.0%"' in html
+    assert 'class="pair-bar pair-bar--right" style="width: 90.0%"' in html
