@@ -4,27 +4,9 @@ import math
 
 import pytest
 
-from pipelines.blocks.base import ESTIMATOR, MODEL, TABLE, Block, Port
+from pipelines.blocks.base import ESTIMATOR, MODEL, TABLE, Port
 from pipelines.graph import GraphInvalidError, canonical_params, compile_plan, parse_graph
-
-
-def _run(ctx, inputs, params):
-    return {}
-
-
-def stub_block(key, inputs=(), outputs=(), version="1", **properties):
-    return Block(
-        key=key,
-        label=key,
-        category="Other estimators",
-        description="a stub",
-        inputs=tuple(inputs),
-        outputs=tuple(outputs),
-        params_schema={"type": "object", "properties": properties, "additionalProperties": False},
-        run=_run,
-        version=version,
-    )
-
+from tests.unit.graph_builders import GraphBuilder, stub_block
 
 CATALOGUE = {
     b.key: b
@@ -52,25 +34,11 @@ CATALOGUE = {
 }
 
 
-class G:
-    """A tiny graph builder: ``G().node("a", "stub.source").edge("a.table", "b.table")``."""
-
-    def __init__(self):
-        self.nodes, self.edges = [], []
-
-    def node(self, node_id, block, **params):
-        self.nodes.append({"id": node_id, "block": block, "params": params})
-        return self
-
-    def edge(self, source, target):
-        (src, src_port), (dst, dst_port) = source.split("."), target.split(".")
-        self.edges.append(
-            {"source": src, "source_port": src_port, "target": dst, "target_port": dst_port}
-        )
-        return self
+class G(GraphBuilder):
+    """The shared builder, plus a shortcut to the function under test."""
 
     def compile(self):
-        return compile_plan(parse_graph({"nodes": self.nodes, "edges": self.edges}), CATALOGUE)
+        return compile_plan(parse_graph(self.data()), CATALOGUE)
 
 
 def wire_training(g):

@@ -1,30 +1,8 @@
 """validate_graph: every kind of error, keyed by node id, without cascades."""
 
-from pipelines.blocks.base import ESTIMATOR, METRICS, MODEL, TABLE, Block, Port
+from pipelines.blocks.base import ESTIMATOR, METRICS, MODEL, TABLE, Port
 from pipelines.graph import Node, parse_graph, validate_graph
-
-
-def _run(ctx, inputs, params):
-    return {}
-
-
-def stub_block(key, inputs=(), outputs=(), **properties):
-    return Block(
-        key=key,
-        label=key,
-        category="Other estimators",
-        description="a stub",
-        inputs=tuple(inputs),
-        outputs=tuple(outputs),
-        params_schema={
-            "type": "object",
-            "properties": properties,
-            "required": [],
-            "additionalProperties": False,
-        },
-        run=_run,
-    )
-
+from tests.unit.graph_builders import GraphBuilder, stub_block
 
 CATALOGUE = {
     b.key: b
@@ -58,26 +36,11 @@ CATALOGUE = {
 }
 
 
-class G:
-    """A tiny graph builder: ``G().node("a", "stub.source").edge("a.table", "b.table")``."""
-
-    def __init__(self):
-        self.nodes, self.edges = [], []
-
-    def node(self, node_id, block, **params):
-        self.nodes.append({"id": node_id, "block": block, "params": params})
-        return self
-
-    def edge(self, source, target):
-        (src, src_port), (dst, dst_port) = source.split("."), target.split(".")
-        self.edges.append(
-            {"source": src, "source_port": src_port, "target": dst, "target_port": dst_port}
-        )
-        return self
+class G(GraphBuilder):
+    """The shared builder, plus a shortcut to the function under test."""
 
     def validate(self, catalogue=CATALOGUE, **kwargs):
-        data = {"nodes": self.nodes, "edges": self.edges}
-        return validate_graph(parse_graph(data), catalogue, **kwargs)
+        return validate_graph(parse_graph(self.data()), catalogue, **kwargs)
 
 
 def training_graph():
