@@ -14,14 +14,33 @@ from .models import Membership, Role, Workspace
 from .models.workspace import ROLE_RANK
 
 
-def member_role(user: AbstractBaseUser, workspace_id: int) -> str | None:
+def member_roles(user: AbstractBaseUser) -> dict[int, str]:
+    """{workspace id: role} of the user, read once per request (cached on the user object)."""
     if not user.is_authenticated:
-        return None
+        return {}
     cache = getattr(user, "_workspace_roles", None)
     if cache is None:
         cache = dict(Membership.objects.filter(user=user).values_list("workspace_id", "role"))
         user._workspace_roles = cache
-    return cache.get(workspace_id)
+    return cache
+
+
+def forget_roles(user: AbstractBaseUser) -> None:
+    """Drop the cached roles after the user's memberships changed in this request."""
+    user.__dict__.pop("_workspace_roles", None)
+
+
+def member_role(user: AbstractBaseUser, workspace_id: int) -> str | None:
+    return member_roles(user).get(workspace_id)
+
+
+def role_allows(role: str | None, needed: str) -> bool:
+    """Whether ``role`` (None: not a member) includes everything ``needed`` may do."""
+    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role(needed)]
+
+
+def has_role(user: AbstractBaseUser, workspace_id: int, needed: str) -> bool:
+    return role_allows(member_role(user, workspace_id), needed)
 
 
 def require_role(user: AbstractBaseUser, workspace_id: int, role: str, *, what: str = "object") -> str:
@@ -29,7 +48,7 @@ def require_role(user: AbstractBaseUser, workspace_id: int, role: str, *, what: 
     actual = member_role(user, workspace_id)
     if actual is None:
         raise NotFound(f"{what} not found")
-    if ROLE_RANK[Role(actual)] < ROLE_RANK[Role(role)]:
+    if not role_allows(actual, role):
         raise PermissionDenied(
             f"your role in this workspace is {actual}; this needs {role} or higher",
             details={"required_role": role, "your_role": actual},
@@ -38,10 +57,7 @@ def require_role(user: AbstractBaseUser, workspace_id: int, role: str, *, what: 
 
 
 def workspace_ids_for(user: AbstractBaseUser) -> list[int]:
-    if not user.is_authenticated:
-        return []
-    member_role(user, 0)  # fills the cache
-    return list(user._workspace_roles)
+    return list(member_roles(user))
 
 
 def workspace_for(user: AbstractBaseUser, workspace_id: int | None, role: str) -> Workspace:

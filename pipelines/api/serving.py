@@ -16,7 +16,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ..access import member_role
+from ..access import member_role, role_allows
 from ..errors import ApplicationError
 from ..models import Deployment
 from ..serving import handler
@@ -67,14 +67,13 @@ def _require_editor(served, authorization: str | None, session_user) -> None:
     from rest_framework.authtoken.models import Token
 
     from ..models import Role
-    from ..models.workspace import ROLE_RANK
 
     user = session_user
     if authorization and authorization.lower().startswith("token "):
         token = Token.objects.select_related("user").filter(key=authorization[6:].strip()).first()
         user = token.user if token else None
     role = member_role(user, served.workspace_id) if user is not None else None
-    if role is None or ROLE_RANK[Role(role)] < ROLE_RANK[Role.EDITOR]:
+    if not role_allows(role, Role.EDITOR):
         raise ServingError(
             f"posting ground truth needs the editor role (yours is {role or 'none'}) or the deployment's key",
             status=403,

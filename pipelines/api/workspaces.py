@@ -3,15 +3,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..access import require_role, workspace_ids_for
+from ..access import forget_roles, member_roles, require_role, workspace_ids_for
 from ..models import Membership, Role, Workspace
 from ..services.workspaces import membership_remove, membership_set, workspace_create
 from .serializers import WorkspaceOut
-
-
-def _roles(user) -> dict[int, str]:
-    workspace_ids_for(user)
-    return user._workspace_roles
 
 
 class WorkspaceListApi(APIView):
@@ -21,17 +16,16 @@ class WorkspaceListApi(APIView):
     @extend_schema(responses=WorkspaceOut(many=True))
     def get(self, request):
         workspaces = Workspace.objects.filter(pk__in=workspace_ids_for(request.user)).order_by("pk")
-        return Response(WorkspaceOut(workspaces, many=True, context={"roles": _roles(request.user)}).data)
+        return Response(WorkspaceOut(workspaces, many=True, context={"roles": member_roles(request.user)}).data)
 
     @extend_schema(request=InputSerializer, responses={201: WorkspaceOut})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         workspace = workspace_create(name=data.validated_data["name"], user=request.user)
-        request.user._workspace_roles = None
-        del request.user._workspace_roles
+        forget_roles(request.user)
         return Response(
-            WorkspaceOut(workspace, context={"roles": _roles(request.user)}).data,
+            WorkspaceOut(workspace, context={"roles": member_roles(request.user)}).data,
             status=status.HTTP_201_CREATED,
         )
 

@@ -7,20 +7,16 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import path
 
-from ..access import member_role, workspace_for, workspace_ids_for
+from ..access import member_role, member_roles, role_allows, workspace_for, workspace_ids_for
 from ..errors import ApplicationError, NotFound
 from ..inputs import optional_id
 from ..models import Dataset, Role, Workspace
-from ..models.workspace import ROLE_RANK
 from ..services.datasets import dataset_upload
 from .pages import _error_page, _page
 
 
 def _editable_workspaces(user) -> list[Workspace]:
-    ids = [
-        i for i in workspace_ids_for(user)
-        if ROLE_RANK[Role(member_role(user, i))] >= ROLE_RANK[Role.EDITOR]
-    ]
+    ids = [i for i, role in member_roles(user).items() if role_allows(role, Role.EDITOR)]
     return list(Workspace.objects.filter(pk__in=ids).order_by("-personal_owner", "name"))
 
 

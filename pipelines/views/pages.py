@@ -23,12 +23,11 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from ..access import member_role, workspace_ids_for
+from ..access import has_role, workspace_ids_for
 from ..errors import NotFound, PermissionDenied
 from ..inputs import is_id
 from ..models import Role, Run, RunStatus, StepRun
 from ..models.run import RUN_FINAL
-from ..models.workspace import ROLE_RANK
 from ..selectors.pipelines import pipeline_get, pipeline_list
 from ..selectors.runs import run_get, run_list, run_queue_position, run_steps
 from .editor import vite_assets
@@ -211,8 +210,7 @@ def run_compare_pick(request):
 
 
 def _can_edit(user, workspace_id: int) -> bool:
-    role = member_role(user, workspace_id)
-    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.EDITOR]
+    return has_role(user, workspace_id, Role.EDITOR)
 
 
 @dataclass

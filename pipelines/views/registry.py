@@ -12,9 +12,8 @@ from collections import OrderedDict
 from django.shortcuts import render
 from django.urls import path
 
-from ..access import member_role
+from ..access import has_role
 from ..models import Role
-from ..models.workspace import ROLE_RANK
 from ..selectors.registry import (
     deployment_get,
     deployment_list,
@@ -29,8 +28,7 @@ from .pages import _page
 
 
 def _can_edit(user, workspace_id: int) -> bool:
-    role = member_role(user, workspace_id)
-    return role is not None and ROLE_RANK[Role(role)] >= ROLE_RANK[Role.EDITOR]
+    return has_role(user, workspace_id, Role.EDITOR)
 
 
 def _headline(metrics: dict) -> dict | None:
