@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -45,7 +46,7 @@ def csv_parse(data: bytes) -> pd.DataFrame:
         df = pd.read_csv(io.StringIO(text), sep=_sniff_delimiter(text), index_col=False)
     except pd.errors.EmptyDataError as exc:
         raise CsvError("the file has no columns", details={"field": "file"}) from exc
-    except (pd.errors.ParserError, ValueError, csv_error()) as exc:
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         message = str(exc).strip().splitlines()[-1]
         match = re.search(r"line (\d+)", message)
         details = {"field": "file"}
@@ -71,18 +72,10 @@ def csv_parse(data: bytes) -> pd.DataFrame:
 
 
 def _sniff_delimiter(text: str) -> str:
-    import csv
-
     try:
         return csv.Sniffer().sniff(text[:65536], delimiters=",;\t|").delimiter
     except csv.Error:
         return ","
-
-
-def csv_error():
-    import csv
-
-    return csv.Error
 
 
 def dataset_upload(*, workspace: Workspace, user, name: str, filename: str, data: bytes) -> Dataset:

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..errors import ApplicationError, Conflict
-from ..models import Dataset, Pipeline, PipelineVersion, Workspace
+from ..models import Pipeline, PipelineVersion, Workspace
 from .graphs import graph_check_format
 
 MAX_NAME = 200
@@ -84,11 +84,3 @@ def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") ->
             message=message,
             created_by=user,
         )
-
-
-def pipeline_restore_version(*, pipeline: Pipeline, version: PipelineVersion, user, expected_version: int) -> Pipeline:
-    return pipeline_update(pipeline=pipeline, user=user, expected_version=expected_version, graph=version.graph)
-
-
-def workspace_dataset_hashes(workspace: Workspace) -> set[str]:
-    return set(Dataset.objects.filter(workspace=workspace).values_list("artifact_id", flat=True))
