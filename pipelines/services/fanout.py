@@ -30,6 +30,7 @@ from ..blocks.base import Block, BlockError
 from ..execution.executor import StepExecutor
 from ..models import StepRun, StepStatus, StepTrial
 from .artifacts import artifact_store, worker_name
+from .runs import step_input_refs
 
 logger = logging.getLogger(__name__)
 
@@ -49,20 +50,15 @@ def _inputs(input_refs: dict[str, dict[str, str]]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _plan(step_id: int, attempt: int, block_key: str, refs_key: str) -> Any:
+def _plan(step_id: int, attempt: int) -> Any:
+    """The step's plan, prepared once per worker process and attempt.
+
+    A step's params and input artifacts never change once it is queued, so
+    (step, attempt) identifies the plan.
+    """
     step = StepRun.objects.get(pk=step_id)
-    block = catalogue().get(block_key)
-    return block.fanout.prepare(_inputs(_refs(step)), step.params)
-
-
-def _refs(step: StepRun) -> dict[str, dict[str, str]]:
-    sources = {
-        s.node_id: s
-        for s in StepRun.objects.filter(
-            run_id=step.run_id, node_id__in=[src for src, _ in step.inputs.values()]
-        )
-    }
-    return {port: sources[src].outputs[src_port] for port, (src, src_port) in step.inputs.items()}
+    block = catalogue().get(step.block_key)
+    return block.fanout.prepare(_inputs(step_input_refs(step)), step.params)
 
 
 def fanout_start(*, step: StepRun, block: Block, input_refs: dict) -> str | None:
@@ -102,8 +98,8 @@ def fanout_trial(*, step_id: int, attempt: int, index: int) -> None:
     if StepTrial.objects.filter(step_id=step_id, attempt=attempt, index=index).exists():
         return
     block = catalogue().get(step.block_key)
-    refs = _refs(step)
-    plan = _plan(step_id, attempt, step.block_key, repr(sorted((p, r["sha256"]) for p, r in refs.items())))
+    refs = step_input_refs(step)
+    plan = _plan(step_id, attempt)
     result = block.fanout.trial(_inputs(refs), step.params, plan, index)
     total = block.fanout.count(plan)
     with transaction.atomic():
@@ -132,8 +128,8 @@ def fanout_gather(*, step_id: int, attempt: int) -> None:
     if step is None or step.status != StepStatus.RUNNING or step.attempts != attempt:
         return
     block = catalogue().get(step.block_key)
-    refs = _refs(step)
-    plan = _plan(step_id, attempt, step.block_key, repr(sorted((p, r["sha256"]) for p, r in refs.items())))
+    refs = step_input_refs(step)
+    plan = _plan(step_id, attempt)
     results = dict(
         StepTrial.objects.filter(step_id=step_id, attempt=attempt).values_list("index", "result")
     )

@@ -135,7 +135,7 @@ def run_advance(*, run_id: int) -> None:
                     upstream = [by_node[src] for src, _ in step.inputs.values()]
                     if not all(u.status == StepStatus.SUCCEEDED for u in upstream):
                         continue
-                    refs = _input_refs(step, by_node)
+                    refs = step_input_refs(step, by_node)
                     step.cache_key = cache_key(
                         block_key=step.block_key,
                         block_version=step.block_version,
@@ -180,11 +180,18 @@ def run_advance(*, run_id: int) -> None:
             transaction.on_commit(lambda: _enqueue(to_enqueue))
 
 
-def _input_refs(step: StepRun, by_node: dict[str, StepRun]) -> dict[str, dict[str, str]]:
-    refs = {}
-    for port, (src_node, src_port) in step.inputs.items():
-        refs[port] = by_node[src_node].outputs[src_port]
-    return refs
+def step_input_refs(
+    step: StepRun, by_node: dict[str, StepRun] | None = None
+) -> dict[str, dict[str, str]]:
+    """{input port: {"sha256", "kind"}} of the upstream outputs wired into ``step``.
+
+    ``by_node`` maps node ids to the run's steps when the caller has them;
+    otherwise the upstream steps are read in one query.
+    """
+    if by_node is None:
+        sources = [src for src, _ in step.inputs.values()]
+        by_node = {s.node_id: s for s in StepRun.objects.filter(run_id=step.run_id, node_id__in=sources)}
+    return {port: by_node[src].outputs[src_port] for port, (src, src_port) in step.inputs.items()}
 
 
 def _cache_lookup(run: Run, step: StepRun) -> StepRun | None:

@@ -18,7 +18,7 @@ from ..models import Run, StepRun, StepStatus
 from ..models.run import RUN_FINAL
 from .artifacts import artifact_store, artifacts_record, worker_name
 from .fanout import fanout_start
-from .runs import _enqueue, run_advance
+from .runs import _enqueue, run_advance, step_input_refs
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +63,7 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
     step = StepRun.objects.select_related("run").get(pk=step_id)
     Run.objects.filter(pk=step.run_id, status="queued").update(status="running", started_at=now)
     block = catalogue().get(step.block_key)
-    upstream = {
-        s.node_id: s
-        for s in StepRun.objects.filter(run_id=step.run_id, node_id__in=[src for src, _ in step.inputs.values()])
-    }
-    input_refs = {port: upstream[src].outputs[src_port] for port, (src, src_port) in step.inputs.items()}
+    input_refs = step_input_refs(step)
 
     if block is None:
         _fail(step, f"block {step.block_key!r} is not installed on worker {socket.gethostname()}")
