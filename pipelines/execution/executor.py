@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import logging
 import time
 import traceback
@@ -22,6 +21,7 @@ from typing import Any
 import sklearn
 
 from pipelines.blocks.base import Block, BlockError
+from pipelines.graph.canonical import canonical_params
 
 from .artifacts import JSON, OBJECT, TABLE, ArtifactStore, StoredArtifact
 from .summaries import json_safe, summarize
@@ -32,10 +32,6 @@ PORT_KIND = {"table": TABLE, "estimator": OBJECT, "model": OBJECT, "metrics": JS
 LIBRARY_VERSIONS = {"sklearn": sklearn.__version__}
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
 def cache_key(
     *,
     block_key: str,
@@ -44,7 +40,7 @@ def cache_key(
     input_hashes: Mapping[str, str],
 ) -> str:
     """hash(block key + block version + canonical params + input artifact hashes + libraries)."""
-    material = canonical_json(
+    material = canonical_params(
         {
             "block": block_key,
             "version": block_version,
