@@ -4,10 +4,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..errors import ApplicationError
-from ..graph import graph_diff
 from ..inputs import is_id, optional_id
 from ..models import Role, RunStatus
-from ..selectors.runs import run_get, run_list, run_queue_position, run_steps
+from ..selectors.runs import run_compare, run_get, run_list, run_queue_position, run_steps
 from ..services.runs import run_cancel, run_retry
 from .base import paginate
 from .serializers import RunListOut, RunOut
@@ -68,27 +67,4 @@ class RunCompareApi(APIView):
             raise ApplicationError("say which run to compare with: ?other=<run id>", details={"field": "other"})
         left = run_get(user=request.user, run_id=run_id)
         right = run_get(user=request.user, run_id=int(other))
-        return Response(runs_compare(left, right))
-
-
-def runs_compare(left, right) -> dict:
-    left_steps = {s.node_id: s for s in run_steps(run=left)}
-    right_steps = {s.node_id: s for s in run_steps(run=right)}
-    metrics = []
-    for node_id in sorted(set(left_steps) | set(right_steps)):
-        a = (left_steps.get(node_id).summary or {}).get("metrics") if node_id in left_steps else None
-        b = (right_steps.get(node_id).summary or {}).get("metrics") if node_id in right_steps else None
-        if not isinstance(a, dict) and not isinstance(b, dict):
-            continue
-        a, b = a or {}, b or {}
-        for name in sorted(set(a) | set(b)):
-            va, vb = a.get(name), b.get(name)
-            if isinstance(va, int | float) or isinstance(vb, int | float):
-                delta = vb - va if isinstance(va, int | float) and isinstance(vb, int | float) else None
-                metrics.append({"node": node_id, "metric": name, "left": va, "right": vb, "delta": delta})
-    return {
-        "left": left.pk,
-        "right": right.pk,
-        "graph": graph_diff(left.pipeline_version.graph, right.pipeline_version.graph),
-        "metrics": metrics,
-    }
+        return Response(run_compare(left=left, right=right))

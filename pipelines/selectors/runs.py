@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 
 from ..access import require_role, workspace_ids_for
 from ..errors import NotFound
+from ..graph import graph_diff
 from ..models import Role, Run, RunStatus, StepRun
 
 
@@ -43,3 +44,27 @@ def run_queue_position(*, run: Run) -> int | None:
     return (
         Run.objects.filter(status=RunStatus.QUEUED, created_at__lt=run.created_at).count() + 1
     )
+
+
+def run_compare(*, left: Run, right: Run) -> dict:
+    """Graph and parameter differences and metric differences (right − left) of two runs."""
+    left_steps = {s.node_id: s for s in run_steps(run=left)}
+    right_steps = {s.node_id: s for s in run_steps(run=right)}
+    metrics = []
+    for node_id in sorted(set(left_steps) | set(right_steps)):
+        a = (left_steps.get(node_id).summary or {}).get("metrics") if node_id in left_steps else None
+        b = (right_steps.get(node_id).summary or {}).get("metrics") if node_id in right_steps else None
+        if not isinstance(a, dict) and not isinstance(b, dict):
+            continue
+        a, b = a or {}, b or {}
+        for name in sorted(set(a) | set(b)):
+            va, vb = a.get(name), b.get(name)
+            if isinstance(va, int | float) or isinstance(vb, int | float):
+                delta = vb - va if isinstance(va, int | float) and isinstance(vb, int | float) else None
+                metrics.append({"node": node_id, "metric": name, "left": va, "right": vb, "delta": delta})
+    return {
+        "left": left.pk,
+        "right": right.pk,
+        "graph": graph_diff(left.pipeline_version.graph, right.pipeline_version.graph),
+        "metrics": metrics,
+    }

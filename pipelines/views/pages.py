@@ -29,7 +29,7 @@ from ..inputs import is_id
 from ..models import Role, Run, RunStatus, StepRun
 from ..models.run import RUN_FINAL
 from ..selectors.pipelines import pipeline_get, pipeline_list
-from ..selectors.runs import run_get, run_list, run_queue_position, run_steps
+from ..selectors.runs import run_compare, run_get, run_list, run_queue_position, run_steps
 from .editor import vite_assets
 from .graph_svg import block_label, graph_svg
 from .run_graph import RUN_GRAPH_ENTRY, run_graph_data, run_graph_height
@@ -480,14 +480,13 @@ def _pair_bars(left: Any, right: Any) -> dict | None:
 
 @_page
 def run_compare_page(request, run_id: int, other_id: int):
-    from ..api.runs import runs_compare  # the API owns the comparison; the page shows it
     from ..graph import GraphError
 
     left = run_get(user=request.user, run_id=run_id)
     right = run_get(user=request.user, run_id=other_id)
     graph_error = None
     try:
-        comparison = runs_compare(left, right)
+        comparison = run_compare(left=left, right=right)
     except GraphError as exc:
         comparison, graph_error = {"graph": None, "metrics": []}, str(exc)
     return render(
