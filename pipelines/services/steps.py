@@ -66,12 +66,13 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
     input_refs = step_input_refs(step)
 
     if block is None:
-        _fail(step, f"block {step.block_key!r} is not installed on worker {socket.gethostname()}")
+        error = f"block {step.block_key!r} is not installed on worker {socket.gethostname()}"
+        step_finish(step=step, outcome=StepOutcome(ok=False, error=error))
         return
     if block.fanout is not None:
         error = fanout_start(step=step, block=block, input_refs=input_refs)
         if error:
-            _fail(step, error)
+            step_finish(step=step, outcome=StepOutcome(ok=False, error=error))
         return
 
     heartbeat = _Heartbeat(step_id, settings.STEP_HEARTBEAT_SECONDS)
@@ -88,13 +89,6 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
         heartbeat.stopped.set()
         heartbeat.join(timeout=5)
     step_finish(step=step, outcome=outcome)
-
-
-def _fail(step: StepRun, error: str) -> None:
-    StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING).update(
-        status=StepStatus.FAILED, error=error, finished_at=timezone.now()
-    )
-    run_advance(run_id=step.run_id)
 
 
 def step_finish(*, step: StepRun, outcome: StepOutcome) -> None:
