@@ -1,12 +1,29 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_studio.settings")
 
 app = Celery("mlops_studio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# A step captures its logs, printed output and warnings by swapping process-wide
+# state (sys.stdout, the root logger, the warnings filters); that is only safe
+# when each process runs one task at a time.
+SAFE_POOLS = {"prefork", "processes", "solo", "celery.concurrency.prefork:TaskPool",
+              "celery.concurrency.solo:TaskPool"}
+
+
+@worker_init.connect
+def _refuse_thread_pools(sender, **kwargs) -> None:
+    pool = sender.pool_cls if isinstance(sender.pool_cls, str) else f"{sender.pool_cls.__module__}:{sender.pool_cls.__name__}"
+    if pool not in SAFE_POOLS:
+        raise SystemExit(
+            f"MLOps Studio workers run one task per process: start them with the prefork pool "
+            f"(the default) or --pool=solo, not {pool!r}"
+        )
 
 
 def _ensure_broker_folders() -> None:

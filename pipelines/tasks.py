@@ -1,13 +1,36 @@
-"""Thin Celery tasks: they take ids and call services."""
+"""Thin Celery tasks: they take ids and call services.
+
+Every task is declared with ``engine_task``, which fixes the conventions in
+one place: an explicit name, late acknowledgement (a task whose worker dies is
+redelivered, and every task here is safe to run twice), and retries with
+backoff only for transient database errors — bad data fails in the service and
+is recorded, never retried. Only ``services.dispatch`` sends these tasks.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_prerun
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 
-from .services import fanout, runs, steps
+from .services import advance, fanout, steps
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
+
+
+def engine_task(name: str, **options):
+    """``shared_task`` with the engine's name, delivery and retry policy."""
+    return shared_task(
+        name=name,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        autoretry_for=TRANSIENT,
+        retry_backoff=1,
+        retry_backoff_max=30,
+        max_retries=5,
+        **options,
+    )
 
 
 @task_prerun.connect
@@ -17,26 +40,31 @@ def _fresh_database_connection(**kwargs) -> None:
     close_old_connections()
 
 
-@shared_task(name="pipelines.step_execute", acks_late=True, reject_on_worker_lost=True)
+@engine_task("pipelines.step_execute")
 def step_execute(step_id: int) -> None:
     steps.step_execute(step_id=step_id, timeout_errors=(SoftTimeLimitExceeded,))
 
 
-@shared_task(name="pipelines.sweep_stale_steps")
-def sweep_stale_steps() -> int:
-    return steps.steps_sweep_stale()
-
-
-@shared_task(name="pipelines.step_trial", acks_late=True, reject_on_worker_lost=True)
+@engine_task("pipelines.step_trial")
 def step_trial(step_id: int, attempt: int, index: int) -> None:
     fanout.fanout_trial(step_id=step_id, attempt=attempt, index=index)
 
 
-@shared_task(name="pipelines.step_gather", acks_late=True, reject_on_worker_lost=True)
+@engine_task("pipelines.step_gather")
 def step_gather(step_id: int, attempt: int) -> None:
     fanout.fanout_gather(step_id=step_id, attempt=attempt)
 
 
-@shared_task(name="pipelines.run_advance", acks_late=True)
+@engine_task("pipelines.sweep_stale_steps")
+def sweep_stale_steps() -> int:
+    return steps.steps_sweep_stale()
+
+
+@engine_task("pipelines.run_advance")
 def run_advance(run_id: int) -> None:
-    runs.run_advance(run_id=run_id)
+    """Look at every step of a run once (messages sent by earlier versions use this name)."""
+    from .models import Run
+
+    run = Run.objects.filter(pk=run_id).first()
+    if run is not None and not run.is_final:
+        advance.run_reconcile(run=run)

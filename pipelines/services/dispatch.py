@@ -1,0 +1,64 @@
+"""Sending work to the workers: the only module that imports the Celery tasks.
+
+Services decide *what* runs; this module knows *how* it reaches a worker
+(task names, ids, time limits). Every function is called after the rows it
+points at are committed, so a worker never reads an uncommitted row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+def step_task_id(step_id: int, attempt: int) -> str:
+    """The Celery task id of a step's ``attempt``-th execution (1-based); revoke uses it."""
+    return f"step-{step_id}-{attempt}"
+
+
+def enqueue_steps(steps: Iterable, *, countdown: float | None = None) -> None:
+    """Send ``pipelines.step_execute`` for each StepRun (its ``task_id`` already stored).
+
+    A broker that is down is logged, not raised: the step stays queued in the
+    database and the sweeper sends it again (``STEP_REQUEUE_AFTER``).
+    """
+    from ..tasks import step_execute
+
+    for step in steps:
+        timeout = step.timeout_seconds or settings.STEP_DEFAULT_TIMEOUT
+        try:
+            step_execute.apply_async(
+                args=[step.pk],
+                task_id=step.task_id,
+                countdown=countdown,
+                soft_time_limit=timeout,
+                time_limit=timeout + 30,
+            )
+        except Exception:  # noqa: BLE001 - the row is stored; the sweeper re-sends it
+            logger.exception("could not send step %s; the sweeper will re-send it", step.pk)
+
+
+def enqueue_trials(step_id: int, attempt: int, count: int) -> None:
+    from ..tasks import step_trial
+
+    for index in range(count):
+        step_trial.apply_async(args=[step_id, attempt, index], task_id=f"trial-{step_id}-{attempt}-{index}")
+
+
+def enqueue_gather(step_id: int, attempt: int) -> None:
+    from ..tasks import step_gather
+
+    step_gather.apply_async(args=[step_id, attempt], task_id=f"gather-{step_id}-{attempt}")
+
+
+def revoke(task_ids: Iterable[str]) -> None:
+    """Stop running tasks (the worker's pool child gets SIGTERM)."""
+    from mlops_studio.celery import app
+
+    for task_id in task_ids:
+        if task_id:
+            app.control.revoke(task_id, terminate=True, signal="SIGTERM")
