@@ -56,7 +56,10 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     steps_total = models.PositiveIntegerField(default=0)
+    # Counters moved by the conditional update that makes a step final, so a
+    # run is closed by the step that completes it without reloading every step.
     steps_done = models.PositiveIntegerField(default=0)
+    steps_failed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     # The first evaluate step's headline metric, copied here so history lists
     # show it without loading steps: {"name": "accuracy", "value": 0.97}.
@@ -99,6 +102,9 @@ class StepRun(models.Model):
     position = models.PositiveIntegerField(default=0)  # index in the compiled plan
     params = models.JSONField(default=dict)  # with defaults filled in
     inputs = models.JSONField(default=dict)  # {input_port: [source_node, source_port]}
+    children = models.JSONField(default=list)  # node ids that consume this step's outputs
+    # {input_port: {"sha256", "kind"}}: the upstream artifacts, resolved when the step is queued
+    input_refs = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
     always_rerun = models.BooleanField(default=False)
     timeout_seconds = models.PositiveIntegerField(null=True, blank=True)

@@ -29,8 +29,9 @@ from ..blocks import catalogue
 from ..blocks.base import Block, BlockError
 from ..execution.executor import StepExecutor
 from ..models import StepRun, StepStatus, StepTrial
+from . import dispatch
+from .advance import step_input_refs
 from .artifacts import artifact_store, worker_name
-from .runs import step_input_refs
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ def _plan(step_id: int, attempt: int) -> Any:
 
 def fanout_start(*, step: StepRun, block: Block, input_refs: dict) -> str | None:
     """Plan the trials and enqueue them. Returns an error message if planning failed."""
-    from ..tasks import step_trial
-
     try:
         plan = block.fanout.prepare(_inputs(input_refs), step.params)
     except BlockError as exc:
@@ -77,20 +76,12 @@ def fanout_start(*, step: StepRun, block: Block, input_refs: dict) -> str | None
         heartbeat_at=_lease(),
     )
 
-    def send() -> None:
-        for index in range(total):
-            step_trial.apply_async(
-                args=[step.pk, attempt, index], task_id=f"trial-{step.pk}-{attempt}-{index}"
-            )
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: dispatch.enqueue_trials(step.pk, attempt, total))
     return None
 
 
 def fanout_trial(*, step_id: int, attempt: int, index: int) -> None:
     """Run one trial; the last one of the attempt enqueues the gather. Safe to run twice."""
-    from ..tasks import step_gather
-
     step = StepRun.objects.filter(pk=step_id).first()
     if step is None or step.status != StepStatus.RUNNING or step.attempts != attempt:
         logger.info("trial %s/%s of step %s is stale; skipping", attempt, index, step_id)
@@ -115,9 +106,7 @@ def fanout_trial(*, step_id: int, attempt: int, index: int) -> None:
         locked.heartbeat_at = _lease()
         locked.save(update_fields=["summary", "heartbeat_at"])
         if created and done == total:
-            transaction.on_commit(
-                lambda: step_gather.apply_async(args=[step_id, attempt], task_id=f"gather-{step_id}-{attempt}")
-            )
+            transaction.on_commit(lambda: dispatch.enqueue_gather(step_id, attempt))
 
 
 def fanout_gather(*, step_id: int, attempt: int) -> None:

@@ -1,45 +1,58 @@
-"""Executing one step on a worker, and sweeping steps whose worker died."""
+"""Executing one step on a worker, taking over steps of dead workers, and sweeping.
+
+A step is claimed with one conditional update (``queued`` → ``running``, the
+attempt number moves). Everything that ends an attempt afterwards — success,
+failure, a transient retry, a heartbeat — is conditional on that attempt
+number, so an attempt whose worker was presumed dead and replaced can no
+longer write anything: a step's outputs are recorded once.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import socket
 import threading
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 
 from ..blocks import catalogue
 from ..execution.executor import StepExecutor, StepOutcome
-from ..models import Run, StepRun, StepStatus
+from ..models import Artifact, Run, RunStatus, StepRun, StepStatus
 from ..models.run import RUN_FINAL
+from . import dispatch
+from .advance import RunRef, run_reconcile, run_step_finished, step_input_refs
 from .artifacts import artifact_store, artifacts_record, worker_name
 from .fanout import fanout_start
-from .runs import _enqueue, run_advance, step_input_refs
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+# What advancing needs of a step's children; read with the claim (PostgreSQL).
+CHILD_COLUMNS = ("id", "run_id", "node_id", "status", "block_key", "block_version", "params", "inputs",
+                 "children", "always_rerun", "attempts", "timeout_seconds", "position")
 
 
 class _Heartbeat(threading.Thread):
     """Touch ``heartbeat_at`` while a step runs so the sweeper knows the worker lives."""
 
-    def __init__(self, step_id: int, every: float):
-        super().__init__(daemon=True, name=f"heartbeat-{step_id}")
-        self.step_id = step_id
+    def __init__(self, step: StepRun, every: float):
+        super().__init__(daemon=True, name=f"heartbeat-{step.pk}")
+        self.step_id = step.pk
+        self.attempt = step.attempts
         self.every = every
         self.stopped = threading.Event()
 
     def run(self) -> None:
         try:
             while not self.stopped.wait(self.every):
-                StepRun.objects.filter(pk=self.step_id, status=StepStatus.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                StepRun.objects.filter(
+                    pk=self.step_id, status=StepStatus.RUNNING, attempts=self.attempt
+                ).update(heartbeat_at=timezone.now())
         except Exception:  # noqa: BLE001 - a missed beat is not worth crashing for
             logger.exception("heartbeat for step %s failed", self.step_id)
         finally:
@@ -47,35 +60,38 @@ class _Heartbeat(threading.Thread):
 
 
 def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...] = ()) -> None:
-    """Claim step ``step_id`` and run it. Safe to call twice: only one call claims it."""
-    close_old_connections()
-    now = timezone.now()
-    claimed = StepRun.objects.filter(pk=step_id, status=StepStatus.QUEUED).update(
-        status=StepStatus.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
-        worker=worker_name(),
-    )
-    if not claimed:
-        logger.info("step %s is not queued (duplicate delivery or cancelled); skipping", step_id)
-        return
-    step = StepRun.objects.select_related("run").get(pk=step_id)
-    Run.objects.filter(pk=step.run_id, status="queued").update(status="running", started_at=now)
+    """Claim step ``step_id`` and run it. Safe to call twice: only one call claims it.
+
+    A call that finds the step running on a worker that is proven dead (its
+    process is gone from this machine, or its heartbeat stopped) takes it over
+    as the next attempt; a call that finds it running on a live worker does
+    nothing.
+    """
+    step = _claim(step_id)
+    if step is None:
+        step = _take_over(step_id)
+        if step is None:
+            logger.info("step %s is not queued (duplicate delivery or cancelled); skipping", step_id)
+            return
+    if step.run_status == RunStatus.QUEUED:
+        Run.objects.filter(pk=step.run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING, started_at=step.started_at
+        )
+    run = RunRef(step.run_id, step.run_workspace_id, step.run_use_cache)
     block = catalogue().get(step.block_key)
     input_refs = step_input_refs(step)
 
     if block is None:
         error = f"block {step.block_key!r} is not installed on worker {socket.gethostname()}"
-        step_finish(step=step, outcome=StepOutcome(ok=False, error=error))
+        step_finish(step=step, outcome=StepOutcome(ok=False, error=error), run=run)
         return
     if block.fanout is not None:
         error = fanout_start(step=step, block=block, input_refs=input_refs)
         if error:
-            step_finish(step=step, outcome=StepOutcome(ok=False, error=error))
+            step_finish(step=step, outcome=StepOutcome(ok=False, error=error), run=run)
         return
 
-    heartbeat = _Heartbeat(step_id, settings.STEP_HEARTBEAT_SECONDS)
+    heartbeat = _Heartbeat(step, settings.STEP_HEARTBEAT_SECONDS)
     heartbeat.start()
     try:
         outcome = StepExecutor(artifact_store()).execute(
@@ -87,14 +103,108 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
         )
     finally:
         heartbeat.stopped.set()
-        heartbeat.join(timeout=5)
-    step_finish(step=step, outcome=outcome)
+    step_finish(step=step, outcome=outcome, run=run)
 
 
-def step_finish(*, step: StepRun, outcome: StepOutcome) -> None:
-    """Record what a running step produced and move its run forward."""
+def _claiming(condition: str, params: list) -> StepRun | None:
+    """Run a conditional ``UPDATE … RETURNING`` that makes the step this worker's next attempt.
+
+    One round trip; the returned row carries ``run_status``, ``run_workspace_id``
+    and ``run_use_cache`` of its run besides the step's own fields.
+    """
+    table = connection.ops.quote_name(StepRun._meta.db_table)
+    runs = connection.ops.quote_name(Run._meta.db_table)
+    now = timezone.now()
+
+    def of_run(column: str) -> str:
+        return f"(SELECT r.{column} FROM {runs} r WHERE r.id = {table}.run_id)"
+
+    children = "NULL"
+    if connection.vendor == "postgresql":
+        # The children's static fields (block, params, inputs …), so that
+        # advancing after this step needs no query to find them.
+        children = f"""(SELECT json_agg(json_build_object({", ".join(f"'{c}', c.{c}" for c in CHILD_COLUMNS)}))
+                         FROM {table} c WHERE c.run_id = {table}.run_id
+                         AND c.node_id IN (SELECT jsonb_array_elements_text({table}.children)))"""
+    sql = f"""
+        UPDATE {table} SET status = %s, started_at = %s, heartbeat_at = %s,
+               attempts = attempts + 1, worker = %s
+        WHERE {condition}
+        RETURNING *, {of_run('status')} AS run_status, {of_run('workspace_id')} AS run_workspace_id,
+                  {of_run('use_cache')} AS run_use_cache, {children} AS children_rows
+    """
+    rows = list(StepRun.objects.raw(sql, [StepStatus.RUNNING.value, now, now, worker_name(), *params]))
+    if not rows:
+        return None
+    step = rows[0]
+    step.run_use_cache = bool(step.run_use_cache)
+    snapshot = step.children_rows
+    if isinstance(snapshot, str):
+        snapshot = json.loads(snapshot)
+    step.children_rows = [StepRun(**row) for row in snapshot] if snapshot is not None else None
+    return step
+
+
+def _claim(step_id: int) -> StepRun | None:
+    return _claiming("id = %s AND status = %s", [step_id, StepStatus.QUEUED.value])
+
+
+def _take_over(step_id: int) -> StepRun | None:
+    """Take over a running step whose worker is proven dead; None if it is not.
+
+    Proof is either a heartbeat older than ``STEP_HEARTBEAT_TIMEOUT`` or, for a
+    worker on this machine, its process being gone (a killed pool child whose
+    task Celery redelivered at once). The update is conditional on the attempt
+    seen, so of two redeliveries only one takes over.
+    """
+    seen = (
+        StepRun.objects.filter(pk=step_id, status=StepStatus.RUNNING)
+        .exclude(run__status__in=RUN_FINAL)
+        .values("attempts", "worker", "heartbeat_at")
+        .first()
+    )
+    if seen is None or seen["attempts"] >= MAX_ATTEMPTS:
+        return None
+    stale = timezone.now() - timedelta(seconds=settings.STEP_HEARTBEAT_TIMEOUT)
+    dead = _process_gone(seen["worker"]) or (seen["heartbeat_at"] is not None and seen["heartbeat_at"] < stale)
+    if not dead:
+        return None
+    step = _claiming(
+        "id = %s AND status = %s AND attempts = %s",
+        [step_id, StepStatus.RUNNING.value, seen["attempts"]],
+    )
+    if step is not None:
+        logger.warning("step %s: worker %s is gone; taking it over (attempt %s)", step_id, seen["worker"], step.attempts)
+        StepRun.objects.filter(pk=step_id, attempts=step.attempts).update(
+            task_id=dispatch.step_task_id(step_id, step.attempts)
+        )
+    return step
+
+
+def _process_gone(worker: str) -> bool:
+    """True if ``worker`` ("host:pid") names a process of this machine that no longer runs."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # A killed child not yet reaped is a zombie: it runs nothing.
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = None) -> None:
+    """Record what an attempt of a running step produced and move its run forward.
+
+    Nothing is recorded if the step is no longer this attempt's (cancelled, or
+    taken over after its worker was presumed dead).
+    """
+    if run is None:
+        run = RunRef(*Run.objects.filter(pk=step.run_id).values_list("pk", "workspace_id", "use_cache").get())
     if outcome.ok:
-        artifacts_record(list(outcome.outputs.values()))
         fields = dict(
             status=StepStatus.SUCCEEDED,
             outputs={port: a.as_ref() for port, a in outcome.outputs.items()},
@@ -104,13 +214,13 @@ def step_finish(*, step: StepRun, outcome: StepOutcome) -> None:
         )
     elif not outcome.permanent and step.attempts < MAX_ATTEMPTS:
         # A transient error (lost file system or connection): queue it again.
-        task_id = f"step-{step.pk}-{step.attempts + 1}"
-        if StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING).update(
+        task_id = dispatch.step_task_id(step.pk, step.attempts + 1)
+        if StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts).update(
             status=StepStatus.QUEUED, logs=outcome.logs, error_detail=outcome.error_detail,
             task_id=task_id, queued_at=timezone.now(),
         ):
             step.task_id = task_id
-            _enqueue([step], countdown=2 ** step.attempts)
+            dispatch.enqueue_steps([step], countdown=2 ** step.attempts)
         return
     else:
         fields = dict(
@@ -121,38 +231,92 @@ def step_finish(*, step: StepRun, outcome: StepOutcome) -> None:
             warnings=outcome.warnings,
         )
     finished = timezone.now()
-    # Conditional: a step cancelled meanwhile stays cancelled.
-    StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING).update(
-        finished_at=finished, heartbeat_at=finished, **fields
+    fields.update(finished_at=finished, heartbeat_at=finished)
+    counted = False
+    if outcome.ok and connection.vendor == "postgresql":
+        held, counted = _record_success(step, fields, list(outcome.outputs.values()))
+    else:
+        if outcome.ok:
+            artifacts_record(list(outcome.outputs.values()))
+        held = StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts).update(**fields)
+    if not held:
+        logger.info("step %s attempt %s no longer holds the step; its result is dropped", step.pk, step.attempts)
+        return
+    for name, value in fields.items():
+        setattr(step, name, value)
+    run_step_finished(
+        step=step, run=run, failed=not outcome.ok, error=outcome.error, counted=counted,
+        children=getattr(step, "children_rows", None),
     )
-    run_advance(run_id=step.run_id)
+
+
+def _record_success(step: StepRun, fields: dict, stored: list) -> tuple[bool, bool]:
+    """PostgreSQL: the artifact rows, the step's success and its run's counter in one statement.
+
+    Returns (the attempt still held the step, the run's counter moved). The
+    same as ``artifacts_record`` + a conditional update + ``advance._count``,
+    in one round trip instead of three.
+    """
+    from .advance import count_sql
+
+    table = connection.ops.quote_name(StepRun._meta.db_table)
+    artifacts = connection.ops.quote_name(Artifact._meta.db_table)
+    columns = list(fields)
+    assignments = ", ".join(
+        f"{c} = %s::jsonb" if c in ("outputs", "summary", "warnings") else f"{c} = %s" for c in columns
+    )
+    values = [json.dumps(fields[c]) if c in ("outputs", "summary", "warnings") else fields[c] for c in columns]
+    art_rows = ", ".join(["(%s, %s, %s, %s)"] * len(stored)) or None
+    art_params = [v for a in stored for v in (a.sha256, a.kind, a.size, fields["finished_at"])]
+    counter, counter_params = count_sql(run_id_sql="(SELECT run_id FROM held)", done=1, failed=0,
+                                        now=fields["finished_at"])
+    sql = f"""
+        WITH {f"art AS (INSERT INTO {artifacts} (sha256, kind, size, created_at) VALUES {art_rows} ON CONFLICT DO NOTHING)," if art_rows else ""}
+        held AS (UPDATE {table} SET {assignments} WHERE id = %s AND status = %s AND attempts = %s RETURNING run_id),
+        counted AS ({counter})
+        SELECT (SELECT count(*) FROM held), (SELECT count(*) FROM counted), (SELECT status FROM counted)
+    """
+    params = [*art_params, *values, step.pk, StepStatus.RUNNING.value, step.attempts, *counter_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        held, counted, status = cursor.fetchone()
+    if status == RunStatus.SUCCEEDED:
+        from .advance import set_headline
+
+        set_headline(step.run_id)
+    return bool(held), bool(counted)
 
 
 def steps_sweep_stale() -> int:
     """Requeue or fail steps whose worker stopped beating; finish runs left hanging.
 
-    Returns how many steps were touched. Run by Celery beat every 30 s.
+    Returns how many steps or runs were touched. Celery beat runs it every
+    ``STEP_HEARTBEAT_SECONDS``.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.STEP_HEARTBEAT_TIMEOUT)
     touched = 0
-    for step in StepRun.objects.filter(status=StepStatus.RUNNING, heartbeat_at__lt=cutoff).exclude(
-        run__status__in=RUN_FINAL
-    ):
+    running = StepRun.objects.filter(status=StepStatus.RUNNING).exclude(run__status__in=RUN_FINAL)
+    for step in running.only("id", "run_id", "attempts", "worker", "heartbeat_at", "timeout_seconds"):
+        # Lost: silent for too long, or (on this machine) its process is gone.
+        if not (step.heartbeat_at is not None and step.heartbeat_at < cutoff) and not _process_gone(step.worker):
+            continue
+        lost = StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts)
         if step.attempts < MAX_ATTEMPTS:
-            new_task = f"step-{step.pk}-{step.attempts + 1}"
-            if StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, heartbeat_at__lt=cutoff).update(
-                status=StepStatus.QUEUED, task_id=new_task, queued_at=timezone.now()
-            ):
+            new_task = dispatch.step_task_id(step.pk, step.attempts + 1)
+            if lost.update(status=StepStatus.QUEUED, task_id=new_task, queued_at=timezone.now()):
                 step.task_id = new_task
                 logger.warning("step %s lost its worker; requeued", step.pk)
-                _enqueue([step])
+                dispatch.enqueue_steps([step])
                 touched += 1
-        elif StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, heartbeat_at__lt=cutoff).update(
-            status=StepStatus.FAILED,
-            finished_at=timezone.now(),
-            error=f"worker lost: the worker running this step stopped responding ({step.attempts} attempts)",
-        ):
-            run_advance(run_id=step.run_id)
+            continue
+        error = f"worker lost: the worker running this step stopped responding ({step.attempts} attempts)"
+        if lost.update(status=StepStatus.FAILED, finished_at=timezone.now(), error=error):
+            run_step_finished(
+                step=step,
+                run=RunRef(step.run_id, *Run.objects.filter(pk=step.run_id).values_list("workspace_id", "use_cache").get()),
+                failed=True,
+                error=error,
+            )
             touched += 1
     # Queued steps whose message may have been lost (a broker restarted without
     # persistence): send them again. A duplicate is harmless, the claim is
@@ -165,13 +329,14 @@ def steps_sweep_stale() -> int:
             queued_at=timezone.now()
         ):
             logger.warning("step %s waited %s s in the queue; sending it again", step.pk, settings.STEP_REQUEUE_AFTER)
-            _enqueue([step])
+            dispatch.enqueue_steps([step])
             touched += 1
-    # Runs whose steps are all final but that were never closed (e.g. a crash between
-    # the step's update and the advance).
-    for run_id in Run.objects.exclude(status__in=RUN_FINAL).exclude(
+    # Runs with nothing queued or running that are still open (e.g. a crash
+    # between a step's update and its run's advance, or a broker that was down
+    # when the run started): look at all their steps once.
+    for run in Run.objects.exclude(status__in=RUN_FINAL).exclude(
         steps__status__in=[StepStatus.QUEUED, StepStatus.RUNNING]
-    ).filter(created_at__lt=cutoff).values_list("pk", flat=True)[:100]:
-        run_advance(run_id=run_id)
+    ).filter(created_at__lt=cutoff)[:100]:
+        run_reconcile(run=run)
         touched += 1
     return touched
