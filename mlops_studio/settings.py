@@ -167,13 +167,17 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A running step touches its heartbeat this often; a step whose heartbeat is
+# older than STEP_HEARTBEAT_TIMEOUT (two and a half beats by default) is taken
+# over by the sweeper, which beat runs every heartbeat interval, so a run whose
+# worker died goes on within seconds. A taken-over attempt can write nothing
+# (every write is conditional on the attempt), so a slow beat costs time, never
+# a duplicate output.
+STEP_HEARTBEAT_SECONDS = float(os.environ.get("STEP_HEARTBEAT_SECONDS", 2))
+STEP_HEARTBEAT_TIMEOUT = float(os.environ.get("STEP_HEARTBEAT_TIMEOUT", 2.5 * STEP_HEARTBEAT_SECONDS))
 CELERY_BEAT_SCHEDULE = {
-    "sweep-stale-steps": {"task": "pipelines.sweep_stale_steps", "schedule": 30.0},
+    "sweep-stale-steps": {"task": "pipelines.sweep_stale_steps", "schedule": STEP_HEARTBEAT_SECONDS},
 }
-# A running step touches its heartbeat this often; the sweeper treats a step
-# whose heartbeat is older than STEP_HEARTBEAT_TIMEOUT as lost.
-STEP_HEARTBEAT_SECONDS = int(os.environ.get("STEP_HEARTBEAT_SECONDS", 10))
-STEP_HEARTBEAT_TIMEOUT = int(os.environ.get("STEP_HEARTBEAT_TIMEOUT", 60))
 # A step queued this long without being claimed is sent to the broker again
 # (its message may have been lost with a broker restart).
 STEP_REQUEUE_AFTER = int(os.environ.get("STEP_REQUEUE_AFTER", 600))

@@ -91,11 +91,14 @@ def worker_env(artifact_root) -> dict[str, str]:
     }
 
 
-def start_worker(log_dir: Path, artifact_root, *, name: str, concurrency: int = 2) -> subprocess.Popen:
+def start_worker(
+    log_dir: Path, artifact_root, *, name: str, concurrency: int = 2, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start ``celery worker`` in its own process group and wait until it is ready.
 
     ``proc.log_path`` is its log. Kill the whole group (``os.killpg``) to
     simulate a machine dying: the pool's children die with the parent.
+    ``env`` overrides variables of the worker's environment.
     """
     log_path = log_dir / f"{name}.log"
     log = open(log_path, "w")  # noqa: SIM115 - the worker writes it until it stops
@@ -105,8 +108,8 @@ def start_worker(log_dir: Path, artifact_root, *, name: str, concurrency: int = 
             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
             "--without-mingle", f"--hostname={name}-{os.getpid()}@%h",
         ],
-        cwd=ROOT, env=worker_env(artifact_root), stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True,
+        cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
     )
     proc.log_path = log_path
     deadline = time.monotonic() + 60
@@ -118,6 +121,17 @@ def start_worker(log_dir: Path, artifact_root, *, name: str, concurrency: int = 
             raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
         time.sleep(0.2)
     return proc
+
+
+def start_beat(log_dir: Path, artifact_root, *, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start ``celery beat`` (the sweeper's clock) with its schedule file in ``log_dir``."""
+    log = open(log_dir / "beat.log", "w")  # noqa: SIM115 - beat writes it until it stops
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mlops_studio", "beat", "--loglevel=INFO",
+         f"--schedule={log_dir / 'beat-schedule'}"],
+        cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
 
 
 def stop_worker(proc: subprocess.Popen) -> None:
