@@ -21,7 +21,7 @@ MAX_COLUMNS = 2000
 # The delimiter choices a user may name (API field ``delimiter``, the select on
 # the /datasets/ page); "auto" detects one from the head of the file.
 DELIMITERS: dict[str, str | None] = {"auto": None, "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
-# Detection reads at most this much of the file, and at most this many records of it.
+# Detection reads at most this many characters of the file, and this many records of them.
 DETECT_BYTES = 64 * 1024
 DETECT_RECORDS = 100
 
