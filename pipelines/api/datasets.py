@@ -8,7 +8,7 @@ from ..access import require_role, workspace_for, workspace_ids_for
 from ..errors import NotFound
 from ..inputs import optional_id
 from ..models import Dataset, Role
-from ..services.datasets import dataset_upload
+from ..services.datasets import DELIMITERS, dataset_check_size, dataset_upload
 from .base import paginate
 from .serializers import DatasetOut
 
@@ -20,6 +20,11 @@ class DatasetListApi(APIView):
         file = serializers.FileField()
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
         workspace = serializers.IntegerField(required=False)
+        delimiter = serializers.ChoiceField(
+            choices=list(DELIMITERS),
+            default="auto",
+            help_text="auto detects it from the head of the file; any other choice is used as given",
+        )
 
     @extend_schema(responses=DatasetOut(many=True))
     def get(self, request):
@@ -36,12 +41,16 @@ class DatasetListApi(APIView):
         values = data.validated_data
         workspace = workspace_for(request.user, values.get("workspace"), Role.EDITOR)
         upload = values["file"]
+        # Django's upload handlers spooled a large file to disk; its size is
+        # known before anything reads it into memory.
+        dataset_check_size(size=upload.size)
         dataset = dataset_upload(
             workspace=workspace,
             user=request.user,
             name=values.get("name") or upload.name.rsplit(".", 1)[0],
             filename=upload.name,
             data=upload.read(),
+            delimiter=values["delimiter"],
         )
         return Response(DatasetOut(dataset).data, status=status.HTTP_201_CREATED)
 

@@ -81,7 +81,9 @@ class FanOut(Protocol):
     is recomputed, never stored), so each trial can run as its own task on any
     worker. ``trial`` returns a JSON-able dict and catches its own failures;
     ``finish`` gets ``{index: trial result}`` and returns a value per output port.
-    ``run`` of the same block does all of it in-process.
+    ``run`` of the same block does all of it in-process. A FanOut may also
+    offer ``check_params(params) -> {param: message}``, which graph validation
+    calls to refuse work too large to plan before any run starts.
     """
 
     def prepare(self, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> Any: ...

@@ -9,8 +9,10 @@ result for the same inputs and seed.
 
 from __future__ import annotations
 
+import math
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +49,8 @@ def _qualified(plan_final: str, name: str) -> str:
     return name if "__" in name else f"{plan_final}__{name}"
 
 
-def _candidates(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    from sklearn.model_selection import ParameterGrid, ParameterSampler
-
+def _search_space(params: Mapping[str, Any]) -> dict[str, list]:
+    """The ``parameters`` param, checked for shape only: names → non-empty lists of ≤ 50 values."""
     grid = params.get("parameters") or {}
     if not isinstance(grid, dict) or not grid:
         raise BlockError(
@@ -66,11 +67,61 @@ def _candidates(params: Mapping[str, Any]) -> list[dict[str, Any]]:
                 f"parameter {name!r}: at most {MAX_VALUES_PER_PARAM} values (got {len(values)})",
                 param="parameters",
             )
+    return grid
+
+
+def search_space_size(grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Sequence[Any]]]) -> int:
+    """How many combinations a grid holds, counted without listing any.
+
+    The product of the list lengths per grid dict, summed over a list of dicts
+    (``ParameterGrid``'s own count, which refuses counts past ``sys.maxsize``
+    where this one is exact).
+    """
+    grids = [grid] if isinstance(grid, Mapping) else grid
+    return sum(math.prod(len(values) for values in g.values()) for g in grids)
+
+
+def _check_size(params: Mapping[str, Any], grid: Mapping[str, list]) -> int:
+    """Refuse a search of more than MAX_TRIALS fits; return the number of candidates.
+
+    Runs on the counts alone, before any candidate exists: a grid of 10⁹
+    combinations costs a few multiplications here, where listing it would cost
+    gigabytes.
+    """
+    combinations = search_space_size(grid)
+    n_folds = int(params.get("folds", 5))
+    if params.get("search", "grid") == "grid":
+        candidates, param, hint = combinations, "parameters", "try fewer values or a randomized search"
+    else:
+        if combinations > sys.maxsize:
+            # scikit-learn samples indices of the space as machine integers.
+            raise BlockError(
+                f"the search space has {combinations:,} combinations; a randomized search "
+                f"samples from at most {sys.maxsize:,} — tune fewer parameters at once",
+                param="parameters",
+            )
+        candidates, param, hint = min(int(params.get("n_iter", 10)), combinations), "n_iter", "lower n_iter or folds"
+    fits = candidates * n_folds
+    if fits > MAX_TRIALS:
+        raise BlockError(
+            f"{candidates:,} candidates × {n_folds} folds = {fits:,} fits; "
+            f"the limit is {MAX_TRIALS:,} — {hint}",
+            param=param,
+        )
+    return candidates
+
+
+def _candidates(params: Mapping[str, Any], grid: Mapping[str, list], count: int) -> list[dict[str, Any]]:
+    """The ``count`` candidates ``_check_size`` allowed, in scikit-learn's order.
+
+    ``ParameterSampler`` over lists draws indices into the grid and decodes
+    each one, so a random search lists only the candidates it tries.
+    """
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
     if params.get("search", "grid") == "grid":
         return [dict(c) for c in ParameterGrid(grid)]
-    full = len(ParameterGrid(grid))
-    n_iter = min(int(params.get("n_iter", 10)), full)
-    return [dict(c) for c in ParameterSampler(grid, n_iter=n_iter, random_state=params.get("seed", 0))]
+    return [dict(c) for c in ParameterSampler(grid, n_iter=count, random_state=params.get("seed", 0))]
 
 
 def _check_search_space(pipeline: Any, final: str, grid: Mapping[str, list]) -> None:
@@ -111,19 +162,32 @@ def _check_search_space(pipeline: Any, final: str, grid: Mapping[str, list]) -> 
 class TuneSearch:
     """The FanOut of ``model.tune`` (see base.FanOut)."""
 
+    def check_params(self, params: Mapping[str, Any]) -> dict[str, str]:
+        """What can be told from the params alone, at graph validation: the
+        search space's shape and its size in fits. Errors keyed by param name."""
+        try:
+            _check_size(params, _search_space(params))
+        except BlockError as exc:
+            return {exc.param or "parameters": exc.message}
+        return {}
+
     def prepare(self, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> TunePlan:
         from sklearn.base import is_classifier
         from sklearn.model_selection import KFold, StratifiedKFold
 
         from .training import check_training_data, make_pipeline
 
+        grid = _search_space(params)
+        # Validation refused oversized searches already; counting again, first,
+        # keeps a worker safe from params that never went through it.
+        count = _check_size(params, grid)
         steps = inputs["estimator"]
         table = inputs["table"]
         features, y = check_training_data(steps, table, params.get("target", "target"))
         pipeline = make_pipeline(steps)
         final = pipeline.steps[-1][0]
-        candidates = _candidates(params)
-        _check_search_space(pipeline, final, params.get("parameters") or {})
+        _check_search_space(pipeline, final, grid)
+        candidates = _candidates(params, grid, count)
         n_folds = int(params.get("folds", 5))
         if len(table) < 2 * n_folds:
             raise BlockError(f"{len(table)} rows are too few for {n_folds}-fold cross-validation")
@@ -143,14 +207,7 @@ class TuneSearch:
         scoring = params.get("scoring", "auto")
         if scoring == "auto":
             scoring = "accuracy" if is_classifier(pipeline) else "r2"
-        plan = TunePlan(candidates=candidates, folds=folds, scoring=scoring, final_step=final)
-        if plan.trials > MAX_TRIALS:
-            raise BlockError(
-                f"{len(candidates)} candidates × {n_folds} folds = {plan.trials} fits; "
-                f"the limit is {MAX_TRIALS} — try fewer values or a randomized search",
-                param="parameters",
-            )
-        return plan
+        return TunePlan(candidates=candidates, folds=folds, scoring=scoring, final_step=final)
 
     def count(self, plan: TunePlan) -> int:
         return plan.trials

@@ -100,6 +100,10 @@ def validate_graph(
     error); two edges into one input; a required input left unconnected; nodes
     on a cycle, self-loops included (``"part of a cycle: a → b → a"``).
 
+    A block whose work fans out may check its params as a whole (e.g. that a
+    search's candidates × folds stay under the limit, counted without listing
+    them): see ``_fanout_errors``.
+
     ``param_check(node)`` adds context checks (e.g. a dataset belongs to the
     workspace) and returns errors keyed by param name; it is only called for
     nodes whose block is known and whose params passed the schema, so it may
@@ -129,7 +133,9 @@ def validate_graph(
         if block is None:
             errors[node.id].append(_unknown_block(node.block, catalogue))
             continue
-        _, param_errors = validate_params(block.params_schema, node.params)
+        params, param_errors = validate_params(block.params_schema, node.params)
+        if not param_errors:
+            param_errors = _fanout_errors(block, params)
         if not param_errors and param_check is not None:
             param_errors = param_check(node)
         errors[node.id].extend(_prefixed(param_errors))
@@ -215,6 +221,18 @@ def _spell_cycle(cycle: list[str], longest: int = 8) -> str:
         return " → ".join(cycle)
     shown = [*cycle[:4], "…", *cycle[-3:]]
     return f"{' → '.join(shown)} ({len(cycle) - 1} blocks)"
+
+
+def _fanout_errors(block: Block, params: dict[str, Any]) -> dict[str, str]:
+    """``block.fanout.check_params(params)`` when the FanOut offers it, else nothing.
+
+    Here, before any run, is where a fan-out too large to run is refused: the
+    worker would otherwise plan it first. The check sees params only (with
+    defaults filled in and the schema passed), never inputs, so it must be
+    cheap and must not materialise the work it counts.
+    """
+    check = getattr(block.fanout, "check_params", None)
+    return check(params) if check is not None else {}
 
 
 def _prefixed(param_errors: dict[str, str]) -> list[str]:

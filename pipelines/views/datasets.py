@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from ..access import member_role, member_roles, role_allows, workspace_for, workspace_ids_for
 from ..errors import ApplicationError, NotFound
 from ..inputs import optional_id
 from ..models import Dataset, Role, Workspace
-from ..services.datasets import dataset_upload
+from ..services.datasets import dataset_check_size, dataset_upload, size_text
 from .pages import _error_page, _page
 
 
@@ -20,16 +23,74 @@ def _editable_workspaces(user) -> list[Workspace]:
     return list(Workspace.objects.filter(pk__in=ids).order_by("-personal_owner", "name"))
 
 
+class _UploadSizeLimit(FileUploadHandler):
+    """Stops reading the request body as soon as an upload is known to be too large.
+
+    Either Content-Length says so (checked when the file part begins, so the
+    form fields before it, the CSRF token among them, are still read), or the
+    file's bytes pass DATASET_MAX_BYTES as they arrive. Nothing past that
+    point is read: not into memory, not into a temporary file.
+    """
+
+    # Room for the form fields and multipart framing around the file (as the
+    # API's body limit allows).
+    SLACK = 1024 * 1024
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.limit = settings.DATASET_MAX_BYTES
+        self.body_length = 0
+        self.refusal: ApplicationError | None = None
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.body_length = content_length or 0
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        if self.body_length > self.limit + self.SLACK:
+            self._refuse(f"the upload is {size_text(self.body_length)}; the limit is {size_text(self.limit)}")
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self._refuse(f"the file is larger than {size_text(self.limit)}, the limit")
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handlers store the file
+
+    def _refuse(self, message: str) -> None:
+        self.refusal = ApplicationError(message, status=413, details={"field": "file"})
+        raise StopUpload(connection_reset=True)
+
+
+@csrf_exempt  # the CSRF check runs in _dataset_list_page, once the size limit is in place
 @login_required
 def dataset_list_page(request):
-    """GET lists the datasets of the user's workspaces; POST uploads a CSV."""
+    """GET lists the datasets of the user's workspaces; POST uploads a CSV.
+
+    Upload handlers must be set before anything parses the body, and the CSRF
+    middleware parses it to find the token: hence csrf_exempt here and
+    csrf_protect on the view that does the work (Django's documented way).
+    """
+    limit = _UploadSizeLimit(request)
+    if request.method == "POST":
+        request.upload_handlers.insert(0, limit)
+    return _dataset_list_page(request, limit)
+
+
+@csrf_protect
+def _dataset_list_page(request, limit: _UploadSizeLimit):
     error = None
+    status = 200
     if request.method == "POST":
         upload = request.FILES.get("file")
         workspace_id = request.POST.get("workspace") or None
         try:
+            if limit.refusal is not None:
+                raise limit.refusal
             if upload is None:
                 raise ApplicationError("choose a CSV file to upload", details={"field": "file"})
+            dataset_check_size(size=upload.size)
             workspace = workspace_for(request.user, optional_id(workspace_id, field="workspace"), Role.EDITOR)
             dataset = dataset_upload(
                 workspace=workspace,
@@ -37,11 +98,13 @@ def dataset_list_page(request):
                 name=request.POST.get("name", "").strip() or upload.name.rsplit(".", 1)[0],
                 filename=upload.name,
                 data=upload.read(),
+                delimiter=request.POST.get("delimiter") or "auto",
             )
         except NotFound:
             return _error_page(request, 404, "Not found", "workspace not found")
         except ApplicationError as exc:
             error = {"message": exc.message, **exc.details}
+            status = exc.status
         else:
             messages.success(request, f"Uploaded {dataset.name}: {dataset.n_rows} rows, {len(dataset.columns)} columns.")
             return redirect(f"/datasets/{dataset.pk}/")
@@ -59,7 +122,7 @@ def dataset_list_page(request):
             "workspaces": _editable_workspaces(request.user),
             "error": error,
         },
-        status=400 if error else 200,
+        status=status,
     )
 
 
