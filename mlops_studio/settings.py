@@ -9,6 +9,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from mlops_studio import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -21,8 +24,41 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+
+
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-change-me-" + "x" * 32)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else var/secret_key; never a public default.
+
+    The rule and the message live in mlops_studio.secret_key.
+    """
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key in secret_key.PUBLIC_DEVELOPMENT_KEYS:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is the public development key from older versions; set a long random value"
+        )
+    if key:
+        return key
+    path = VAR_DIR / secret_key.KEY_FILE_NAME
+    stored = secret_key.key_file_read(path)
+    if stored:
+        return stored
+    if DEBUG:
+        return secret_key.key_file_ensure(path)
+    raise ImproperlyConfigured(secret_key.MISSING_KEY_MESSAGE.format(path=path))
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o
