@@ -140,6 +140,38 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/pipelines/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# --- HTTPS (all off by default: `make run` serves plain HTTP on localhost) ------
+# Behind TLS, turn these on; `manage.py check --deploy` is then clean (README).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+
+
+def _proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto=https`` (or ``HTTP_X_FORWARDED_PROTO=https``) → Django's tuple.
+
+    Opt-in: only set it when a proxy you control always sets (or strips) that
+    header, otherwise any client could claim to be on HTTPS.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    name, _, expected = value.partition("=")
+    name, expected = name.strip(), expected.strip() or "https"
+    if not name:
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER must look like X-Forwarded-Proto=https, got {value!r}"
+        )
+    if not name.upper().startswith("HTTP_"):
+        name = "HTTP_" + name.replace("-", "_")
+    return name.upper(), expected
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+
 # Request bodies: the API answers 413 above this (CSV uploads have their own limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", 5 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

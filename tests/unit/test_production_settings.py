@@ -14,9 +14,22 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from mlops_studio.secret_key import MISSING_KEY_MESSAGE, key_file_ensure
 
 ROOT = Path(__file__).resolve().parents[2]
+
+TLS_ENV = {
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+    "SESSION_COOKIE_SECURE": "true",
+    "CSRF_COOKIE_SECURE": "true",
+    "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto=https",
+}
+
 
 def manage(var_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     base = {
@@ -78,3 +91,38 @@ def test_processes_creating_the_key_file_at_once_all_get_the_same_key(tmp_path):
         keys = set(pool.map(key_file_ensure, [path] * 32))
     assert keys == {path.read_text().strip()}
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary files left
+
+
+@pytest.fixture(scope="module")
+def check_tags(tmp_path_factory) -> list[str]:
+    """Every tag of the deploy checks.
+
+    Passing them all to ``check --deploy`` leaves out drf-spectacular's untagged
+    schema check only: the schema has its own validation step, and these tests
+    are about deployment settings.
+    """
+    result = manage(tmp_path_factory.mktemp("var"), "check", "--deploy", "--list-tags", SECRET_KEY=strong_key())
+    tags = result.stdout.split()
+    assert "security" in tags, result.stderr
+    return tags
+
+
+def deploy_check(var_dir: Path, tags: list[str], **env: str) -> subprocess.CompletedProcess:
+    """``manage.py check --deploy --fail-level WARNING`` over every tagged check."""
+    tag_args = [arg for tag in tags for arg in ("--tag", tag)]
+    return manage(var_dir, "check", "--deploy", "--fail-level", "WARNING", *tag_args, **env)
+
+
+def test_check_deploy_is_clean_behind_tls_with_the_documented_variables(tmp_path, check_tags):
+    result = deploy_check(
+        tmp_path, check_tags, SECRET_KEY=strong_key(), ALLOWED_HOSTS="mlops.example.com", **TLS_ENV
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_names_the_tls_settings_when_they_are_missing(tmp_path, check_tags):
+    result = deploy_check(tmp_path, check_tags, SECRET_KEY=strong_key(), ALLOWED_HOSTS="mlops.example.com")
+    assert result.returncode != 0
+    for check_id in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert check_id in result.stderr
