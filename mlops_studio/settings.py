@@ -140,6 +140,20 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/pipelines/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# --- Sign-in ------------------------------------------------------------------
+# Every password check goes through this backend (the token API, /accounts/login/,
+# /admin/), so the failed-attempt limits below apply to all of them.
+AUTHENTICATION_BACKENDS = ["pipelines.auth_backend.ThrottledModelBackend"]
+# Failed sign-ins allowed per username and per client address within
+# LOGIN_THROTTLE_WINDOW seconds (counted from the first failure); further attempts
+# get 429 with Retry-After until the window ends. 0 turns a limit off.
+LOGIN_THROTTLE_USER = env_int("LOGIN_THROTTLE_USER", 5)
+LOGIN_THROTTLE_IP = env_int("LOGIN_THROTTLE_IP", 20)
+LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
+# Reverse proxies in front of the app: the client address is taken from
+# X-Forwarded-For that many hops back (0: the socket's peer address).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
 # --- HTTPS (all off by default: `make run` serves plain HTTP on localhost) ------
 # Behind TLS, turn these on; `manage.py check --deploy` is then clean (README).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
@@ -187,6 +201,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "pipelines.api.errors.exception_handler",
+    "NUM_PROXIES": NUM_PROXIES or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MLOps Studio API",
@@ -246,6 +261,57 @@ STEP_HEARTBEAT_TIMEOUT = int(os.environ.get("STEP_HEARTBEAT_TIMEOUT", 60))
 # (its message may have been lost with a broker restart).
 STEP_REQUEUE_AFTER = int(os.environ.get("STEP_REQUEUE_AFTER", 600))
 STEP_DEFAULT_TIMEOUT = int(os.environ.get("STEP_DEFAULT_TIMEOUT", 3600))
+
+# --- Cache (login throttle counters) ----------------------------------------------
+# Shared by every web process: through Redis when REDIS_URL is set (the prefix keeps
+# these keys apart from Celery's and the serving stamp in the same database), else
+# through files under var/ — `make run` serves with several gunicorn processes, and a
+# per-process memory cache would give each of them its own failure counters.
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "mlops-cache")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # The default (300) culls entries at random once exceeded: many
+            # throw-away usernames would then evict a victim's counter.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+# --- Email ----------------------------------------------------------------------
+# Email is on only when configured: EMAIL_BACKEND (smtp, console, file or a dotted
+# path) or EMAIL_HOST (implies smtp). Without it the password-reset pages say so
+# instead of claiming a message was sent. `make run` uses the console backend.
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+_email_backend = os.environ.get("EMAIL_BACKEND", "").strip()
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_ENABLED = bool(_email_backend or EMAIL_HOST)
+EMAIL_BACKEND = _EMAIL_BACKENDS.get(_email_backend, _email_backend or _EMAIL_BACKENDS["smtp"])
+EMAIL_HOST = EMAIL_HOST or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "MLOps Studio <noreply@localhost>")
 
 LOGGING = {
     "version": 1,
