@@ -213,7 +213,13 @@ SPECTACULAR_SETTINGS = {
 # --- Artifacts ---------------------------------------------------------------
 ARTIFACT_ROOT = Path(os.environ.get("ARTIFACT_ROOT", VAR_DIR / "artifacts"))
 # Key for the HMAC that guards every pickled artifact; defaults to SECRET_KEY.
-ARTIFACT_SIGNING_KEY = os.environ.get("ARTIFACT_SIGNING_KEY", SECRET_KEY)
+ARTIFACT_SIGNING_KEY = os.environ.get("ARTIFACT_SIGNING_KEY", "").strip() or SECRET_KEY
+if ARTIFACT_SIGNING_KEY in secret_key.PUBLIC_DEVELOPMENT_KEYS:
+    # Anyone could sign a pickle with it, and loading a model unpickles it.
+    raise ImproperlyConfigured(
+        "ARTIFACT_SIGNING_KEY is the public development key from older versions; "
+        "set a long random value"
+    )
 
 # --- Celery ------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

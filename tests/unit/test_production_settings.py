@@ -35,7 +35,8 @@ def manage(var_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess
     base = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        if key
+        not in {"SECRET_KEY", "ARTIFACT_SIGNING_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
         and not key.startswith(("SECURE_", "SESSION_", "CSRF_", "EMAIL_"))
     }
     return subprocess.run(
@@ -59,10 +60,12 @@ def test_production_refuses_to_start_without_a_secret_key_and_says_what_to_do(tm
     assert not (tmp_path / "secret_key").exists()  # production never invents a key
 
 
-def test_the_public_development_key_of_older_versions_is_refused(tmp_path):
-    result = manage(tmp_path, "check", SECRET_KEY="dev-insecure-change-me-" + "x" * 32)
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "ARTIFACT_SIGNING_KEY"])
+def test_the_public_development_key_of_older_versions_is_refused(tmp_path, variable):
+    env = {"SECRET_KEY": strong_key(), variable: "dev-insecure-change-me-" + "x" * 32}
+    result = manage(tmp_path, "check", **env)
     assert result.returncode != 0
-    assert "public development key" in result.stderr
+    assert f"{variable} is the public development key" in result.stderr
 
 
 def test_the_key_file_written_by_make_run_lets_the_app_start(tmp_path):
