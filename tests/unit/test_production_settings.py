@@ -31,13 +31,16 @@ TLS_ENV = {
 }
 
 
+NOT_INHERITED = {
+    "SECRET_KEY", "ARTIFACT_SIGNING_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE",
+}
+
+
 def manage(var_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     base = {
         key: value
         for key, value in os.environ.items()
-        if key
-        not in {"SECRET_KEY", "ARTIFACT_SIGNING_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
-        and not key.startswith(("SECURE_", "SESSION_", "CSRF_", "EMAIL_"))
+        if key not in NOT_INHERITED and not key.startswith(("SECURE_", "SESSION_", "CSRF_", "EMAIL_"))
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
