@@ -10,7 +10,7 @@ WORKERS ?= 2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mlops_studio
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
 
-.PHONY: install python-deps frontend migrate demo run worker web test test-unit lint bench clean
+.PHONY: install python-deps secret-key frontend migrate demo run worker web test test-unit lint bench clean
 
 install: python-deps frontend migrate
 
@@ -27,7 +27,12 @@ frontend:
 		cd frontend && (test -d node_modules -a node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund) && npm run build; \
 	fi
 
-migrate: python-deps
+# Without SECRET_KEY in the environment the app reads var/secret_key and refuses to
+# start if it is missing; this writes one once (a random key, never overwritten).
+secret-key: python-deps
+	$(PY) mlops_studio/secret_key.py
+
+migrate: python-deps secret-key
 	$(PY) manage.py migrate --no-input
 
 demo: migrate
@@ -36,7 +41,7 @@ demo: migrate
 run: install demo
 	$(PY) manage.py runstack --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-worker: python-deps
+worker: python-deps secret-key
 	$(VENV)/bin/celery -A mlops_studio worker --loglevel=INFO --concurrency=$(WORKERS)
 
 test: python-deps frontend

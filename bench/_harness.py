@@ -8,6 +8,7 @@ artifact root to a temporary folder that the workers it starts share.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,8 @@ def setup_django() -> Path:
         DJANGO_SETTINGS_MODULE="mlops_studio.settings",
         LOG_LEVEL="WARNING",
     )
+    # The app refuses to start without a key; workers inherit this one.
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + secrets.token_urlsafe(40))
     sys.path.insert(0, str(ROOT))
     import django
 

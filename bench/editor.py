@@ -39,6 +39,7 @@ import argparse
 import gzip
 import json
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -325,6 +326,7 @@ def main() -> None:
         DEBUG="0",
         LOG_LEVEL="WARNING",
     )
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + secrets.token_urlsafe(40))  # gunicorn inherits it
     pipelines = setup_data(args.nodes)
     port = free_port()
     server = start_server(port, var_dir / "server.log")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -32,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_studio.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-" + secrets.token_urlsafe(40))  # the app refuses to start without one
 
 import django  # noqa: E402
 

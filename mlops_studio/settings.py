@@ -9,6 +9,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from mlops_studio import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -21,8 +24,41 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}") from None
+
+
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-change-me-" + "x" * 32)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else var/secret_key; never a public default.
+
+    The rule and the message live in mlops_studio.secret_key.
+    """
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key in secret_key.PUBLIC_DEVELOPMENT_KEYS:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is the public development key from older versions; set a long random value"
+        )
+    if key:
+        return key
+    path = VAR_DIR / secret_key.KEY_FILE_NAME
+    stored = secret_key.key_file_read(path)
+    if stored:
+        return stored
+    if DEBUG:
+        return secret_key.key_file_ensure(path)
+    raise ImproperlyConfigured(secret_key.MISSING_KEY_MESSAGE.format(path=path))
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o
@@ -104,6 +140,52 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/pipelines/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# --- Sign-in ------------------------------------------------------------------
+# Every password check goes through this backend (the token API, /accounts/login/,
+# /admin/), so the failed-attempt limits below apply to all of them.
+AUTHENTICATION_BACKENDS = ["pipelines.auth_backend.ThrottledModelBackend"]
+# Failed sign-ins allowed per username and per client address within
+# LOGIN_THROTTLE_WINDOW seconds (counted from the first failure); further attempts
+# get 429 with Retry-After until the window ends. 0 turns a limit off.
+LOGIN_THROTTLE_USER = env_int("LOGIN_THROTTLE_USER", 5)
+LOGIN_THROTTLE_IP = env_int("LOGIN_THROTTLE_IP", 20)
+LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 300)
+# Reverse proxies in front of the app: the client address is taken from
+# X-Forwarded-For that many hops back (0: the socket's peer address).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
+# --- HTTPS (all off by default: `make run` serves plain HTTP on localhost) ------
+# Behind TLS, turn these on; `manage.py check --deploy` is then clean (README).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+
+
+def _proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto=https`` (or ``HTTP_X_FORWARDED_PROTO=https``) → Django's tuple.
+
+    Opt-in: only set it when a proxy you control always sets (or strips) that
+    header, otherwise any client could claim to be on HTTPS.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    name, _, expected = value.partition("=")
+    name, expected = name.strip(), expected.strip() or "https"
+    if not name:
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER must look like X-Forwarded-Proto=https, got {value!r}"
+        )
+    if not name.upper().startswith("HTTP_"):
+        name = "HTTP_" + name.replace("-", "_")
+    return name.upper(), expected
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+
 # Request bodies: the API answers 413 above this (CSV uploads have their own limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", 5 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -119,6 +201,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "pipelines.api.errors.exception_handler",
+    "NUM_PROXIES": NUM_PROXIES or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MLOps Studio API",
@@ -130,7 +213,13 @@ SPECTACULAR_SETTINGS = {
 # --- Artifacts ---------------------------------------------------------------
 ARTIFACT_ROOT = Path(os.environ.get("ARTIFACT_ROOT", VAR_DIR / "artifacts"))
 # Key for the HMAC that guards every pickled artifact; defaults to SECRET_KEY.
-ARTIFACT_SIGNING_KEY = os.environ.get("ARTIFACT_SIGNING_KEY", SECRET_KEY)
+ARTIFACT_SIGNING_KEY = os.environ.get("ARTIFACT_SIGNING_KEY", "").strip() or SECRET_KEY
+if ARTIFACT_SIGNING_KEY in secret_key.PUBLIC_DEVELOPMENT_KEYS:
+    # Anyone could sign a pickle with it, and loading a model unpickles it.
+    raise ImproperlyConfigured(
+        "ARTIFACT_SIGNING_KEY is the public development key from older versions; "
+        "set a long random value"
+    )
 
 # --- Celery ------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -182,6 +271,57 @@ CELERY_BEAT_SCHEDULE = {
 # (its message may have been lost with a broker restart).
 STEP_REQUEUE_AFTER = int(os.environ.get("STEP_REQUEUE_AFTER", 600))
 STEP_DEFAULT_TIMEOUT = int(os.environ.get("STEP_DEFAULT_TIMEOUT", 3600))
+
+# --- Cache (login throttle counters) ----------------------------------------------
+# Shared by every web process: through Redis when REDIS_URL is set (the prefix keeps
+# these keys apart from Celery's and the serving stamp in the same database), else
+# through files under var/ — `make run` serves with several gunicorn processes, and a
+# per-process memory cache would give each of them its own failure counters.
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "mlops-cache")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # The default (300) culls entries at random once exceeded: many
+            # throw-away usernames would then evict a victim's counter.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+# --- Email ----------------------------------------------------------------------
+# Email is on only when configured: EMAIL_BACKEND (smtp, console, file or a dotted
+# path) or EMAIL_HOST (implies smtp). Without it the password-reset pages say so
+# instead of claiming a message was sent. `make run` uses the console backend.
+_EMAIL_BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+_email_backend = os.environ.get("EMAIL_BACKEND", "").strip()
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "").strip()
+EMAIL_ENABLED = bool(_email_backend or EMAIL_HOST)
+EMAIL_BACKEND = _EMAIL_BACKENDS.get(_email_backend, _email_backend or _EMAIL_BACKENDS["smtp"])
+EMAIL_HOST = EMAIL_HOST or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "MLOps Studio <noreply@localhost>")
 
 LOGGING = {
     "version": 1,

@@ -33,14 +33,28 @@ class Command(BaseCommand):
                 "--workers", "2", "--threads", "4", "--access-logfile", "-",
             ],
         }
-        processes = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        # The secret key is settled before anything is spawned: loading the settings
+        # for this command already read SECRET_KEY or var/secret_key (`make run`
+        # writes it first), so web and worker read the same key and never race to
+        # create one.
+        env = dict(os.environ)
+        if not (env.get("EMAIL_BACKEND") or env.get("EMAIL_HOST")):
+            # A local stack has no mail server: print emails (password reset) here.
+            env["EMAIL_BACKEND"] = "console"
+        processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
         broker = "Redis" if settings.REDIS_URL else "the filesystem broker under var/"
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nMLOps Studio is up at http://{options['host']}:{options['port']}/ "
                 f"(database: {database}, broker: {broker})\n"
-                "demo login: username 'demo', password 'demo-pass-123'\nCtrl+C stops everything.\n"
+                "demo login: username 'demo', password 'demo-pass-123'\n"
+                + (
+                    "emails (password reset links) are printed in this terminal\n"
+                    if env.get("EMAIL_BACKEND") == "console"
+                    else ""
+                )
+                + "Ctrl+C stops everything.\n"
             )
         )
         try:
