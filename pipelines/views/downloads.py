@@ -1,4 +1,4 @@
-"""Downloads of step outputs: tables as CSV, objects and JSON as stored.
+"""Downloads of step outputs: tables as spreadsheet-safe CSV, objects and JSON as stored.
 
 Only the artifacts a step's ``outputs`` name are served, to members of the
 run's workspace; anything else is a 404.
@@ -17,6 +17,7 @@ from ..models import StepRun
 from ..selectors.runs import run_get, run_step_get
 from ..services.artifacts import artifact_store
 from .common import page
+from .csv_export import write_csv
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 EXTENSIONS = {TABLE: "csv", "object": "joblib", JSON: "json"}
@@ -79,7 +80,7 @@ def step_output_download(request, run_id: int, node_id: str, port: str):
         if kind == TABLE:
             frame = store.load(sha, TABLE)
             response = HttpResponse(content_type="text/csv; charset=utf-8")
-            frame.to_csv(response, index=False)
+            write_csv(frame, response)
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
         handle = open(store.path(sha), "rb")  # noqa: SIM115 — FileResponse closes it
