@@ -33,8 +33,7 @@ export function TuningOutput({ port, type, values }: OutputProps) {
             <tr>
               <th>#</th>
               <th>Parameters</th>
-              <th>Mean {scoring}</th>
-              <th>± std</th>
+              <th>Mean {scoring} ± std</th>
             </tr>
           </thead>
           <tbody>
@@ -44,8 +43,13 @@ export function TuningOutput({ port, type, values }: OutputProps) {
                 <td>
                   <code>{params(r.params)}</code>
                 </td>
-                <td>{r.mean_score != null ? formatMetric(r.mean_score) : <span title={r.error ?? ""}>failed</span>}</td>
-                <td>{r.std_score != null ? formatMetric(r.std_score) : "—"}</td>
+                <td>
+                  {r.mean_score != null ? (
+                    `${formatMetric(r.mean_score)} ± ${r.std_score != null ? formatMetric(r.std_score) : "—"}`
+                  ) : (
+                    <span title={r.error ?? ""}>failed</span>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
