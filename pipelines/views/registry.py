@@ -35,15 +35,6 @@ def _headline(metrics: dict) -> dict | None:
     return None
 
 
-def _scalar_metrics(metrics: dict) -> list[dict]:
-    rows = []
-    for node, values in (metrics or {}).items():
-        for name, value in (values or {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                rows.append({"node": node, "name": name, "value": value})
-    return rows
-
-
 @_page
 def model_list_page(request):
     groups: OrderedDict[str, dict] = OrderedDict()
@@ -78,7 +69,6 @@ def model_version_page(request, version_id: int):
             "columns": columns,
             "steps": [{**step, "short": step["class"].rsplit(".", 1)[-1]} for step in version.steps],
             "headline": _headline(version.metrics),
-            "metrics": _scalar_metrics(version.metrics),
             # Each scoring step's metrics through the same renderer as on the run page.
             "metric_outputs": [
                 render_output(node, "metrics", values, port_type="metrics")
