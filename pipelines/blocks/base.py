@@ -64,6 +64,9 @@ class Port:
     type: str
     required: bool = True
     description: str = ""
+    # How the UI shows a value of this output port ("tuning" for a tuning report);
+    # empty: what the port type implies (execution.summaries.output_kind).
+    kind: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {

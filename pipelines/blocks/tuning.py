@@ -315,7 +315,7 @@ MODEL_TUNE = Block(
     ),
     outputs=(
         Port(MODEL, MODEL, description="the best candidate, refitted on all rows"),
-        Port(REPORT, REPORT, description="every candidate's mean and std score and rank"),
+        Port(REPORT, REPORT, kind="tuning", description="every candidate's mean and std score and rank"),
     ),
     params_schema={
         "type": "object",

@@ -24,7 +24,7 @@ from pipelines.blocks.base import Block, BlockError
 from pipelines.graph.canonical import canonical_params
 
 from .artifacts import JSON, OBJECT, TABLE, ArtifactStore, StoredArtifact
-from .summaries import json_safe, summarize
+from .summaries import json_safe, output_kind, output_summary
 
 PORT_KIND = {"table": TABLE, "estimator": OBJECT, "model": OBJECT, "metrics": JSON, "report": JSON}
 
@@ -177,7 +177,10 @@ class StepExecutor:
                 value = json_safe(value)
                 stored = self.store.put_json(value)
             outputs[port.name] = stored
-            summary["outputs"][port.name] = {"type": port.type, **summarize(port.type, value)}
+            # The kind is declared here, once, from the port: readers render by it.
+            summary["outputs"][port.name] = output_summary(
+                port.type, value, kind=output_kind(port.type, port.kind)
+            )
             if port.type == "metrics":
                 summary["metrics"] = value
         return StepOutcome(ok=True, outputs=outputs, summary=summary)

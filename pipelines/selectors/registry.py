@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from ..access import require_role, workspace_ids_for
 from ..errors import NotFound
-from ..models import Deployment, DeploymentRevision, ModelVersion, PredictionLog, Role
+from ..models import (
+    Deployment,
+    DeploymentKey,
+    DeploymentRevision,
+    ModelVersion,
+    PredictionLog,
+    Role,
+    Run,
+)
 
 
 def model_version_list(*, user, name: str | None = None, workspace_id: int | None = None) -> QuerySet[ModelVersion]:
@@ -37,6 +45,15 @@ def model_version_get(*, user, version_id: int, role: str = Role.VIEWER) -> Mode
         raise NotFound("model version not found")
     require_role(user, version.registered_model.workspace_id, role, what="model version")
     return version
+
+
+def model_versions_by_node(*, run: Run) -> dict[str, list[ModelVersion]]:
+    """{node id: the versions registered from that step of ``run``, oldest first} (one query)."""
+    by_node: dict[str, list[ModelVersion]] = {}
+    versions = ModelVersion.objects.filter(run=run).select_related("registered_model").order_by("pk")
+    for version in versions:
+        by_node.setdefault(version.node_id, []).append(version)
+    return by_node
 
 
 def model_version_deployments(*, version: ModelVersion) -> list[Deployment]:
@@ -65,6 +82,10 @@ def deployment_get(*, user, name: str, role: str = Role.VIEWER) -> Deployment:
         raise NotFound(f"deployment {name!r} not found")
     require_role(user, deployment.workspace_id, role, what="deployment")
     return deployment
+
+
+def deployment_key_list(*, deployment: Deployment) -> list[DeploymentKey]:
+    return list(deployment.keys.select_related("created_by"))
 
 
 def deployment_revisions(*, deployment: Deployment) -> list[DeploymentRevision]:

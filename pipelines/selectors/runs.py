@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from ..access import require_role, workspace_ids_for
 from ..errors import NotFound
@@ -21,6 +21,14 @@ def run_list(
     )
 
 
+def run_status_counts(*, user, pipeline_id: int | None = None) -> dict[str, int]:
+    """{status: number of runs} over the runs ``run_list`` shows (one grouped query)."""
+    runs = Run.objects.filter(workspace_id__in=workspace_ids_for(user))
+    if pipeline_id is not None:
+        runs = runs.filter(pipeline_id=pipeline_id)
+    return dict(runs.order_by().values_list("status").annotate(n=Count("id")))
+
+
 def run_get(*, user, run_id: int, role: str = Role.VIEWER) -> Run:
     run = (
         Run.objects.select_related("pipeline", "pipeline_version", "created_by", "workspace")
@@ -35,6 +43,11 @@ def run_get(*, user, run_id: int, role: str = Role.VIEWER) -> Run:
 
 def run_steps(*, run: Run) -> list[StepRun]:
     return list(run.steps.select_related("cached_from").order_by("position"))
+
+
+def run_step_get(*, run: Run, node_id: str) -> StepRun | None:
+    """The step of ``run`` for node ``node_id``; None when the run has no such node."""
+    return run.steps.filter(node_id=node_id).first()
 
 
 def run_queue_position(*, run: Run) -> int | None:

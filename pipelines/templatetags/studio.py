@@ -9,6 +9,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ..models import StepStatus
+
 register = template.Library()
 
 
@@ -96,7 +98,7 @@ def percent(value: Any) -> int:
 @register.simple_tag
 def status_badge(status: str, cached: bool = False) -> str:
     """A pill: ``<span class="badge badge--failed">failed</span>``."""
-    if cached and status == "succeeded":
+    if cached and status == StepStatus.SUCCEEDED:
         return mark_safe('<span class="badge badge--cached">cached</span>')
     return format_html(
         '<span class="badge badge--{}"><span class="badge-dot"></span>{}</span>',

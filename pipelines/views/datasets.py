@@ -10,17 +10,15 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from ..access import member_role, member_roles, role_allows, workspace_for, workspace_ids_for
+from ..access import workspace_for
 from ..errors import ApplicationError, NotFound
 from ..inputs import optional_id
-from ..models import Dataset, Role, Workspace
+from ..models import Role
+from ..selectors.datasets import dataset_get, dataset_list
+from ..selectors.workspaces import workspace_list
 from ..services.datasets import dataset_check_size, dataset_upload, size_text
-from .pages import _error_page, _page
-
-
-def _editable_workspaces(user) -> list[Workspace]:
-    ids = [i for i, role in member_roles(user).items() if role_allows(role, Role.EDITOR)]
-    return list(Workspace.objects.filter(pk__in=ids).order_by("-personal_owner", "name"))
+from .common import error_page as _error_page
+from .common import page as _page
 
 
 class _UploadSizeLimit(FileUploadHandler):
@@ -108,18 +106,14 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
         else:
             messages.success(request, f"Uploaded {dataset.name}: {dataset.n_rows} rows, {len(dataset.columns)} columns.")
             return redirect(f"/datasets/{dataset.pk}/")
-    datasets = (
-        Dataset.objects.filter(workspace_id__in=workspace_ids_for(request.user))
-        .select_related("workspace", "created_by")
-        .order_by("-created_at")
-    )
+    datasets = dataset_list(user=request.user)
     return render(
         request,
         "pages/datasets.html",
         {
             "nav": "datasets",
             "datasets": datasets,
-            "workspaces": _editable_workspaces(request.user),
+            "workspaces": workspace_list(user=request.user, role=Role.EDITOR),
             "error": error,
         },
         status=status,
@@ -128,9 +122,7 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
 
 @_page
 def dataset_detail_page(request, dataset_id: int):
-    dataset = Dataset.objects.select_related("workspace", "created_by").filter(pk=dataset_id).first()
-    if dataset is None or member_role(request.user, dataset.workspace_id) is None:
-        raise NotFound("dataset not found")
+    dataset = dataset_get(user=request.user, dataset_id=dataset_id)
     return render(request, "pages/dataset_detail.html", {"nav": "datasets", "dataset": dataset})
 
 

@@ -16,6 +16,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from django.utils.safestring import SafeString, mark_safe
 
+from ..models import StepStatus
+
 NODE_W = 164
 NODE_H = 58
 MARGIN = 24
@@ -23,13 +25,13 @@ MIN_GAP = 56  # horizontal room kept between neighbouring nodes for the edge cur
 
 # status -> css modifier (colours live in app.css, classes .g-node--<state>)
 _STATE = {
-    "succeeded": "succeeded",
-    "failed": "failed",
-    "running": "running",
-    "queued": "waiting",
-    "pending": "waiting",
-    "skipped": "skipped",
-    "cancelled": "cancelled",
+    StepStatus.SUCCEEDED: "succeeded",
+    StepStatus.FAILED: "failed",
+    StepStatus.RUNNING: "running",
+    StepStatus.QUEUED: "waiting",
+    StepStatus.PENDING: "waiting",
+    StepStatus.SKIPPED: "skipped",
+    StepStatus.CANCELLED: "cancelled",
 }
 
 
@@ -136,7 +138,7 @@ def graph_svg(graph: Mapping[str, Any], steps: Mapping[str, Any] | None = None) 
         state = getattr(steps.get(src), "status", "")
         edge_class, marker = (
             ("g-edge g-edge--done", "g-arrow-done")
-            if state == "succeeded"
+            if state == StepStatus.SUCCEEDED
             else ("g-edge", "g-arrow")
         )
         title = escape(f"{src}.{edge.get('source_port')} → {dst}.{edge.get('target_port')}")
@@ -152,7 +154,7 @@ def graph_svg(graph: Mapping[str, Any], steps: Mapping[str, Any] | None = None) 
         x, y = boxes[node_id]
         step = steps.get(node_id)
         status = getattr(step, "status", None)
-        cached = bool(getattr(step, "cache_hit", False)) and status == "succeeded"
+        cached = bool(getattr(step, "cache_hit", False)) and status == StepStatus.SUCCEEDED
         state = _STATE.get(status or "", "idle")
         label = block_label(str(node.get("block", "")))
         classes = f"g-node g-node--{state}" + (" g-node--cached" if cached else "")

@@ -12,10 +12,9 @@ from collections import OrderedDict
 from django.shortcuts import render
 from django.urls import path
 
-from ..access import has_role
-from ..models import Role
 from ..selectors.registry import (
     deployment_get,
+    deployment_key_list,
     deployment_list,
     deployment_revisions,
     deployment_stats,
@@ -24,11 +23,9 @@ from ..selectors.registry import (
     model_version_list,
     prediction_log_list,
 )
-from .pages import _page
-
-
-def _can_edit(user, workspace_id: int) -> bool:
-    return has_role(user, workspace_id, Role.EDITOR)
+from .common import can_edit as _can_edit
+from .common import page as _page
+from .outputs import render_output
 
 
 def _headline(metrics: dict) -> dict | None:
@@ -36,15 +33,6 @@ def _headline(metrics: dict) -> dict | None:
         if isinstance(values, dict) and values.get("headline"):
             return {"node": node, **values["headline"]}
     return None
-
-
-def _scalar_metrics(metrics: dict) -> list[dict]:
-    rows = []
-    for node, values in (metrics or {}).items():
-        for name, value in (values or {}).items():
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                rows.append({"node": node, "name": name, "value": value})
-    return rows
 
 
 @_page
@@ -81,7 +69,12 @@ def model_version_page(request, version_id: int):
             "columns": columns,
             "steps": [{**step, "short": step["class"].rsplit(".", 1)[-1]} for step in version.steps],
             "headline": _headline(version.metrics),
-            "metrics": _scalar_metrics(version.metrics),
+            # Each scoring step's metrics through the same renderer as on the run page.
+            "metric_outputs": [
+                render_output(node, "metrics", values, port_type="metrics")
+                for node, values in (version.metrics or {}).items()
+                if isinstance(values, dict)
+            ],
             "deployments": model_version_deployments(version=version),
             "can_edit": _can_edit(request.user, version.registered_model.workspace_id),
             "default_name": version.registered_model.name.lower().replace("_", "-"),
@@ -125,7 +118,7 @@ def deployment_page(request, name: str):
             "version": version,
             "revisions": deployment_revisions(deployment=deployment),
             "stats": deployment_stats(deployment=deployment),
-            "keys": list(deployment.keys.select_related("created_by")) if can_edit else [],
+            "keys": deployment_key_list(deployment=deployment) if can_edit else [],
             "logs": prediction_log_list(deployment=deployment, limit=15),
             "can_edit": can_edit,
             "fields": [

@@ -1,11 +1,24 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import datasets, editor, pages, registry
+from . import (
+    datasets,
+    downloads,
+    editor,
+    pipelines_list,
+    registry,
+    run_compare,
+    run_detail,
+    run_history,
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/pipelines/", permanent=False)),
-    *pages.urlpatterns,
+    *pipelines_list.urlpatterns,
+    *run_history.urlpatterns,
+    *run_compare.urlpatterns,
+    *run_detail.urlpatterns,
+    *downloads.urlpatterns,
     *datasets.urlpatterns,
     *editor.urlpatterns,
     *registry.urlpatterns,

@@ -1,7 +1,8 @@
-import { formatMetric } from "../format";
 import { useEditor } from "../store";
-import type { JsonValue, Metrics, OutputSummary, StepRun } from "../types";
+import type { StepRun } from "../types";
 import { stepBadge } from "./BlockNode";
+import { stepOutputs } from "./outputs/kinds";
+import { rendererFor } from "./outputs/registry";
 
 export function OutputsView({ id }: { id: string }) {
   const step = useEditor((s) => s.steps[id]);
@@ -18,10 +19,7 @@ export function OutputsView({ id }: { id: string }) {
     <div className="ed-outputs" data-testid="outputs">
       <StepHeader step={step} runId={runId} />
       {step.error && <StepError step={step} />}
-      {step.summary?.metrics && <MetricsView metrics={step.summary.metrics} />}
-      {Object.entries(step.summary?.outputs ?? {}).map(([port, out]) =>
-        out.type === "metrics" && step.summary?.metrics ? null : <OutputView key={port} port={port} out={out} />,
-      )}
+      <StepOutputs summary={step.summary} />
       {step.warnings?.length > 0 && (
         <section className="ed-out-section">
           <h3>Warnings</h3>
@@ -37,6 +35,18 @@ export function OutputsView({ id }: { id: string }) {
         {step.logs ? <pre className="ed-logs">{step.logs}</pre> : <p className="ed-muted ed-small">No log output.</p>}
       </section>
     </div>
+  );
+}
+
+/** Every output of a step, each drawn by the renderer of the kind the server declared for it. */
+export function StepOutputs({ summary }: { summary: StepRun["summary"] }) {
+  return (
+    <>
+      {stepOutputs(summary).map((o) => {
+        const Renderer = rendererFor(o.kind);
+        return <Renderer key={o.port} port={o.port} type={o.type} values={o.values} />;
+      })}
+    </>
   );
 }
 
@@ -75,138 +85,6 @@ function StepError({ step }: { step: StepRun }) {
           </details>
         )}
       </div>
-    </section>
-  );
-}
-
-function MetricsView({ metrics }: { metrics: Metrics }) {
-  const scalars = Object.entries(metrics).filter(
-    ([k, v]) => k !== "headline" && (typeof v === "number" || typeof v === "string"),
-  );
-  const cm = metrics.confusion_matrix;
-  const headline = metrics.headline;
-  return (
-    <section className="ed-out-section" data-testid="metrics">
-      <h3>Metrics</h3>
-      {headline && (
-        <div className="ed-headline">
-          <span className="ed-headline-value">{formatMetric(headline.value)}</span>
-          <span className="ed-headline-name">{headline.name}</span>
-        </div>
-      )}
-      <table className="ed-kv">
-        <tbody>
-          {scalars.map(([k, v]) => (
-            <tr key={k}>
-              <th>{k.replace(/_/g, " ")}</th>
-              <td>{typeof v === "number" ? formatMetric(v) : String(v)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {cm && cm.matrix?.length > 0 && (
-        <>
-          <h4>Confusion matrix</h4>
-          <div className="ed-scroll">
-            <table className="ed-cm" data-testid="confusion-matrix">
-              <thead>
-                <tr>
-                  <th className="ed-cm-corner">true ↓ / predicted →</th>
-                  {cm.labels.map((l, i) => (
-                    <th key={i}>{String(l)}</th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {cm.matrix.map((row, i) => {
-                  const total = row.reduce((a, b) => a + b, 0) || 1;
-                  return (
-                    <tr key={i}>
-                      <th>{String(cm.labels[i])}</th>
-                      {row.map((v, j) => (
-                        <td
-                          key={j}
-                          className={i === j ? "is-diag" : v ? "is-off" : ""}
-                          style={{ ["--share" as string]: String(v / total) }}
-                        >
-                          {v}
-                        </td>
-                      ))}
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        </>
-      )}
-    </section>
-  );
-}
-
-function cell(v: JsonValue): string {
-  if (v === null) return "—";
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
-}
-
-function OutputView({ port, out }: { port: string; out: OutputSummary }) {
-  const cols = out.columns ?? [];
-  return (
-    <section className="ed-out-section" data-testid={`output-${port}`}>
-      <h3>
-        Output <code>{port}</code> <span className="ed-chip">{out.type}</span>
-        {out.rows != null && (
-          <span className="ed-muted ed-small">
-            {" "}
-            {out.rows.toLocaleString()} rows × {cols.length} columns
-          </span>
-        )}
-      </h3>
-      {out.steps && (
-        <ol className="ed-steps">
-          {out.steps.map((st, i) => (
-            <li key={i}>
-              <code>{st.class}</code>
-            </li>
-          ))}
-        </ol>
-      )}
-      {out.preview && cols.length > 0 && (
-        <div className="ed-scroll ed-preview">
-          <table className="ed-table" data-testid="table-preview">
-            <thead>
-              <tr>
-                {cols.map((c) => (
-                  <th key={c.name} title={`${c.name} (${c.dtype})`}>
-                    <div className="ed-col-name">{c.name}</div>
-                    <div className="ed-col-type">{c.dtype}</div>
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {out.preview.slice(0, 20).map((row, i) => (
-                <tr key={i}>
-                  {row.map((v, j) => (
-                    <td key={j}>{cell(v)}</td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {!out.preview && cols.length > 0 && (
-        <div className="ed-col-list">
-          {cols.map((c) => (
-            <span key={c.name} className="ed-chip">
-              {c.name} <span className="ed-muted">{c.dtype}</span>
-            </span>
-          ))}
-        </div>
-      )}
     </section>
   );
 }

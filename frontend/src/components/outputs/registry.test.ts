@@ -1,0 +1,67 @@
+import { createElement } from "react";
+import { renderToStaticMarkup } from "react-dom/server";
+import { afterEach, describe, expect, it } from "vitest";
+import { StepOutputs } from "../OutputsView";
+import type { OutputProps } from "./common";
+import { KIND_OF_PORT_TYPE, outputKind, stepOutputs } from "./kinds";
+import { rendererFor, renderers } from "./registry";
+
+const render = (summary: unknown) =>
+  renderToStaticMarkup(createElement(StepOutputs, { summary: summary as never }));
+
+describe("output renderers", () => {
+  afterEach(() => {
+    delete renderers.fairness;
+  });
+
+  it("needs one registration for a new kind of output", () => {
+    const summary = { outputs: { fair: { type: "report", kind: "fairness", demographic_parity_difference: 0.12 } } };
+    expect(render(summary)).toContain("demographic parity difference"); // shown generically before
+
+    renderers.fairness = ({ values }: OutputProps) =>
+      createElement("p", { className: "fairness" }, `gap ${String(values.demographic_parity_difference)}`);
+
+    expect(render(summary)).toBe('<p class="fairness">gap 0.12</p>');
+  });
+
+  it("has a renderer for every kind a port type implies, and for tuning reports", () => {
+    for (const kind of [...Object.values(KIND_OF_PORT_TYPE), "tuning"]) {
+      expect(renderers[kind], kind).toBeDefined();
+    }
+    expect(rendererFor("nobody-registered-this")).toBe(renderers.json);
+  });
+
+  it("draws each output by its declared kind, not by the shape of its values", () => {
+    // A report whose values look like a table is still drawn as the report it was declared.
+    const html = render({
+      outputs: {
+        search: { type: "report", kind: "tuning", scoring: "f1", results: [{ rank: 1, params: { C: 1 }, mean_score: 0.9, std_score: 0.01 }] },
+        rows: { type: "table", kind: "table", rows: 2, columns: [{ name: "a", dtype: "int64" }], preview: [[1], [2]] },
+        odd: { type: "report", kind: "report", rows: 5, columns: [{ name: "x", dtype: "int64" }] },
+      },
+    });
+    expect(html).toContain('data-testid="tuning-results"');
+    expect(html).toContain("<code>C=1</code>");
+    expect(html.match(/data-testid="table-preview"/g)).toHaveLength(1);
+  });
+});
+
+describe("stepOutputs", () => {
+  it("derives the kind of an old output without one from its port type", () => {
+    expect(outputKind({ type: "model", steps: [] })).toBe("object");
+    expect(outputKind({ type: "surprise" })).toBe("json");
+    expect(outputKind({ type: "report", kind: "tuning" })).toBe("tuning");
+  });
+
+  it("takes metrics from summary.metrics and still shows them when no output lists them", () => {
+    expect(stepOutputs({ metrics: { accuracy: 0.9 } })).toEqual([
+      { port: "metrics", kind: "metrics", type: "metrics", values: { accuracy: 0.9 } },
+    ]);
+    const both = stepOutputs({
+      metrics: { accuracy: 0.9 },
+      outputs: { metrics: { type: "metrics", kind: "metrics", accuracy: 0.9 } },
+    });
+    expect(both).toHaveLength(1);
+    expect(both[0].values).toEqual({ accuracy: 0.9 });
+  });
+});

@@ -1,0 +1,27 @@
+"""Read queries for uploaded datasets; a non-member's lookup is "not found"."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from ..access import require_role, workspace_ids_for
+from ..errors import NotFound
+from ..models import Dataset, Role
+
+
+def dataset_list(*, user) -> QuerySet[Dataset]:
+    """Datasets of every workspace ``user`` is a member of, newest first."""
+    return (
+        Dataset.objects.filter(workspace_id__in=workspace_ids_for(user))
+        .select_related("workspace", "created_by")
+        .order_by("-created_at")
+    )
+
+
+def dataset_get(*, user, dataset_id: int, role: str = Role.VIEWER) -> Dataset:
+    """One dataset; NotFound when it does not exist or ``user`` is not a member of its workspace."""
+    dataset = Dataset.objects.select_related("workspace", "created_by").filter(pk=dataset_id).first()
+    if dataset is None:
+        raise NotFound("dataset not found")
+    require_role(user, dataset.workspace_id, role, what="dataset")
+    return dataset
