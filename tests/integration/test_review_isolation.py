@@ -44,7 +44,7 @@ from pipelines.models import (
     Workspace,
 )
 from pipelines.services.artifacts import artifact_store, artifacts_record
-from pipelines.services.runs import run_advance
+from pipelines.services.advance import run_reconcile
 from pipelines.serving import handler as serving_handler
 from pipelines.serving.state import caches_clear
 from tests.conftest import api_client_for
@@ -429,7 +429,7 @@ def test_a_step_reuses_cached_results_of_its_own_workspace_only(owner, outsider)
             status=StepStatus.PENDING, params=params, outputs={}
         )
         Run.objects.filter(pk=run.pk).update(steps_total=1, steps_done=0)
-        run_advance(run_id=run.pk)
+        run_reconcile(run=Run.objects.get(pk=run.pk))
         return run.steps.get(node_id="load")
 
     same_workspace, other_workspace = queued_run(owner), queued_run(outsider)
