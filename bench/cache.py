@@ -18,25 +18,22 @@ from _harness import setup_django, start_workers, stop
 
 
 def graph(random_state: int) -> dict:
-    def edge(s, sp, t, tp):
-        return {"source": s, "source_port": sp, "target": t, "target_port": tp}
+    from pipelines.graph.builder import GraphBuilder
 
-    return {
-        "nodes": [
-            {"id": "load", "block": "dataset.builtin", "params": {"name": "digits"}},
-            {"id": "split", "block": "data.split", "params": {"seed": 0}},
-            {"id": "scale", "block": "sklearn.preprocessing.StandardScaler", "params": {}},
-            {"id": "forest", "block": "sklearn.ensemble.RandomForestClassifier",
-             "params": {"n_estimators": 1500, "random_state": random_state}},
-            {"id": "train", "block": "model.train", "params": {}},
-        ],
-        "edges": [
-            edge("load", "table", "split", "table"),
-            edge("scale", "estimator", "forest", "estimator"),
-            edge("forest", "estimator", "train", "estimator"),
-            edge("split", "train", "train", "table"),
-        ],
-    }
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", name="digits")
+        .node("split", "data.split", seed=0)
+        .node("scale", "sklearn.preprocessing.StandardScaler")
+        .node("forest", "sklearn.ensemble.RandomForestClassifier",
+              n_estimators=1500, random_state=random_state)
+        .node("train", "model.train")
+        .edge("load.table", "split.table")
+        .edge("scale.estimator", "forest.estimator")
+        .edge("forest.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .build()
+    )
 
 
 def main() -> None:

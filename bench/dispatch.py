@@ -89,6 +89,7 @@ def main(runs: int = 40) -> None:
     setup_django()
     from django.contrib.auth import get_user_model
 
+    from pipelines.graph.builder import GraphBuilder
     from pipelines.models import Pipeline, Run, Workspace
     from pipelines.services.runs import run_start
 
@@ -96,7 +97,7 @@ def main(runs: int = 40) -> None:
     pipeline = Pipeline.objects.create(
         workspace=Workspace.objects.get(personal_owner=user),
         name="noop",
-        graph={"nodes": [{"id": "load", "block": "dataset.builtin", "params": {"name": "iris"}}], "edges": []},
+        graph=GraphBuilder().node("load", "dataset.builtin", name="iris").build(),
     )
     workers = start_workers(1, concurrency=1)
     round_trips = []

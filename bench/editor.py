@@ -73,31 +73,27 @@ VIEWPORT = {"width": 1280, "height": 800}
 
 def big_graph(nodes: int) -> dict:
     """``nodes`` valid blocks (a multiple of 5): chains laid out on a grid."""
+    from pipelines.graph.builder import GraphBuilder
+
     chains = max(1, nodes // 5)
     per_row = 5  # chains side by side; each chain is 4 columns × 2 rows of blocks
-    out_nodes: list[dict] = []
-    edges: list[dict] = []
-
-    def node(node_id: str, block: str, x: int, y: int, **params) -> None:
-        out_nodes.append({"id": node_id, "block": block, "params": params, "position": {"x": x, "y": y}})
-
-    def edge(source: str, source_port: str, target: str, target_port: str) -> None:
-        edges.append({"source": source, "source_port": source_port, "target": target, "target_port": target_port})
-
+    builder = GraphBuilder()
     for i in range(chains):
         ox = (i % per_row) * 4 * 260
         oy = (i // per_row) * 2 * 190
-        node(f"load_{i}", "dataset.builtin", ox, oy, name="iris")
-        node(f"split_{i}", "data.split", ox + 260, oy, seed=i)
-        node(f"logreg_{i}", "sklearn.linear_model.LogisticRegression", ox + 260, oy + 190, C=1.0)
-        node(f"train_{i}", "model.train", ox + 520, oy + 95, target="target")
-        node(f"evaluate_{i}", "model.evaluate", ox + 780, oy + 95, target="target")
-        edge(f"load_{i}", "table", f"split_{i}", "table")
-        edge(f"logreg_{i}", "estimator", f"train_{i}", "estimator")
-        edge(f"split_{i}", "train", f"train_{i}", "table")
-        edge(f"train_{i}", "model", f"evaluate_{i}", "model")
-        edge(f"split_{i}", "test", f"evaluate_{i}", "table")
-    return {"nodes": out_nodes, "edges": edges}
+        (
+            builder.node(f"load_{i}", "dataset.builtin", at=(ox, oy), name="iris")
+            .node(f"split_{i}", "data.split", at=(ox + 260, oy), seed=i)
+            .node(f"logreg_{i}", "sklearn.linear_model.LogisticRegression", at=(ox + 260, oy + 190), C=1.0)
+            .node(f"train_{i}", "model.train", at=(ox + 520, oy + 95), target="target")
+            .node(f"evaluate_{i}", "model.evaluate", at=(ox + 780, oy + 95), target="target")
+            .edge(f"load_{i}.table", f"split_{i}.table")
+            .edge(f"logreg_{i}.estimator", f"train_{i}.estimator")
+            .edge(f"split_{i}.train", f"train_{i}.table")
+            .edge(f"train_{i}.model", f"evaluate_{i}.model")
+            .edge(f"split_{i}.test", f"evaluate_{i}.table")
+        )
+    return builder.build()
 
 
 def setup_data(nodes: int) -> dict[str, tuple[int, int]]:
@@ -113,6 +109,7 @@ def setup_data(nodes: int) -> dict[str, tuple[int, int]]:
     call_command("migrate", verbosity=0)
     from pipelines.access import workspace_for
     from pipelines.demo import breast_cancer_graph
+    from pipelines.graph.builder import GraphBuilder
     from pipelines.models import Role
     from pipelines.services.graphs import graph_validate
     from pipelines.services.pipelines import pipeline_create
@@ -120,7 +117,7 @@ def setup_data(nodes: int) -> dict[str, tuple[int, int]]:
     user = get_user_model().objects.create_user(USERNAME, password=PASSWORD)
     workspace = workspace_for(user, None, Role.EDITOR)
     graphs = {
-        "empty": {"nodes": [], "edges": []},
+        "empty": GraphBuilder().build(),
         "breast_cancer": breast_cancer_graph(),
         f"{nodes}-node": big_graph(nodes),
     }

@@ -27,12 +27,14 @@ CHAIN_GOAL = 1.5
 
 def chain_graph(n: int) -> dict:
     """n StandardScaler blocks in a row: each step composes one more estimator step."""
-    nodes = [{"id": f"s{i}", "block": "sklearn.preprocessing.StandardScaler", "params": {}} for i in range(n)]
-    edges = [
-        {"source": f"s{i - 1}", "source_port": "estimator", "target": f"s{i}", "target_port": "estimator"}
-        for i in range(1, n)
-    ]
-    return {"nodes": nodes, "edges": edges}
+    from pipelines.graph.builder import GraphBuilder
+
+    graph = GraphBuilder()
+    for i in range(n):
+        graph.node(f"s{i}", "sklearn.preprocessing.StandardScaler")
+        if i:
+            graph.edge(f"s{i - 1}.estimator", f"s{i}.estimator")
+    return graph.build()
 
 
 def run_through_api(client, pipeline_id: int) -> tuple[float, float]:

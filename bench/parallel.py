@@ -17,46 +17,39 @@ from _harness import median, setup_django, start_workers, stop
 
 
 def graph(trees: int) -> dict:
-    def edge(s, sp, t, tp):
-        return {"source": s, "source_port": sp, "target": t, "target_port": tp}
+    from pipelines.graph.builder import GraphBuilder
 
-    nodes = [
-        {"id": "load", "block": "dataset.builtin", "params": {"name": "digits"}},
-        {"id": "split", "block": "data.split", "params": {"seed": 0}},
-    ]
-    edges = [edge("load", "table", "split", "table")]
+    builder = (
+        GraphBuilder()
+        .node("load", "dataset.builtin", name="digits")
+        .node("split", "data.split", seed=0)
+        .edge("load.table", "split.table")
+    )
     for branch in ("a", "b"):
-        nodes += [
-            {"id": f"forest_{branch}", "block": "sklearn.ensemble.RandomForestClassifier",
-             "params": {"n_estimators": trees, "random_state": 0 if branch == "a" else 1}},
-            {"id": f"train_{branch}", "block": "model.train", "params": {}},
-        ]
-        edges += [
-            edge(f"forest_{branch}", "estimator", f"train_{branch}", "estimator"),
-            edge("split", "train", f"train_{branch}", "table"),
-        ]
-    return {"nodes": nodes, "edges": edges}
+        (
+            builder.node(f"forest_{branch}", "sklearn.ensemble.RandomForestClassifier",
+                         n_estimators=trees, random_state=0 if branch == "a" else 1)
+            .node(f"train_{branch}", "model.train")
+            .edge(f"forest_{branch}.estimator", f"train_{branch}.estimator")
+            .edge("split.train", f"train_{branch}.table")
+        )
+    return builder.build()
 
 
 def tune_graph() -> dict:
-    def edge(s, sp, t, tp):
-        return {"source": s, "source_port": sp, "target": t, "target_port": tp}
+    from pipelines.graph.builder import GraphBuilder
 
-    return {
-        "nodes": [
-            {"id": "load", "block": "dataset.builtin", "params": {"name": "digits"}},
-            {"id": "split", "block": "data.split", "params": {"seed": 0}},
-            {"id": "forest", "block": "sklearn.ensemble.RandomForestClassifier",
-             "params": {"n_estimators": 150}},
-            {"id": "tune", "block": "model.tune",
-             "params": {"parameters": {"max_depth": [4, 8, 12, 16, 24, None]}, "folds": 4}},
-        ],
-        "edges": [
-            edge("load", "table", "split", "table"),
-            edge("forest", "estimator", "tune", "estimator"),
-            edge("split", "train", "tune", "table"),
-        ],
-    }
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", name="digits")
+        .node("split", "data.split", seed=0)
+        .node("forest", "sklearn.ensemble.RandomForestClassifier", n_estimators=150)
+        .node("tune", "model.tune", parameters={"max_depth": [4, 8, 12, 16, 24, None]}, folds=4)
+        .edge("load.table", "split.table")
+        .edge("forest.estimator", "tune.estimator")
+        .edge("split.train", "tune.table")
+        .build()
+    )
 
 
 def main(repeats: int = 5, trees: int = 1500) -> None:

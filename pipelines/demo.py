@@ -2,105 +2,98 @@
 
 from __future__ import annotations
 
-
-def _node(node_id: str, block: str, x: int, y: int, **params) -> dict:
-    return {"id": node_id, "block": block, "params": params, "position": {"x": x, "y": y}}
-
-
-def _edge(source: str, source_port: str, target: str, target_port: str) -> dict:
-    return {"source": source, "source_port": source_port, "target": target, "target_port": target_port}
+from pipelines.graph.builder import GraphBuilder
 
 
 def breast_cancer_graph() -> dict:
-    return {
-        "nodes": [
-            _node("load", "dataset.builtin", 0, 0, name="breast_cancer"),
-            _node("split", "data.split", 260, 0, test_size=0.25, stratify_column="target", seed=0),
-            _node("scale", "sklearn.preprocessing.StandardScaler", 0, 200),
-            _node("logreg", "sklearn.linear_model.LogisticRegression", 260, 200, C=1.0, max_iter=1000),
-            _node("train", "model.train", 520, 100, target="target"),
-            _node("evaluate", "model.evaluate", 780, 100, target="target"),
-        ],
-        "edges": [
-            _edge("load", "table", "split", "table"),
-            _edge("scale", "estimator", "logreg", "estimator"),
-            _edge("logreg", "estimator", "train", "estimator"),
-            _edge("split", "train", "train", "table"),
-            _edge("train", "model", "evaluate", "model"),
-            _edge("split", "test", "evaluate", "table"),
-        ],
-    }
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", at=(0, 0), name="breast_cancer")
+        .node("split", "data.split", at=(260, 0), test_size=0.25, stratify_column="target", seed=0)
+        .node("scale", "sklearn.preprocessing.StandardScaler", at=(0, 200))
+        .node("logreg", "sklearn.linear_model.LogisticRegression", at=(260, 200), C=1.0, max_iter=1000)
+        .node("train", "model.train", at=(520, 100), target="target")
+        .node("evaluate", "model.evaluate", at=(780, 100), target="target")
+        .edge("load.table", "split.table")
+        .edge("scale.estimator", "logreg.estimator")
+        .edge("logreg.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .edge("train.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+        .build()
+    )
 
 
 def wine_graph() -> dict:
-    return {
-        "nodes": [
-            _node("load", "dataset.builtin", 0, 0, name="wine"),
-            _node("split", "data.split", 260, 0, test_size=0.3, stratify_column="target", seed=0),
-            _node("impute", "sklearn.impute.SimpleImputer", 0, 200, strategy="median"),
-            _node("scale", "sklearn.preprocessing.StandardScaler", 200, 200),
-            _node("pca", "sklearn.decomposition.PCA", 400, 200, n_components=6),
-            _node("forest", "sklearn.ensemble.RandomForestClassifier", 600, 200, n_estimators=200),
-            _node("train", "model.train", 780, 60, target="target"),
-            _node("evaluate", "model.evaluate", 1040, 60, target="target"),
-        ],
-        "edges": [
-            _edge("load", "table", "split", "table"),
-            _edge("impute", "estimator", "scale", "estimator"),
-            _edge("scale", "estimator", "pca", "estimator"),
-            _edge("pca", "estimator", "forest", "estimator"),
-            _edge("forest", "estimator", "train", "estimator"),
-            _edge("split", "train", "train", "table"),
-            _edge("train", "model", "evaluate", "model"),
-            _edge("split", "test", "evaluate", "table"),
-        ],
-    }
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", at=(0, 0), name="wine")
+        .node("split", "data.split", at=(260, 0), test_size=0.3, stratify_column="target", seed=0)
+        .node("impute", "sklearn.impute.SimpleImputer", at=(0, 200), strategy="median")
+        .node("scale", "sklearn.preprocessing.StandardScaler", at=(200, 200))
+        .node("pca", "sklearn.decomposition.PCA", at=(400, 200), n_components=6)
+        .node("forest", "sklearn.ensemble.RandomForestClassifier", at=(600, 200), n_estimators=200)
+        .node("train", "model.train", at=(780, 60), target="target")
+        .node("evaluate", "model.evaluate", at=(1040, 60), target="target")
+        .edge("load.table", "split.table")
+        .edge("impute.estimator", "scale.estimator")
+        .edge("scale.estimator", "pca.estimator")
+        .edge("pca.estimator", "forest.estimator")
+        .edge("forest.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .edge("train.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+        .build()
+    )
 
 
 def diabetes_graph() -> dict:
-    return {
-        "nodes": [
-            _node("load", "dataset.builtin", 0, 0, name="diabetes"),
-            _node("split", "data.split", 260, 0, test_size=0.2, seed=0),
-            _node("scale", "sklearn.preprocessing.StandardScaler", 0, 200),
-            _node("ridge", "sklearn.linear_model.Ridge", 260, 200, alpha=1.0),
-            _node("train", "model.train", 520, 100, target="target"),
-            _node("evaluate", "model.evaluate", 780, 100, target="target"),
-            _node("predict", "model.predict", 780, 260),
-        ],
-        "edges": [
-            _edge("load", "table", "split", "table"),
-            _edge("scale", "estimator", "ridge", "estimator"),
-            _edge("ridge", "estimator", "train", "estimator"),
-            _edge("split", "train", "train", "table"),
-            _edge("train", "model", "evaluate", "model"),
-            _edge("split", "test", "evaluate", "table"),
-            _edge("train", "model", "predict", "model"),
-            _edge("split", "test", "predict", "table"),
-        ],
-    }
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", at=(0, 0), name="diabetes")
+        .node("split", "data.split", at=(260, 0), test_size=0.2, seed=0)
+        .node("scale", "sklearn.preprocessing.StandardScaler", at=(0, 200))
+        .node("ridge", "sklearn.linear_model.Ridge", at=(260, 200), alpha=1.0)
+        .node("train", "model.train", at=(520, 100), target="target")
+        .node("evaluate", "model.evaluate", at=(780, 100), target="target")
+        .node("predict", "model.predict", at=(780, 260))
+        .edge("load.table", "split.table")
+        .edge("scale.estimator", "ridge.estimator")
+        .edge("ridge.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .edge("train.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+        .edge("train.model", "predict.model")
+        .edge("split.test", "predict.table")
+        .build()
+    )
 
 
 def tuned_breast_cancer_graph() -> dict:
-    return {
-        "nodes": [
-            _node("load", "dataset.builtin", 0, 0, name="breast_cancer"),
-            _node("split", "data.split", 260, 0, test_size=0.25, stratify_column="target", seed=0),
-            _node("scale", "sklearn.preprocessing.StandardScaler", 0, 200),
-            _node("logreg", "sklearn.linear_model.LogisticRegression", 260, 200, max_iter=1000),
-            _node("tune", "model.tune", 520, 100, target="target",
-                  parameters={"C": [0.001, 0.01, 0.1, 1, 10, 100]}, folds=5, scoring="accuracy"),
-            _node("evaluate", "model.evaluate", 780, 100, target="target"),
-        ],
-        "edges": [
-            _edge("load", "table", "split", "table"),
-            _edge("scale", "estimator", "logreg", "estimator"),
-            _edge("logreg", "estimator", "tune", "estimator"),
-            _edge("split", "train", "tune", "table"),
-            _edge("tune", "model", "evaluate", "model"),
-            _edge("split", "test", "evaluate", "table"),
-        ],
-    }
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", at=(0, 0), name="breast_cancer")
+        .node("split", "data.split", at=(260, 0), test_size=0.25, stratify_column="target", seed=0)
+        .node("scale", "sklearn.preprocessing.StandardScaler", at=(0, 200))
+        .node("logreg", "sklearn.linear_model.LogisticRegression", at=(260, 200), max_iter=1000)
+        .node(
+            "tune",
+            "model.tune",
+            at=(520, 100),
+            target="target",
+            parameters={"C": [0.001, 0.01, 0.1, 1, 10, 100]},
+            folds=5,
+            scoring="accuracy",
+        )
+        .node("evaluate", "model.evaluate", at=(780, 100), target="target")
+        .edge("load.table", "split.table")
+        .edge("scale.estimator", "logreg.estimator")
+        .edge("logreg.estimator", "tune.estimator")
+        .edge("split.train", "tune.table")
+        .edge("tune.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+        .build()
+    )
 
 
 DEMO_PIPELINES = [

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from pipelines.access import workspace_for
 from pipelines.demo import breast_cancer_graph
+from pipelines.graph.builder import GraphBuilder
 from pipelines.models import Membership, Pipeline, Role, Workspace
 from pipelines.services.pipelines import pipeline_create, pipeline_update
 
@@ -144,18 +145,12 @@ def test_build_and_run_the_breast_cancer_pipeline_from_an_empty_canvas(
 
 
 def test_an_incompatible_connection_is_refused_with_the_reason(login, live_server, user):
-    graph = {
-        "nodes": [
-            {"id": "load", "block": "dataset.builtin", "params": {}, "position": {"x": 0, "y": 0}},
-            {
-                "id": "logreg",
-                "block": "sklearn.linear_model.LogisticRegression",
-                "params": {},
-                "position": {"x": 320, "y": 0},
-            },
-        ],
-        "edges": [],
-    }
+    graph = (
+        GraphBuilder()
+        .node("load", "dataset.builtin", at=(0, 0))
+        .node("logreg", "sklearn.linear_model.LogisticRegression", at=(320, 0))
+        .build()
+    )
     pipeline = make_pipeline(user, graph)
     page = open_editor(login, live_server, user, pipeline)
 

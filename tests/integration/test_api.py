@@ -3,6 +3,7 @@
 import pytest
 
 from pipelines.demo import breast_cancer_graph
+from pipelines.graph.builder import GraphBuilder
 from pipelines.models import Membership, Pipeline, Role, Workspace
 from tests.conftest import api_client_for
 
@@ -45,7 +46,8 @@ def test_token_endpoint_refuses_a_wrong_password(owner, client):
 
 
 def test_anonymous_requests_are_refused(client):
-    assert client.get("/api/pipelines/").status_code in (401, 403)
+    # Session authentication comes first, so an anonymous caller gets 403 (no WWW-Authenticate).
+    assert client.get("/api/pipelines/").status_code == 403
 
 
 def test_every_user_gets_a_personal_workspace_where_they_are_admin(owner_api):
@@ -195,7 +197,7 @@ def test_starting_a_run_with_an_invalid_graph_returns_400_with_the_same_errors(o
 
 def test_an_uploaded_dataset_of_another_workspace_is_refused(owner_api, outsider_api, pipeline):
     upload = outsider_api.post("/api/datasets/", {"file": _csv(b"a,b\n1,2\n3,4\n")}, format="multipart")
-    graph = {"nodes": [{"id": "load", "block": "dataset.upload", "params": {"dataset": upload.json()["sha256"]}}], "edges": []}
+    graph = GraphBuilder().node("load", "dataset.upload", dataset=upload.json()["sha256"]).build()
     response = owner_api.post(f"/api/pipelines/{pipeline.pk}/validate/", {"graph": graph}, format="json")
     assert response.json()["errors"]["load"] == ["dataset: no uploaded dataset with this id in this workspace"]
 
@@ -259,9 +261,8 @@ def test_a_csv_upload_infers_column_types(owner_api):
     body = response.json()
     assert body["n_rows"] == 2
     assert [(c["name"], c["dtype"]) for c in body["columns"]] == [
-        ("age", "int64"), ("city", body["columns"][1]["dtype"]), ("score", "float64")
+        ("age", "int64"), ("city", "str"), ("score", "float64")
     ]
-    assert body["columns"][1]["dtype"] in ("object", "str", "string")
 
 
 def test_a_csv_with_a_ragged_row_reports_the_line(owner_api):

@@ -9,38 +9,32 @@ import time
 import pytest
 
 from pipelines.demo import breast_cancer_graph, tuned_breast_cancer_graph
+from pipelines.graph.builder import GraphBuilder
 from pipelines.models import StepRun
 from tests.conftest import start_worker, stop_worker, wait_for_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def _edge(s, sp, t, tp):
-    return {"source": s, "source_port": sp, "target": t, "target_port": tp}
+def slow_graph_builder(trees: int = 4000, *, timeout: int | None = None) -> GraphBuilder:
+    """digits → split → a big random forest → train → evaluate: the training step takes seconds."""
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", name="digits")
+        .node("split", "data.split")
+        .node("forest", "sklearn.ensemble.RandomForestClassifier", n_estimators=trees)
+        .node("train", "model.train", options={"timeout_seconds": timeout} if timeout else None)
+        .node("evaluate", "model.evaluate")
+        .edge("load.table", "split.table")
+        .edge("forest.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .edge("train.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+    )
 
 
 def slow_graph(trees: int = 4000, *, timeout: int | None = None) -> dict:
-    """digits → split → a big random forest → train → evaluate: the training step takes seconds."""
-    forest = {"id": "forest", "block": "sklearn.ensemble.RandomForestClassifier", "params": {"n_estimators": trees}}
-    train = {"id": "train", "block": "model.train", "params": {}}
-    if timeout:
-        train["timeout_seconds"] = timeout
-    return {
-        "nodes": [
-            {"id": "load", "block": "dataset.builtin", "params": {"name": "digits"}},
-            {"id": "split", "block": "data.split", "params": {}},
-            forest,
-            train,
-            {"id": "evaluate", "block": "model.evaluate", "params": {}},
-        ],
-        "edges": [
-            _edge("load", "table", "split", "table"),
-            _edge("forest", "estimator", "train", "estimator"),
-            _edge("split", "train", "train", "table"),
-            _edge("train", "model", "evaluate", "model"),
-            _edge("split", "test", "evaluate", "table"),
-        ],
-    }
+    return slow_graph_builder(trees, timeout=timeout).build()
 
 
 def _pipeline(client, graph, name="p"):
@@ -121,10 +115,14 @@ def test_retry_reuses_the_steps_that_succeeded_and_reexecutes_from_the_failure(o
 
 
 def test_independent_branches_run_at_the_same_time_on_two_worker_processes(owner_api, celery_worker_process):
-    graph = slow_graph(1500)
-    graph["nodes"].append({"id": "forest2", "block": "sklearn.ensemble.ExtraTreesClassifier", "params": {"n_estimators": 1500}})
-    graph["nodes"].append({"id": "train2", "block": "model.train", "params": {}})
-    graph["edges"] += [_edge("forest2", "estimator", "train2", "estimator"), _edge("split", "train", "train2", "table")]
+    graph = (
+        slow_graph_builder(1500)
+        .node("forest2", "sklearn.ensemble.ExtraTreesClassifier", n_estimators=1500)
+        .node("train2", "model.train")
+        .edge("forest2.estimator", "train2.estimator")
+        .edge("split.train", "train2.table")
+        .build()
+    )
     pipeline = _pipeline(owner_api, graph)
 
     run = wait_for_run(owner_api, _start(owner_api, pipeline["id"], use_cache=False))

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from pipelines.graph.builder import GraphBuilder
 from pipelines.models import Pipeline, Run, StepRun, Workspace
 from pipelines.services import dispatch
 from pipelines.services.runs import run_start
@@ -21,12 +22,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _chain(n: int) -> dict:
-    nodes = [{"id": f"s{i}", "block": "sklearn.preprocessing.StandardScaler", "params": {}} for i in range(n)]
-    edges = [
-        {"source": f"s{i - 1}", "source_port": "estimator", "target": f"s{i}", "target_port": "estimator"}
-        for i in range(1, n)
-    ]
-    return {"nodes": nodes, "edges": edges}
+    graph = GraphBuilder()
+    for i in range(n):
+        graph.node(f"s{i}", "sklearn.preprocessing.StandardScaler")
+        if i:
+            graph.edge(f"s{i - 1}.estimator", f"s{i}.estimator")
+    return graph.build()
 
 
 @pytest.fixture

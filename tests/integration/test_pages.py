@@ -20,6 +20,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from pipelines.graph.builder import GraphBuilder
 from pipelines.models import (
     Membership,
     Pipeline,
@@ -36,52 +37,20 @@ pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 
-GRAPH = {
-    "nodes": [
-        {
-            "id": "load",
-            "block": "dataset.builtin",
-            "params": {"name": "iris"},
-            "position": {"x": 0, "y": 0},
-        },
-        {
-            "id": "split",
-            "block": "data.split",
-            "params": {"test_size": 0.25, "seed": 0},
-            "position": {"x": 260, "y": 0},
-        },
-        {
-            "id": "forest",
-            "block": "sklearn.ensemble.RandomForestClassifier",
-            "params": {"n_estimators": 100},
-            "position": {"x": 0, "y": 200},
-        },
-        {
-            "id": "train",
-            "block": "model.train",
-            "params": {"target": "target"},
-            "position": {"x": 520, "y": 100},
-        },
-        {
-            "id": "evaluate",
-            "block": "model.evaluate",
-            "params": {"target": "target"},
-            "position": {"x": 780, "y": 100},
-        },
-    ],
-    "edges": [
-        {"source": "load", "source_port": "table", "target": "split", "target_port": "table"},
-        {
-            "source": "forest",
-            "source_port": "estimator",
-            "target": "train",
-            "target_port": "estimator",
-        },
-        {"source": "split", "source_port": "train", "target": "train", "target_port": "table"},
-        {"source": "train", "source_port": "model", "target": "evaluate", "target_port": "model"},
-        {"source": "split", "source_port": "test", "target": "evaluate", "target_port": "table"},
-    ],
-}
+GRAPH = (
+    GraphBuilder()
+    .node("load", "dataset.builtin", at=(0, 0), name="iris")
+    .node("split", "data.split", at=(260, 0), test_size=0.25, seed=0)
+    .node("forest", "sklearn.ensemble.RandomForestClassifier", at=(0, 200), n_estimators=100)
+    .node("train", "model.train", at=(520, 100), target="target")
+    .node("evaluate", "model.evaluate", at=(780, 100), target="target")
+    .edge("load.table", "split.table")
+    .edge("forest.estimator", "train.estimator")
+    .edge("split.train", "train.table")
+    .edge("train.model", "evaluate.model")
+    .edge("split.test", "evaluate.table")
+    .build()
+)
 
 METRICS = {
     "task": "classification",
@@ -528,17 +497,7 @@ def test_run_in_progress_page_polls_and_a_final_one_does_not(client, owner, pipe
 @pytest.mark.parametrize("bundle", ["built", "unbuilt"])
 def test_node_ids_and_params_are_escaped_in_the_graph(client, owner, request, bundle):
     request.getfixturevalue(bundle)
-    graph = {
-        "nodes": [
-            {
-                "id": "<script>x</script>",
-                "block": "dataset.builtin",
-                "params": {},
-                "position": {"x": 0, "y": 0},
-            }
-        ],
-        "edges": [],
-    }
+    graph = GraphBuilder().node("<script>x</script>", "dataset.builtin", at=(0, 0)).build()
     pipeline = make_pipeline(owner, graph=graph)
     run = make_run(pipeline, make_version(pipeline))
     html = login(client, owner).get(f"/runs/{run.pk}/").content.decode()

@@ -3,6 +3,7 @@
 import pytest
 
 from pipelines.demo import DEMO_PIPELINES
+from pipelines.graph.builder import GraphBuilder
 from tests.conftest import wait_for_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -52,22 +53,20 @@ def test_a_failing_step_fails_the_run_with_a_readable_message(owner_api, celery_
         "/api/datasets/", {"file": _named_file("people.csv", csv)}, format="multipart"
     )
     assert upload.status_code == 201, upload.content
-    graph = {
-        "nodes": [
-            {"id": "load", "block": "dataset.upload", "params": {"dataset": upload.json()["sha256"]}},
-            {"id": "split", "block": "data.split", "params": {}},
-            {"id": "logreg", "block": "sklearn.linear_model.LogisticRegression", "params": {}},
-            {"id": "train", "block": "model.train", "params": {"target": "target"}},
-            {"id": "evaluate", "block": "model.evaluate", "params": {"target": "target"}},
-        ],
-        "edges": [
-            {"source": "load", "source_port": "table", "target": "split", "target_port": "table"},
-            {"source": "logreg", "source_port": "estimator", "target": "train", "target_port": "estimator"},
-            {"source": "split", "source_port": "train", "target": "train", "target_port": "table"},
-            {"source": "train", "source_port": "model", "target": "evaluate", "target_port": "model"},
-            {"source": "split", "source_port": "test", "target": "evaluate", "target_port": "table"},
-        ],
-    }
+    graph = (
+        GraphBuilder()
+        .node("load", "dataset.upload", dataset=upload.json()["sha256"])
+        .node("split", "data.split")
+        .node("logreg", "sklearn.linear_model.LogisticRegression")
+        .node("train", "model.train", target="target")
+        .node("evaluate", "model.evaluate", target="target")
+        .edge("load.table", "split.table")
+        .edge("logreg.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .edge("train.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+        .build()
+    )
     pipeline = _create_pipeline(owner_api, "text column", graph)
 
     run = wait_for_run(

@@ -6,7 +6,8 @@ import pytest
 
 from pipelines.blocks.base import ESTIMATOR, MODEL, TABLE, Port
 from pipelines.graph import GraphInvalidError, canonical_params, compile_plan, parse_graph
-from tests.unit.graph_builders import GraphBuilder, stub_block
+from pipelines.graph.builder import GraphBuilder
+from tests.unit.stub_blocks import stub_block
 
 CATALOGUE = {
     b.key: b
@@ -38,7 +39,7 @@ class G(GraphBuilder):
     """The shared builder, plus a shortcut to the function under test."""
 
     def compile(self):
-        return compile_plan(parse_graph(self.data()), CATALOGUE)
+        return compile_plan(parse_graph(self.build()), CATALOGUE)
 
 
 def wire_training(g):
@@ -129,8 +130,14 @@ def test_steps_carry_the_block_key_and_version():
 
 
 def test_steps_keep_the_raw_node_with_its_extra_keys():
-    g = training_graph()
-    g.nodes[0]["cache"] = "always_rerun"
+    g = wire_training(
+        G()
+        .node("load", "stub.source", options={"cache": "always_rerun"})
+        .node("split", "stub.split", seed=7)
+        .node("est", "stub.estimator")
+        .node("train", "stub.train")
+        .node("eval", "stub.evaluate")
+    )
     assert g.compile().step("load").raw_node["cache"] == "always_rerun"
 
 

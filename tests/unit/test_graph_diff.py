@@ -3,30 +3,19 @@
 import copy
 
 from pipelines.graph import graph_diff
+from pipelines.graph.builder import GraphBuilder
 
 
 def graph():
-    return {
-        "nodes": [
-            {
-                "id": "load",
-                "block": "dataset.builtin",
-                "params": {"name": "iris"},
-                "position": {"x": 0, "y": 0},
-            },
-            {"id": "clf", "block": "sklearn.linear_model.LogisticRegression", "params": {"C": 1.0}},
-            {"id": "train", "block": "model.train", "params": {"target": "target"}},
-        ],
-        "edges": [
-            {
-                "source": "clf",
-                "source_port": "estimator",
-                "target": "train",
-                "target_port": "estimator",
-            },
-            {"source": "load", "source_port": "table", "target": "train", "target_port": "table"},
-        ],
-    }
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", at=(0, 0), name="iris")
+        .node("clf", "sklearn.linear_model.LogisticRegression", C=1.0)
+        .node("train", "model.train", target="target")
+        .edge("clf.estimator", "train.estimator")
+        .edge("load.table", "train.table")
+        .build()
+    )
 
 
 def nodes_of(diff):

@@ -2,7 +2,8 @@
 
 from pipelines.blocks.base import ESTIMATOR, METRICS, MODEL, TABLE, Port
 from pipelines.graph import Node, parse_graph, validate_graph
-from tests.unit.graph_builders import GraphBuilder, stub_block
+from pipelines.graph.builder import GraphBuilder
+from tests.unit.stub_blocks import stub_block
 
 CATALOGUE = {
     b.key: b
@@ -40,7 +41,7 @@ class G(GraphBuilder):
     """The shared builder, plus a shortcut to the function under test."""
 
     def validate(self, catalogue=CATALOGUE, **kwargs):
-        return validate_graph(parse_graph(self.data()), catalogue, **kwargs)
+        return validate_graph(parse_graph(self.build()), catalogue, **kwargs)
 
 
 def training_graph():
@@ -348,14 +349,10 @@ def test_a_long_cycle_is_shortened_in_the_message():
 
 
 def test_a_node_timeout_must_be_a_sane_number_of_seconds():
-    graph = training_graph()
-    graph.nodes[0]["timeout_seconds"] = 99999999999999999999
-    result = validate_graph(parse_graph({"nodes": graph.nodes, "edges": graph.edges}), CATALOGUE)
-    assert any(e.startswith("timeout_seconds:") for e in result.errors[graph.nodes[0]["id"]])
+    result = G().node("load", "stub.source", options={"timeout_seconds": 99999999999999999999}).validate()
+    assert any(e.startswith("timeout_seconds:") for e in result.errors["load"])
 
 
 def test_an_unknown_cache_option_is_a_node_error():
-    graph = training_graph()
-    graph.nodes[0]["cache"] = "sometimes"
-    result = validate_graph(parse_graph({"nodes": graph.nodes, "edges": graph.edges}), CATALOGUE)
-    assert "cache: must be 'always_rerun' or left out (got 'sometimes')" in result.errors[graph.nodes[0]["id"]]
+    result = G().node("load", "stub.source", options={"cache": "sometimes"}).validate()
+    assert "cache: must be 'always_rerun' or left out (got 'sometimes')" in result.errors["load"]
