@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..execution.scheduler import Actions, Hit, Scheduler, StepState, run_outcome
@@ -120,8 +121,7 @@ def run_reconcile(*, run: Run, steps: Sequence[StepRun] | None = None) -> None:
         if failed_steps:
             node, error = failed_steps[0]
             fields["error"] = f"step '{node}' failed: {error}"
-    if Run.objects.filter(pk=run.pk).exclude(status__in=RUN_FINAL).update(**fields) and outcome == RunStatus.SUCCEEDED:
-        set_headline(run.pk)
+    Run.objects.filter(pk=run.pk).exclude(status__in=RUN_FINAL).update(**fields)
     transaction.on_commit(lambda: _send(to_send))
 
 
@@ -221,6 +221,7 @@ def _apply(actions: Actions, rows: dict[str, StepRun], now) -> tuple[int, list[S
         if StepRun.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(**fields):
             for name, value in fields.items():
                 setattr(step, name, value)
+            offer_headline(step, step.summary)
             final += 1
             cached.append(node_id)
     for node_id, ready in actions.enqueue.items():
@@ -250,9 +251,7 @@ def _count(run_id: int, *, done: int, failed: int, now, error: str = "") -> None
     sql, params = count_sql(run_id_sql="%s", done=done, failed=failed, now=now, error=error)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, run_id])
-        row = cursor.fetchone()
-    if row is not None and row[0] == RunStatus.SUCCEEDED:
-        set_headline(run_id)
+        cursor.fetchone()
 
 
 def count_sql(*, run_id_sql: str, done: int, failed: int, now, error: str = "") -> tuple[str, list]:
@@ -282,17 +281,19 @@ def count_sql(*, run_id_sql: str, done: int, failed: int, now, error: str = "") 
     return sql, params
 
 
-def set_headline(run_id: int) -> None:
-    """Copy the first evaluate step's headline metric onto the run, for history lists."""
-    for summary in (
-        StepRun.objects.filter(run_id=run_id, summary__has_key="metrics")
-        .order_by("position")
-        .values_list("summary", flat=True)
-    ):
-        metrics = summary.get("metrics") if isinstance(summary, dict) else None
-        if isinstance(metrics, dict) and isinstance(metrics.get("headline"), dict):
-            Run.objects.filter(pk=run_id).update(headline=metrics["headline"])
-            return
+def offer_headline(step: StepRun, summary: dict, *, held: Q | None = None) -> None:
+    """Copy an evaluate step's headline metric onto its run, for history lists.
+
+    Of several evaluate steps the first in plan order wins, whatever finishes
+    first. ``held`` adds a condition on the step (its attempt still holds it).
+    """
+    metrics = summary.get("metrics") if isinstance(summary, dict) else None
+    headline = metrics.get("headline") if isinstance(metrics, dict) else None
+    if not isinstance(headline, dict):
+        return
+    Run.objects.filter(pk=step.run_id).filter(held or Q()).filter(
+        Q(headline__isnull=True) | Q(headline__position__gt=step.position)
+    ).update(headline={**headline, "position": step.position})
 
 
 def _send(steps: list[StepRun]) -> None:

@@ -33,6 +33,8 @@ TLS_ENV = {
 
 NOT_INHERITED = {
     "SECRET_KEY", "ARTIFACT_SIGNING_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE",
+    # Set by the browser tests' conftest for Playwright; a deployment never has it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 
