@@ -9,19 +9,21 @@ from ..errors import NotFound
 from ..inputs import optional_id
 from ..models import Dataset, Role
 from ..services.datasets import dataset_upload
-from .base import paginate
+from .base import Paginated, paginate
+from .schema import error_responses, id_query
 from .serializers import DatasetOut
 
 
 class DatasetListApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    pagination_class = Paginated
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
         workspace = serializers.IntegerField(required=False)
 
-    @extend_schema(responses=DatasetOut(many=True))
+    @extend_schema(parameters=[id_query("workspace")], responses=DatasetOut(many=True))
     def get(self, request):
         datasets = Dataset.objects.filter(workspace_id__in=workspace_ids_for(request.user))
         workspace = optional_id(request.query_params.get("workspace"), field="workspace")
@@ -29,7 +31,7 @@ class DatasetListApi(APIView):
             datasets = datasets.filter(workspace_id=workspace)
         return paginate(self, datasets.select_related("created_by"), DatasetOut)
 
-    @extend_schema(request=InputSerializer, responses={201: DatasetOut})
+    @extend_schema(request=InputSerializer, responses={201: DatasetOut, **error_responses(404)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -61,6 +61,7 @@ class MemberListApi(APIView):
 
 
 class MemberDetailApi(APIView):
+    @extend_schema(responses={204: None})
     def delete(self, request, workspace_id: int, username: str):
         require_role(request.user, workspace_id, Role.ADMIN, what="workspace")
         membership_remove(workspace=Workspace.objects.get(pk=workspace_id), username=username)
