@@ -126,6 +126,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The serving views are plain Django views; this hook documents them.
+    # JSON bodies (uploads declare multipart themselves); form encoding works but is not advertised.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "PREPROCESSING_HOOKS": ["pipelines.api.serving_schema.add_serving_endpoints"],
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "pipelines.models.run.RunStatus",

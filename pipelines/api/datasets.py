@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from ..access import require_role, workspace_for, workspace_ids_for
 from ..errors import NotFound
-from ..inputs import optional_id
+from ..inputs import MAX_ID, optional_id
 from ..models import Dataset, Role
 from ..services.datasets import dataset_upload
 from .base import Paginated, paginate
@@ -21,7 +21,7 @@ class DatasetListApi(APIView):
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        workspace = serializers.IntegerField(required=False)
+        workspace = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID)
 
     @extend_schema(parameters=[id_query("workspace")], responses=DatasetOut(many=True))
     def get(self, request):
@@ -31,7 +31,10 @@ class DatasetListApi(APIView):
             datasets = datasets.filter(workspace_id=workspace)
         return paginate(self, datasets.select_related("created_by"), DatasetOut)
 
-    @extend_schema(request=InputSerializer, responses={201: DatasetOut, **error_responses(404)})
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: DatasetOut, **error_responses(404)},
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -78,13 +78,34 @@ class ApiAutoSchema(AutoSchema):
             return outer.rsplit(".", 1)[-1].removesuffix("Api") + inner.removesuffix("Serializer")
         return super().get_serializer_name(serializer, direction)
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # DRF refuses "" unless allow_blank; say so, or generated "valid" bodies get 400s.
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and "minLength" not in schema
+            and "enum" not in schema
+        ):
+            schema["minLength"] = 1
+        return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        # A model field with a default is optional input, but an output ModelSerializer
+        # always renders it: say so, or clients must treat every such field as missing.
+        if direction == "response" and isinstance(serializer, serializers.ModelSerializer):
+            names = [n for n, f in serializer.fields.items() if not f.write_only]
+            if names:
+                schema["required"] = names
+        return schema
+
     def _error_statuses(self) -> list[int]:
         codes: list[int] = []
         has_body = self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None
-        query = [
-            p for p in self._get_parameters()
-            if p.get("in") == "query" and p.get("name") not in ("limit", "offset")
-        ]
+        query = [p for p in self._get_parameters() if p.get("in") == "query"]
         if has_body or query:
             codes.append(400)
         perms = [p.__class__ for p in self.view.get_permissions()]

@@ -115,9 +115,9 @@ _FEEDBACK_ITEM = {
     "required": ["request_id", "label"],
     "additionalProperties": False,
 }
-# One item or a non-empty list of them (at most 10 000).
+# One item or a non-empty list of them; more than 10 000 is a 413.
 FeedbackIn = {
-    "oneOf": [_FEEDBACK_ITEM, {"type": "array", "items": _FEEDBACK_ITEM, "minItems": 1, "maxItems": 10000}]
+    "oneOf": [_FEEDBACK_ITEM, {"type": "array", "items": _FEEDBACK_ITEM, "minItems": 1}]
 }
 
 
