@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -143,13 +142,14 @@ def deployment_payload(request, deployment: Deployment) -> dict:
 # --- models ---------------------------------------------------------------------------
 
 
-NAME_FORMAT = RegexValidator(
-    NAME_RE, "a name is 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit"
-)
+@extend_schema_field({"type": "string", "pattern": NAME_RE.pattern, "maxLength": 100})
+class NameField(StrictCharField):
+    """A model or deployment name; ``services.registry.name_check`` enforces the pattern
+    (its error names the field)."""
 
 
 class ModelRegisterIn(serializers.Serializer):
-    name = StrictCharField(max_length=100, validators=[NAME_FORMAT])
+    name = NameField(max_length=100)
     run = StrictIntegerField(min_value=1, max_value=MAX_ID)
     node = StrictCharField(max_length=100)
 
@@ -193,7 +193,7 @@ class ModelDetailApi(APIView):
 
 
 class DeployIn(serializers.Serializer):
-    name = StrictCharField(max_length=100, validators=[NAME_FORMAT])
+    name = NameField(max_length=100)
     model_version = StrictIntegerField(min_value=1, max_value=MAX_ID)
 
 
