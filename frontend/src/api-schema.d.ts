@@ -1770,15 +1770,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The request's Content-Type is not one this operation reads. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
         };
     };
     api_deployments_keys_list: {
@@ -1998,15 +1989,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictErrorOut"];
-                };
-            };
-            /** @description The request's Content-Type is not one this operation reads. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Well-formed input the model cannot predict on. */
@@ -3631,15 +3613,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["V2ErrorOut"];
-                };
-            };
-            /** @description The request's Content-Type is not one this operation reads. */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Well-formed input the model cannot predict on. */

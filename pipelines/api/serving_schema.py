@@ -214,6 +214,7 @@ class _DocView(APIView):
 
     permission_classes = [AllowAny]  # auth is stated per operation (SERVING_AUTH)
     authentication_classes: list = []
+    errors_declared = True  # the plain Django views answer no DRF 400/413/415 of their own
 
 
 class PredictDoc(_DocView):
