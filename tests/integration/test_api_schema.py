@@ -53,6 +53,42 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path):
         assert f"  {path}:" in schema, path
 
 
+def _schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _request_ref(operation: dict) -> str | None:
+    content = operation.get("requestBody", {}).get("content", {})
+    for media in content.values():
+        return media["schema"].get("$ref", "").rsplit("/", 1)[-1] or None
+    return None
+
+
+def test_each_operation_documents_its_own_request_body():
+    paths = _schema()["paths"]
+    users_of_token_body = [
+        f"{method.upper()} {path}"
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if _request_ref(operation) == "TokenCreateInput"
+    ]
+    assert users_of_token_body == ["POST /api/auth/token/"]
+    assert _request_ref(paths["/api/pipelines/"]["post"]) == "PipelineListInput"
+    assert _request_ref(paths["/api/pipelines/{pipeline_id}/runs/"]["post"]) == "PipelineRunListInput"
+    assert _request_ref(paths["/api/workspaces/{workspace_id}/members/"]["post"]) == "MemberListInput"
+
+
+def test_list_endpoints_are_documented_as_pages_and_errors_by_status():
+    paths = _schema()["paths"]
+    page = paths["/api/pipelines/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page["$ref"].endswith("/PaginatedPipelineListOutList")
+    put = paths["/api/pipelines/{pipeline_id}/"]["put"]["responses"]
+    assert {"400", "403", "404", "409", "412", "428"} <= set(put)
+    assert put["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+
+
 def generate_types(schema: Path, out: Path) -> None:
     subprocess.run(
         ["npx", "--no-install", "openapi-typescript", str(schema), "--output", str(out)],
