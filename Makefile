@@ -10,7 +10,7 @@ WORKERS ?= 2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mlops_studio
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
 
-.PHONY: install python-deps secret-key frontend migrate demo run worker web test test-unit lint bench clean
+.PHONY: install python-deps secret-key frontend migrate demo run worker web test test-unit lint bench clean schemathesis-venv api-types
 
 install: python-deps frontend migrate
 
@@ -46,7 +46,25 @@ worker: python-deps secret-key
 
 test: python-deps frontend
 	cd frontend && npm test
+	$(MAKE) schemathesis-venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# schemathesis (the API fuzzing step of `make test`) has its own venv: its pins
+# (hypothesis, pytest, werkzeug …) are not the app's business.
+SCHEMATHESIS_VENV := var/schemathesis-venv
+SCHEMATHESIS_VERSION := 4.32.5
+schemathesis-venv: $(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION)
+
+$(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION):
+	test -x $(SCHEMATHESIS_VENV)/bin/python || $(PYTHON) -m venv $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet "schemathesis==$(SCHEMATHESIS_VERSION)"
+	touch $@
+
+# The editor's API types are generated from the OpenAPI schema; a test fails when they are stale.
+api-types: python-deps
+	mkdir -p var
+	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
+	cd frontend && npx --no-install openapi-typescript ../var/openapi.yaml --output src/api-schema.d.ts
 
 test-unit: python-deps
 	$(PY) -m pytest tests/unit -q

@@ -197,7 +197,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pipelines.api.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "pipelines.api.errors.exception_handler",
@@ -208,6 +208,24 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Build, run, deploy and monitor scikit-learn pipelines.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The serving views are plain Django views; this hook documents them.
+    # JSON bodies (uploads declare multipart themselves); form encoding works but is not advertised.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PREPROCESSING_HOOKS": ["pipelines.api.serving_schema.add_serving_endpoints"],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "pipelines.models.run.RunStatus",
+        "StepStatusEnum": "pipelines.models.run.StepStatus",
+        "RoleEnum": "pipelines.models.workspace.Role",
+    },
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "deploymentKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "a deployment's own key: `Authorization: Bearer <key>`",
+            },
+        },
+    },
 }
 
 # --- Artifacts ---------------------------------------------------------------

@@ -1,4 +1,14 @@
 // Shapes of the JSON the API speaks (see DESIGN.md, "HTTP contracts").
+//
+// API payloads are aliases of the types generated from the OpenAPI schema
+// (api-schema.d.ts, `make api-types`; a test fails when it is stale), so the
+// editor and the API cannot drift apart. Only JSON-typed fields that the schema
+// leaves open (graphs, parameter schemas, summaries) are narrowed here, and the
+// shapes the editor builds itself (graph JSON, JSON Schema) stay hand-written.
+
+import type { components } from "./api-schema";
+
+type Schemas = components["schemas"];
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -23,31 +33,16 @@ export interface ParamsSchema {
   required?: string[];
 }
 
-export interface PortSpec {
-  name: string;
-  type: string;
-  required: boolean;
-  description?: string;
-}
+export type PortSpec = Pick<Schemas["PortOut"], "name" | "type" | "required"> &
+  Partial<Pick<Schemas["PortOut"], "description">>;
 
-export interface BlockSpec {
-  key: string;
-  label: string;
-  category: string;
-  description: string;
-  version: string;
-  curated: boolean;
-  tags: string[];
+export type BlockSpec = Omit<Schemas["BlockOut"], "params_schema" | "inputs" | "outputs"> & {
+  params_schema: ParamsSchema;
   inputs: PortSpec[];
   outputs: PortSpec[];
-  params_schema: ParamsSchema;
-  column_params: string[];
-}
+};
 
-export interface BlocksResponse {
-  port_types: string[];
-  blocks: BlockSpec[];
-}
+export type BlocksResponse = Omit<Schemas["BlockCatalogueOut"], "blocks"> & { blocks: BlockSpec[] };
 
 // --- Graph JSON (stored, exchanged, exported) --------------------------------
 
@@ -73,36 +68,16 @@ export interface Graph {
   edges: GraphEdge[];
 }
 
-export interface Pipeline {
-  id: number;
-  workspace: number;
-  name: string;
-  description: string;
-  graph: Graph;
-  version: number;
-  created_by: string;
-  created_at: string;
-  updated_at: string;
-}
+export type Pipeline = Omit<Schemas["PipelineOut"], "graph"> & { graph: Graph };
 
-export interface PipelineVersion {
-  number: number;
-  graph: Graph;
-  created_by: string | null;
-  created_at: string;
-  message: string;
-}
+export type PipelineVersion = Omit<Schemas["PipelineVersionOut"], "graph"> & { graph: Graph };
 
-export interface ValidationResponse {
-  valid: boolean;
-  errors: Record<string, string[]>;
-  graph_errors: string[];
-}
+export type ValidationResponse = Schemas["ValidationOut"];
 
 // --- Runs ----------------------------------------------------------------------
 
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
-export type StepStatus = "pending" | "queued" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+export type RunStatus = Schemas["RunStatusEnum"];
+export type StepStatus = Schemas["StepStatusEnum"];
 
 export interface Headline {
   name: string;
@@ -129,43 +104,30 @@ export interface Metrics {
   [name: string]: unknown;
 }
 
-export interface StepRun {
-  node_id: string;
-  block_key: string;
-  status: StepStatus;
-  cache_hit: boolean;
-  cached_from_run: number | null;
+// The editor keeps the part of a run and its steps that it shows (the run page
+// hands it no more); picking the fields from the generated types keeps their
+// names and types those of the API.
+export type StepRun = Pick<
+  Schemas["StepOut"],
+  "node_id" | "block_key" | "status" | "cache_hit" | "cached_from_run" | "logs" | "error" | "error_detail" | "duration_seconds"
+> & {
   summary: { metrics?: Metrics; outputs?: Record<string, OutputSummary> } | null;
-  logs: string;
   warnings: string[];
-  error: string;
-  error_detail: string;
-  duration_seconds: number | null;
-}
+};
 
-export interface Run {
-  id: number;
-  status: RunStatus;
-  steps_total: number;
-  steps_done: number;
-  progress: number;
-  headline: Headline | null;
-  error: string;
-  graph?: Graph;
-  steps?: StepRun[];
-  created_at?: string;
-}
+export type Run = Pick<Schemas["RunOut"], "id" | "status" | "steps_total" | "steps_done" | "progress" | "error"> &
+  Partial<Pick<Schemas["RunOut"], "created_at">> & {
+    headline: Headline | null;
+    graph?: Graph;
+    steps?: StepRun[];
+  };
 
-export interface Paginated<T> {
-  count?: number;
-  results: T[];
-}
+/** A page of a list endpoint (`?limit=&offset=`). */
+export type Paginated<T> = Omit<Schemas["PaginatedRunListOutList"], "results"> & { results: T[] };
 
-export interface Dataset {
-  id: number;
-  name: string;
-  sha256: string;
+export type Dataset = Omit<Schemas["DatasetOut"], "columns" | "preview"> & {
   columns: ColumnInfo[];
-}
+  preview: JsonValue[][];
+};
 
 export const FINAL_RUN_STATUSES: RunStatus[] = ["succeeded", "failed", "cancelled"];

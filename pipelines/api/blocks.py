@@ -2,7 +2,8 @@ import hashlib
 import json
 from functools import cache
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +19,32 @@ def _catalogue_payload() -> tuple[dict, str]:
     return payload, f'"{etag}"'
 
 
+class PortOut(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    required = serializers.BooleanField()
+    description = serializers.CharField(allow_blank=True)
+
+
+class BlockOut(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    category = serializers.CharField()
+    description = serializers.CharField()
+    version = serializers.CharField()
+    curated = serializers.BooleanField(help_text="shown in the palette by default; others are found by search")
+    tags = serializers.ListField(child=serializers.CharField())
+    inputs = PortOut(many=True)
+    outputs = PortOut(many=True)
+    params_schema = serializers.DictField(help_text="JSON Schema of the parameters")
+    column_params = serializers.ListField(child=serializers.CharField())
+
+
+class BlockCatalogueOut(serializers.Serializer):
+    port_types = serializers.ListField(child=serializers.CharField())
+    blocks = BlockOut(many=True)
+
+
 class BlockListApi(APIView):
     """The block catalogue the editor is generated from.
 
@@ -25,7 +52,10 @@ class BlockListApi(APIView):
     sends ``If-None-Match`` gets 304 and no 350 KB body.
     """
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(
+        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+        responses={200: BlockCatalogueOut, 304: None},
+    )
     def get(self, request):
         payload, etag = _catalogue_payload()
         headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}

@@ -6,27 +6,29 @@ from rest_framework.views import APIView
 
 from ..access import require_role, workspace_for, workspace_ids_for
 from ..errors import NotFound
-from ..inputs import optional_id
+from ..inputs import MAX_ID, optional_id
 from ..models import Dataset, Role
 from ..services.datasets import DELIMITERS, dataset_check_size, dataset_upload
-from .base import paginate
+from .base import Paginated, paginate
+from .schema import error_responses, id_query
 from .serializers import DatasetOut
 
 
 class DatasetListApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
+    pagination_class = Paginated
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        workspace = serializers.IntegerField(required=False)
+        workspace = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID)
         delimiter = serializers.ChoiceField(
             choices=list(DELIMITERS),
             default="auto",
             help_text="auto detects it from the head of the file; any other choice is used as given",
         )
 
-    @extend_schema(responses=DatasetOut(many=True))
+    @extend_schema(parameters=[id_query("workspace")], responses=DatasetOut(many=True))
     def get(self, request):
         datasets = Dataset.objects.filter(workspace_id__in=workspace_ids_for(request.user))
         workspace = optional_id(request.query_params.get("workspace"), field="workspace")
@@ -34,7 +36,10 @@ class DatasetListApi(APIView):
             datasets = datasets.filter(workspace_id=workspace)
         return paginate(self, datasets.select_related("created_by"), DatasetOut)
 
-    @extend_schema(request=InputSerializer, responses={201: DatasetOut})
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: DatasetOut, **error_responses(404)},
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,21 +1,58 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..access import workspace_for
 from ..errors import ApplicationError, NotFound
-from ..inputs import is_id, optional_id
-from ..models import Role, Trigger
+from ..inputs import MAX_ID, is_id, optional_id
+from ..models import Role, RunStatus, Trigger
 from ..selectors.pipelines import pipeline_get, pipeline_list, pipeline_versions
 from ..selectors.runs import run_list
-from ..services.graphs import graph_validate
+from ..services.graphs import MAX_EDGES, MAX_NODES, graph_validate
 from ..services.pipelines import pipeline_create, pipeline_delete, pipeline_update
 from ..services.runs import run_start
-from .base import bool_param, paginate
+from .base import Paginated, bool_param, paginate, run_status_param
+from .fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from .schema import GraphErrorOut, choice_query, error_responses, id_query
 from .serializers import PipelineListOut, PipelineOut, PipelineVersionOut, RunListOut, RunOut
 
+_NAME = {"type": "string", "minLength": 1}
+GRAPH_SCHEMA = {
+    "type": "object",
+    "description": 'a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph',
+    "properties": {
+        "nodes": {
+            "type": "array",
+            "maxItems": MAX_NODES,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": _NAME,
+                    "block": _NAME,
+                    "params": {"type": "object", "additionalProperties": {}},
+                    "position": {"type": "object", "nullable": True, "additionalProperties": {}},
+                },
+                "required": ["id", "block"],
+                "additionalProperties": {},
+            },
+        },
+        "edges": {
+            "type": "array",
+            "maxItems": MAX_EDGES,
+            "items": {
+                "type": "object",
+                "properties": {k: _NAME for k in ("source", "source_port", "target", "target_port")},
+                "required": ["source", "source_port", "target", "target_port"],
+                "additionalProperties": {},
+            },
+        },
+    },
+    "additionalProperties": {},
+}
 
+
+@extend_schema_field(GRAPH_SCHEMA)
 class GraphField(serializers.JSONField):
     """A graph object; its structure is checked by the service."""
 
@@ -25,22 +62,32 @@ class GraphField(serializers.JSONField):
         return data
 
 
+class ValidationOut(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="node id → messages"
+    )
+    graph_errors = serializers.ListField(child=serializers.CharField())
+
+
 class PipelineListApi(APIView):
+    pagination_class = Paginated
+
     class InputSerializer(serializers.Serializer):
-        workspace = serializers.IntegerField(required=False)
-        name = serializers.CharField(max_length=200)
-        description = serializers.CharField(required=False, allow_blank=True, default="")
+        workspace = StrictIntegerField(required=False, min_value=0, max_value=MAX_ID)
+        name = StrictCharField(max_length=200)
+        description = StrictCharField(required=False, allow_blank=True, default="")
         graph = GraphField(required=False)
 
     @extend_schema(
-        parameters=[OpenApiParameter("workspace", int)], responses=PipelineListOut(many=True)
+        parameters=[id_query("workspace")], responses=PipelineListOut(many=True)
     )
     def get(self, request):
         workspace = optional_id(request.query_params.get("workspace"), field="workspace")
         pipelines = pipeline_list(user=request.user, workspace_id=workspace)
         return paginate(self, pipelines, PipelineListOut)
 
-    @extend_schema(request=InputSerializer, responses={201: PipelineOut})
+    @extend_schema(request=InputSerializer, responses={201: PipelineOut, **error_responses(404)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -50,13 +97,20 @@ class PipelineListApi(APIView):
         return Response(PipelineOut(pipeline).data, status=status.HTTP_201_CREATED)
 
 
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER,
+    description='the version you edited, e.g. "3" (instead of "version" in the body)',
+)
+
+
 class PipelineDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(
-            required=False, help_text="the version you edited; a stale one gets 409"
+        version = StrictIntegerField(
+            required=False, min_value=0, max_value=MAX_ID,
+            help_text="the version you edited; a stale one gets 409",
         )
-        name = serializers.CharField(max_length=200, required=False)
-        description = serializers.CharField(required=False, allow_blank=True)
+        name = StrictCharField(max_length=200, required=False)
+        description = StrictCharField(required=False, allow_blank=True)
         graph = GraphField(required=False)
 
     @extend_schema(responses=PipelineOut)
@@ -87,14 +141,23 @@ class PipelineDetailApi(APIView):
         pipeline = pipeline_update(pipeline=pipeline, user=request.user, expected_version=expected, **values)
         return Response(PipelineOut(pipeline).data, headers={"ETag": f'"{pipeline.version}"'})
 
-    @extend_schema(request=InputSerializer, responses=PipelineOut)
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IF_MATCH],
+        responses={200: PipelineOut, **error_responses(409, 412, 428)},
+    )
     def put(self, request, pipeline_id: int):
         return self._update(request, pipeline_id, partial=False)
 
-    @extend_schema(request=InputSerializer, responses=PipelineOut)
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[IF_MATCH],
+        responses={200: PipelineOut, **error_responses(409, 412, 428)},
+    )
     def patch(self, request, pipeline_id: int):
         return self._update(request, pipeline_id, partial=True)
 
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request, pipeline_id: int):
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)
         pipeline_delete(pipeline=pipeline)
@@ -110,11 +173,16 @@ def _if_match_version(request) -> int | None:
     return int(header)
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class AnyGraphField(GraphField):
+    """Any object: what is wrong with it is the validation result, not a 400."""
+
+
 class PipelineValidateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        graph = GraphField(required=False, help_text="validate this graph instead of the saved draft")
+        graph = AnyGraphField(required=False, help_text="validate this graph instead of the saved draft")
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    @extend_schema(request=InputSerializer, responses=ValidationOut)
     def post(self, request, pipeline_id: int):
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id)
         data = self.InputSerializer(data=request.data)
@@ -125,23 +193,34 @@ class PipelineValidateApi(APIView):
 
 
 class PipelineRunListApi(APIView):
+    pagination_class = Paginated
+
     class InputSerializer(serializers.Serializer):
-        use_cache = serializers.BooleanField(default=True)
+        use_cache = StrictBooleanField(default=True)
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str)], responses=RunListOut(many=True)
+        parameters=[choice_query("status", RunStatus.values)], responses=RunListOut(many=True)
     )
     def get(self, request, pipeline_id: int):
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id)
-        runs = run_list(user=request.user, pipeline_id=pipeline.pk, status=request.query_params.get("status"))
+        status_filter = run_status_param(request)
+        runs = run_list(user=request.user, pipeline_id=pipeline.pk, status=status_filter)
         return paginate(self, runs, RunListOut)
 
-    @extend_schema(request=InputSerializer, responses={201: RunOut})
+    @extend_schema(
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter("use_cache", bool, description="overrides use_cache in the body")
+        ],
+        responses={201: RunOut, **error_responses(400, schema=GraphErrorOut)},
+    )
     def post(self, request, pipeline_id: int):
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)
-        data = self.InputSerializer(data=request.data or {})
+        data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        use_cache = bool_param(request.query_params.get("use_cache"), data.validated_data["use_cache"])
+        use_cache = bool_param(
+            request.query_params.get("use_cache"), data.validated_data["use_cache"], field="use_cache"
+        )
         trigger = Trigger.MANUAL if request.auth is None else Trigger.API
         # The run as created: "queued"; a worker picks it up from here.
         run = run_start(pipeline=pipeline, user=request.user, trigger=trigger, use_cache=use_cache)
@@ -150,6 +229,8 @@ class PipelineRunListApi(APIView):
 
 
 class PipelineVersionListApi(APIView):
+    pagination_class = Paginated
+
     @extend_schema(responses=PipelineVersionOut(many=True))
     def get(self, request, pipeline_id: int):
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..inputs import optional_id, refuse_nul
+from ..inputs import MAX_ID, optional_id, refuse_nul
 from ..models import Deployment, DeploymentKey, DeploymentRevision, ModelVersion, Role
 from ..selectors.registry import (
     deployment_get,
@@ -24,8 +24,10 @@ from ..services.deployments import (
     deployment_key_revoke,
     deployment_rollback,
 )
-from ..services.registry import model_register
-from .base import paginate
+from ..services.registry import NAME_RE, model_register
+from .base import Paginated, paginate
+from .fields import StrictCharField, StrictIntegerField
+from .schema import error_responses, id_query
 from .serializers import UserField
 
 # --- output ---------------------------------------------------------------------------
@@ -140,15 +142,23 @@ def deployment_payload(request, deployment: Deployment) -> dict:
 # --- models ---------------------------------------------------------------------------
 
 
+@extend_schema_field({"type": "string", "pattern": NAME_RE.pattern, "maxLength": 100})
+class NameField(StrictCharField):
+    """A model or deployment name; ``services.registry.name_check`` enforces the pattern
+    (its error names the field)."""
+
+
 class ModelRegisterIn(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    run = serializers.IntegerField(min_value=1)
-    node = serializers.CharField(max_length=100)
+    name = NameField(max_length=100)
+    run = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    node = StrictCharField(max_length=100)
 
 
 class ModelListApi(APIView):
+    pagination_class = Paginated
+
     @extend_schema(
-        parameters=[OpenApiParameter("name", str), OpenApiParameter("workspace", int)],
+        parameters=[OpenApiParameter("name", str), id_query("workspace")],
         responses=ModelVersionOut(many=True),
     )
     def get(self, request):
@@ -158,7 +168,7 @@ class ModelListApi(APIView):
         versions = model_version_list(user=request.user, name=name, workspace_id=workspace)
         return paginate(self, versions, ModelVersionOut)
 
-    @extend_schema(request=ModelRegisterIn, responses={201: ModelVersionOut})
+    @extend_schema(request=ModelRegisterIn, responses={201: ModelVersionOut, **error_responses(404, 409)})
     def post(self, request):
         data = ModelRegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -183,16 +193,21 @@ class ModelDetailApi(APIView):
 
 
 class DeployIn(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    model_version = serializers.IntegerField(min_value=1)
+    name = NameField(max_length=100)
+    model_version = StrictIntegerField(min_value=1, max_value=MAX_ID)
 
 
 class DeploymentListApi(APIView):
+    pagination_class = Paginated
+
     @extend_schema(responses=DeploymentOut(many=True))
     def get(self, request):
         return paginate(self, deployment_list(user=request.user), DeploymentOut, context={"request": request})
 
-    @extend_schema(request=DeployIn, responses={201: DeploymentOut, 200: DeploymentOut})
+    @extend_schema(
+        request=DeployIn,
+        responses={201: DeploymentOut, 200: DeploymentOut, **error_responses(404, 409)},
+    )
     def post(self, request):
         data = DeployIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -214,11 +229,11 @@ class DeploymentDetailApi(APIView):
 
 
 class RollbackIn(serializers.Serializer):
-    revision = serializers.IntegerField(min_value=1, required=False)
+    revision = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
 
 
 class DeploymentRollbackApi(APIView):
-    @extend_schema(request=RollbackIn, responses=DeploymentOut)
+    @extend_schema(request=RollbackIn, responses={200: DeploymentOut, **error_responses(409)})
     def post(self, request, name: str):
         data = RollbackIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -228,7 +243,7 @@ class DeploymentRollbackApi(APIView):
 
 
 class KeyCreateIn(serializers.Serializer):
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
 
 
 class DeploymentKeyListApi(APIView):

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,7 +8,8 @@ from ..inputs import is_id, optional_id
 from ..models import Role, RunStatus
 from ..selectors.runs import run_compare, run_get, run_list, run_queue_position, run_steps
 from ..services.runs import run_cancel, run_retry
-from .base import paginate
+from .base import Paginated, paginate, run_status_param
+from .schema import GraphErrorOut, choice_query, error_responses, id_query
 from .serializers import RunListOut, RunOut
 
 
@@ -19,17 +20,15 @@ def run_payload(run) -> dict:
 
 
 class RunListApi(APIView):
+    pagination_class = Paginated
+
     @extend_schema(
-        parameters=[OpenApiParameter("pipeline", int), OpenApiParameter("status", str)],
+        parameters=[id_query("pipeline"), choice_query("status", RunStatus.values)],
         responses=RunListOut(many=True),
     )
     def get(self, request):
         pipeline = optional_id(request.query_params.get("pipeline"), field="pipeline")
-        status_filter = request.query_params.get("status")
-        if status_filter and status_filter not in RunStatus.values:
-            raise ApplicationError(
-                f"status must be one of {', '.join(RunStatus.values)}", details={"field": "status"}
-            )
+        status_filter = run_status_param(request)
         runs = run_list(
             user=request.user, pipeline_id=pipeline, status=status_filter
         )
@@ -43,14 +42,17 @@ class RunDetailApi(APIView):
 
 
 class RunCancelApi(APIView):
-    @extend_schema(request=None, responses=RunOut)
+    @extend_schema(request=None, responses={200: RunOut, **error_responses(409)})
     def post(self, request, run_id: int):
         run = run_cancel(run=run_get(user=request.user, run_id=run_id, role=Role.EDITOR))
         return Response(run_payload(run))
 
 
 class RunRetryApi(APIView):
-    @extend_schema(request=None, responses={201: RunOut})
+    @extend_schema(
+        request=None,
+        responses={201: RunOut, **error_responses(400, schema=GraphErrorOut), **error_responses(409)},
+    )
     def post(self, request, run_id: int):
         run = run_retry(run=run_get(user=request.user, run_id=run_id, role=Role.EDITOR), user=request.user)
         run.refresh_from_db()
@@ -60,7 +62,10 @@ class RunRetryApi(APIView):
 class RunCompareApi(APIView):
     """Graph, parameter and metric differences between two runs."""
 
-    @extend_schema(parameters=[OpenApiParameter("other", int, required=True)], responses={200: dict})
+    @extend_schema(
+        parameters=[id_query("other", required=True, description="the run to compare with")],
+        responses={200: OpenApiTypes.OBJECT},
+    )
     def get(self, request, run_id: int):
         other = request.query_params.get("other", "")
         if not is_id(other):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import Dataset, Pipeline, PipelineVersion, Run, StepRun, Workspace
 
 
+@extend_schema_field({"type": "string", "nullable": True, "readOnly": True, "description": "a username"})
 class UserField(serializers.Field):
     def to_representation(self, value):
         return value.get_username() if value else None
@@ -38,6 +40,12 @@ class PipelineOut(serializers.ModelSerializer):
         ]
 
 
+class LastRunOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
 class PipelineListOut(serializers.ModelSerializer):
     created_by = UserField()
     run_count = serializers.IntegerField()
@@ -51,6 +59,7 @@ class PipelineListOut(serializers.ModelSerializer):
             "created_by", "created_at", "updated_at", "run_count", "last_run",
         ]
 
+    @extend_schema_field(LastRunOut(allow_null=True))
     def get_last_run(self, obj) -> dict | None:
         if not obj.last_run_id:
             return None
@@ -70,7 +79,7 @@ class PipelineVersionOut(serializers.ModelSerializer):
 
 
 class StepOut(serializers.ModelSerializer):
-    duration_seconds = serializers.FloatField(read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     cached_from_run = serializers.SerializerMethodField()
 
     class Meta:
@@ -90,7 +99,7 @@ class RunListOut(serializers.ModelSerializer):
     created_by = UserField()
     version = serializers.IntegerField(source="pipeline_version.number")
     pipeline_name = serializers.CharField(source="pipeline.name")
-    duration_seconds = serializers.FloatField(read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
     progress = serializers.FloatField(read_only=True)
 
     class Meta:
@@ -111,6 +120,7 @@ class RunOut(RunListOut):
     class Meta(RunListOut.Meta):
         fields = RunListOut.Meta.fields + ["queue_position", "graph", "steps"]
 
+    @extend_schema_field(StepOut(many=True))
     def get_steps(self, obj) -> list[dict]:
         return StepOut(self.context["steps"], many=True).data
 

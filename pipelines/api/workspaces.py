@@ -6,12 +6,14 @@ from rest_framework.views import APIView
 from ..access import forget_roles, member_roles, require_role, workspace_ids_for
 from ..models import Membership, Role, Workspace
 from ..services.workspaces import membership_remove, membership_set, workspace_create
+from .fields import StrictCharField, StrictChoiceField
+from .schema import error_responses
 from .serializers import WorkspaceOut
 
 
 class WorkspaceListApi(APIView):
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
+        name = StrictCharField(max_length=200)
 
     @extend_schema(responses=WorkspaceOut(many=True))
     def get(self, request):
@@ -42,8 +44,8 @@ class MemberListApi(APIView):
     """Members of a workspace: any member reads, admins add, change and remove."""
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField()
-        role = serializers.ChoiceField(choices=Role.values, default=Role.VIEWER)
+        username = StrictCharField()
+        role = StrictChoiceField(choices=Role.choices, default=Role.VIEWER)
 
     @extend_schema(responses=MembershipOut(many=True))
     def get(self, request, workspace_id: int):
@@ -61,6 +63,7 @@ class MemberListApi(APIView):
 
 
 class MemberDetailApi(APIView):
+    @extend_schema(responses={204: None, **error_responses(400)})
     def delete(self, request, workspace_id: int, username: str):
         require_role(request.user, workspace_id, Role.ADMIN, what="workspace")
         membership_remove(workspace=Workspace.objects.get(pk=workspace_id), username=username)

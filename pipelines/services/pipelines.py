@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from ..errors import ApplicationError, Conflict
-from ..models import Pipeline, PipelineVersion, Workspace
+from ..models import Pipeline, PipelineVersion, Run, Workspace
 from .graphs import graph_check_format
 
 MAX_NAME = 200
@@ -61,7 +61,21 @@ def pipeline_update(
 
 
 def pipeline_delete(*, pipeline: Pipeline) -> None:
-    pipeline.delete()
+    """Delete the pipeline with its versions and runs.
+
+    Runs go first: a run pins its version (PROTECT), which would otherwise stop the
+    cascade with a 500. Raises Conflict (409) when something outside the pipeline
+    still needs one of its versions, e.g. a registered model version.
+    """
+    try:
+        with transaction.atomic():
+            Run.objects.filter(pipeline=pipeline).delete()
+            pipeline.delete()
+    except ProtectedError as exc:
+        kinds = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
+        raise Conflict(
+            f"the pipeline cannot be deleted while {', '.join(kinds)} still refer to it"
+        ) from exc
 
 
 def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") -> PipelineVersion:
