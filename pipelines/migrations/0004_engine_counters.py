@@ -40,5 +40,10 @@ class Migration(migrations.Migration):
             name='input_refs',
             field=models.JSONField(default=dict),
         ),
+        migrations.AddField(
+            model_name='run',
+            name='headline_node',
+            field=models.CharField(blank=True, max_length=100),
+        ),
         migrations.RunPython(fill_children_of_open_runs, migrations.RunPython.noop),
     ]

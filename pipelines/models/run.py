@@ -64,6 +64,9 @@ class Run(models.Model):
     # The first evaluate step's headline metric, copied here so history lists
     # show it without loading steps: {"name": "accuracy", "value": 0.97}.
     headline = models.JSONField(null=True, blank=True)
+    # The node whose metrics become the headline: the first step in plan order
+    # whose block outputs metrics (fixed when the run is created).
+    headline_node = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -45,6 +45,15 @@ class RunRef:
     id: int
     workspace_id: int
     use_cache: bool
+    headline_node: str = ""
+
+    @classmethod
+    def of(cls, run: Run) -> RunRef:
+        return cls(run.pk, run.workspace_id, run.use_cache, run.headline_node)
+
+    @classmethod
+    def load(cls, run_id: int) -> RunRef:
+        return cls(*Run.objects.filter(pk=run_id).values_list("pk", "workspace_id", "use_cache", "headline_node").get())
 
 
 def run_step_finished(
@@ -80,7 +89,7 @@ def run_step_finished(
             found = scheduler.step_succeeded(node_id)
             actions.from_cache.update(found.from_cache)
             actions.enqueue.update(found.enqueue)
-        applied, sent, frontier = _apply(actions, rows, now)
+        applied, sent, frontier = _apply(actions, rows, now, run)
         done += applied
         to_send += sent
     if done:
@@ -99,7 +108,8 @@ def run_reconcile(*, run: Run, steps: Sequence[StepRun] | None = None) -> None:
         steps = list(StepRun.objects.filter(run_id=run.pk))
     rows = {s.node_id: s for s in steps}
     states = {s.node_id: _state(s) for s in steps}
-    scheduler = Scheduler(states, use_cache=run.use_cache, lookup=_lookup(RunRef(run.pk, run.workspace_id, run.use_cache)))
+    ref = RunRef.of(run)
+    scheduler = Scheduler(states, use_cache=run.use_cache, lookup=_lookup(ref))
     now = timezone.now()
     actions = scheduler.start()
     if actions.skip:
@@ -108,7 +118,7 @@ def run_reconcile(*, run: Run, steps: Sequence[StepRun] | None = None) -> None:
         StepRun.objects.filter(pk__in=[rows[n].pk for n in actions.skip], status=StepStatus.PENDING).update(
             status=StepStatus.SKIPPED, error=reason
         )
-    _, to_send, _ = _apply(actions, rows, now)
+    _, to_send, _ = _apply(actions, rows, now, ref)
     statuses = list(StepRun.objects.filter(run_id=run.pk).values_list("status", "node_id", "error"))
     done = sum(1 for status, _, _ in statuses if status in FINAL_COUNTED)
     failed_steps = [(node, error) for status, node, error in statuses if status == StepStatus.FAILED]
@@ -199,7 +209,7 @@ def _lookup(run: RunRef):
 # --- applying -------------------------------------------------------------
 
 
-def _apply(actions: Actions, rows: dict[str, StepRun], now) -> tuple[int, list[StepRun], list[str]]:
+def _apply(actions: Actions, rows: dict[str, StepRun], now, run: RunRef) -> tuple[int, list[StepRun], list[str]]:
     """Apply cache copies and queueing. Returns (steps made final, steps to send, cached nodes)."""
     final, to_send, cached = 0, [], []
     for node_id, (key, hit) in actions.from_cache.items():
@@ -221,7 +231,7 @@ def _apply(actions: Actions, rows: dict[str, StepRun], now) -> tuple[int, list[S
         if StepRun.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(**fields):
             for name, value in fields.items():
                 setattr(step, name, value)
-            offer_headline(step, step.summary)
+            offer_headline(step, step.summary, run)
             final += 1
             cached.append(node_id)
     for node_id, ready in actions.enqueue.items():
@@ -281,19 +291,17 @@ def count_sql(*, run_id_sql: str, done: int, failed: int, now, error: str = "") 
     return sql, params
 
 
-def offer_headline(step: StepRun, summary: dict, *, held: Q | None = None) -> None:
-    """Copy an evaluate step's headline metric onto its run, for history lists.
+def offer_headline(step: StepRun, summary: dict, run: RunRef, *, held: Q | None = None) -> None:
+    """Copy the headline metric of the run's headline step onto the run, for history lists.
 
-    Of several evaluate steps the first in plan order wins, whatever finishes
-    first. ``held`` adds a condition on the step (its attempt still holds it).
+    ``held`` adds a condition on the step (its attempt still holds it).
     """
+    if step.node_id != run.headline_node:
+        return
     metrics = summary.get("metrics") if isinstance(summary, dict) else None
     headline = metrics.get("headline") if isinstance(metrics, dict) else None
-    if not isinstance(headline, dict):
-        return
-    Run.objects.filter(pk=step.run_id).filter(held or Q()).filter(
-        Q(headline__isnull=True) | Q(headline__position__gt=step.position)
-    ).update(headline={**headline, "position": step.position})
+    if isinstance(headline, dict):
+        Run.objects.filter(pk=run.id).filter(held or Q()).update(headline=headline)
 
 
 def _send(steps: list[StepRun]) -> None:

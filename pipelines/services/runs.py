@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from ..blocks import catalogue
 from ..errors import ApplicationError
 from ..graph import Plan
 from ..models import Pipeline, PipelineVersion, Run, RunStatus, StepRun, StepStatus, Trigger
@@ -59,6 +60,7 @@ def run_start(
             retry_of=retry_of,
             created_by=user,
             steps_total=len(plan.steps),
+            headline_node=_headline_node(plan),
         )
         steps = StepRun.objects.bulk_create(_step_rows(run, plan))
         run_reconcile(run=run, steps=steps)
@@ -85,6 +87,16 @@ def _step_rows(run: Run, plan: Plan) -> list[StepRun]:
         )
         for index, step in enumerate(plan.steps)
     ]
+
+
+def _headline_node(plan: Plan) -> str:
+    """The first step in plan order whose block outputs metrics: its headline is the run's."""
+    blocks = catalogue()
+    for step in plan.steps:
+        block = blocks.get(step.block_key)
+        if block is not None and any(port.type == "metrics" for port in block.outputs):
+            return step.node_id
+    return ""
 
 
 def _node_option(raw: Any, name: str) -> Any:

@@ -26,7 +26,7 @@ from ..execution.executor import StepExecutor, StepOutcome
 from ..models import Artifact, Run, RunStatus, StepRun, StepStatus
 from ..models.run import RUN_FINAL
 from . import dispatch
-from .advance import RunRef, offer_headline, run_step_finished, step_input_refs
+from .advance import RunRef, offer_headline, run_reconcile, run_step_finished, step_input_refs
 from .artifacts import artifact_store, artifacts_record, worker_name
 from .fanout import fanout_start
 
@@ -78,7 +78,7 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
         Run.objects.filter(pk=step.run_id, status=RunStatus.QUEUED).update(
             status=RunStatus.RUNNING, started_at=step.started_at
         )
-    run = RunRef(step.run_id, step.run_workspace_id, step.run_use_cache)
+    run = RunRef(step.run_id, step.run_workspace_id, step.run_use_cache, step.run_headline_node)
     block = catalogue().get(step.block_key)
     input_refs = step_input_refs(step)
 
@@ -132,7 +132,8 @@ def _claiming(condition: str, params: list) -> StepRun | None:
                attempts = attempts + 1, worker = %s
         WHERE {condition}
         RETURNING *, {of_run('status')} AS run_status, {of_run('workspace_id')} AS run_workspace_id,
-                  {of_run('use_cache')} AS run_use_cache, {children} AS children_rows
+                  {of_run('use_cache')} AS run_use_cache, {of_run('headline_node')} AS run_headline_node,
+                  {children} AS children_rows
     """
     rows = list(StepRun.objects.raw(sql, [StepStatus.RUNNING.value, now, now, worker_name(), *params]))
     if not rows:
@@ -204,7 +205,7 @@ def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = Non
     taken over after its worker was presumed dead).
     """
     if run is None:
-        run = RunRef(*Run.objects.filter(pk=step.run_id).values_list("pk", "workspace_id", "use_cache").get())
+        run = RunRef.load(step.run_id)
     if outcome.ok:
         fields = dict(
             status=StepStatus.SUCCEEDED,
@@ -237,7 +238,7 @@ def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = Non
         # Before the step is recorded, so before the step that closes the run can
         # close it: a reader never sees a succeeded run without its headline.
         offer_headline(
-            step, outcome.summary,
+            step, outcome.summary, run,
             held=Q(steps__pk=step.pk, steps__status=StepStatus.RUNNING, steps__attempts=step.attempts),
         )
     counted = False
@@ -289,3 +290,58 @@ def _record_success(step: StepRun, fields: dict, stored: list) -> tuple[bool, bo
         cursor.execute(sql, params)
         held, counted, status = cursor.fetchone()
     return bool(held), bool(counted)
+
+
+def steps_sweep_stale() -> int:
+    """Requeue or fail steps whose worker stopped beating; finish runs left hanging.
+
+    Returns how many steps or runs were touched. Celery beat runs it every
+    ``STEP_HEARTBEAT_SECONDS``.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.STEP_HEARTBEAT_TIMEOUT)
+    touched = 0
+    running = StepRun.objects.filter(status=StepStatus.RUNNING).exclude(run__status__in=RUN_FINAL)
+    for step in running.only("id", "run_id", "attempts", "worker", "heartbeat_at", "timeout_seconds"):
+        # Lost: silent for too long, or (on this machine) its process is gone.
+        if not (step.heartbeat_at is not None and step.heartbeat_at < cutoff) and not _process_gone(step.worker):
+            continue
+        lost = StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts)
+        if step.attempts < MAX_ATTEMPTS:
+            new_task = dispatch.step_task_id(step.pk, step.attempts + 1)
+            if lost.update(status=StepStatus.QUEUED, task_id=new_task, queued_at=timezone.now()):
+                step.task_id = new_task
+                logger.warning("step %s lost its worker; requeued", step.pk)
+                dispatch.enqueue_steps([step])
+                touched += 1
+            continue
+        error = f"worker lost: the worker running this step stopped responding ({step.attempts} attempts)"
+        if lost.update(status=StepStatus.FAILED, finished_at=timezone.now(), error=error):
+            run_step_finished(
+                step=step,
+                run=RunRef.load(step.run_id),
+                failed=True,
+                error=error,
+            )
+            touched += 1
+    # Queued steps whose message may have been lost (a broker restarted without
+    # persistence): send them again. A duplicate is harmless, the claim is
+    # conditional; queued_at moves so each step is re-sent at most once per period.
+    requeue_cutoff = timezone.now() - timedelta(seconds=settings.STEP_REQUEUE_AFTER)
+    for step in StepRun.objects.filter(status=StepStatus.QUEUED, queued_at__lt=requeue_cutoff).exclude(
+        run__status__in=RUN_FINAL
+    )[:500]:
+        if StepRun.objects.filter(pk=step.pk, status=StepStatus.QUEUED, queued_at=step.queued_at).update(
+            queued_at=timezone.now()
+        ):
+            logger.warning("step %s waited %s s in the queue; sending it again", step.pk, settings.STEP_REQUEUE_AFTER)
+            dispatch.enqueue_steps([step])
+            touched += 1
+    # Runs with nothing queued or running that are still open (e.g. a crash
+    # between a step's update and its run's advance, or a broker that was down
+    # when the run started): look at all their steps once.
+    for run in Run.objects.exclude(status__in=RUN_FINAL).exclude(
+        steps__status__in=[StepStatus.QUEUED, StepStatus.RUNNING]
+    ).filter(created_at__lt=cutoff)[:100]:
+        run_reconcile(run=run)
+        touched += 1
+    return touched

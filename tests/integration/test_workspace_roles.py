@@ -124,7 +124,7 @@ def test_a_viewer_gets_403_uploading_a_dataset_through_the_api(world, viewer):
     assert not Dataset.objects.filter(created_by=viewer).exists()
 
 
-def test_a_viewer_uploading_a_dataset_through_the_page_gets_the_form_back_with_a_400(
+def test_a_viewer_uploading_a_dataset_through_the_page_gets_the_form_back_with_a_403(
     world, viewer, client
 ):
     upload = io.BytesIO(b"a,b\n1,2\n")
@@ -133,7 +133,7 @@ def test_a_viewer_uploading_a_dataset_through_the_page_gets_the_form_back_with_a
 
     response = client.post("/datasets/", {"file": upload, "workspace": world["workspace"].pk})
 
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert response.context["error"]["message"] == (
         "your role in this workspace is viewer; this needs editor or higher"
     )
