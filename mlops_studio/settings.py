@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a view's ApplicationError first.
+    "pipelines.api.errors.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "mlops_studio.urls"

@@ -10,6 +10,7 @@ functions serve the ASGI fast path (``pipelines.serving.asgi``).
 from __future__ import annotations
 
 import time
+from functools import wraps
 
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -17,11 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ..access import member_role, role_allows
-from ..errors import ApplicationError
+from ..errors import ApplicationError, NotFound, PermissionDenied, Unauthorized
 from ..models import Deployment
 from ..serving import handler
-from ..serving.coerce import BadInput
-from ..serving.state import ServingError, authorize, has_credentials, served_get, unauthorized
+from ..serving.state import authorize, has_credentials, served_get
 
 
 def _json(status: int, body, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -29,6 +29,22 @@ def _json(status: int, body, headers: dict[str, str] | None = None) -> HttpRespo
     for k, v in (headers or {}).items():
         response[k] = v
     return response
+
+
+def _refusals(*, v2: bool = False):
+    """Answer an ``ApplicationError`` raised by the view with its one reply."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                return view(request, *args, **kwargs)
+            except ApplicationError as exc:
+                return _json(*exc.reply(v2=v2))
+
+        return wrapper
+
+    return decorate
 
 
 def _session_user(request):
@@ -39,7 +55,7 @@ def _session_user(request):
     if user is None or not user.is_authenticated:
         return None
     if CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None:
-        raise ServingError("CSRF check failed: send the X-CSRFToken header", status=403)
+        raise PermissionDenied("CSRF check failed: send the X-CSRFToken header")
     return user
 
 
@@ -49,12 +65,10 @@ def _prepare(request, name: str):
 
 @csrf_exempt
 @require_POST
+@_refusals()
 def predict(request, name: str):
     started = time.perf_counter()
-    try:
-        served, model = _prepare(request, name)
-    except ServingError as exc:
-        return _json(exc.status, exc.as_dict(), exc.headers)
+    served, model = _prepare(request, name)
     status, body, headers = handler.predict_json(
         served, model, request.body, request_id=request.META.get("HTTP_X_REQUEST_ID"), started=started
     )
@@ -74,36 +88,30 @@ def _require_editor(served, authorization: str | None, session_user) -> None:
         user = token.user if token else None
     role = member_role(user, served.workspace_id) if user is not None else None
     if not role_allows(role, Role.EDITOR):
-        raise ServingError(
-            f"posting ground truth needs the editor role (yours is {role or 'none'}) or the deployment's key",
-            status=403,
+        raise PermissionDenied(
+            f"posting ground truth needs the editor role (yours is {role or 'none'}) or the deployment's key"
         )
 
 
 @csrf_exempt
 @require_POST
+@_refusals()
 def feedback(request, name: str):
     from ..services.deployments import prediction_feedback
 
-    try:
-        session_user = _session_user(request)
-        authorization = request.META.get("HTTP_AUTHORIZATION")
-        if not has_credentials(authorization, session_user):
-            raise unauthorized("authentication required: a deployment key or a member's token")
-        served = served_get(name)
-        if served is None:
-            raise ServingError(f"deployment {name!r} not found", status=404)
-        how = authorize(served, authorization, session_user)
-        if how != "key":
-            _require_editor(served, authorization, session_user)
-        items = handler.parse_json(request.body)
-        deployment = Deployment.objects.get(pk=served.deployment_id)
-        result = prediction_feedback(deployment=deployment, items=items)
-    except (ServingError, BadInput) as exc:
-        return _json(exc.status, exc.as_dict(), getattr(exc, "headers", None))
-    except ApplicationError as exc:
-        return _json(exc.status, {"detail": exc.message, **exc.details})
-    return _json(200, result)
+    session_user = _session_user(request)
+    authorization = request.META.get("HTTP_AUTHORIZATION")
+    if not has_credentials(authorization, session_user):
+        raise Unauthorized("authentication required: a deployment key or a member's token")
+    served = served_get(name)
+    if served is None:
+        raise NotFound(f"deployment {name!r} not found")
+    how = authorize(served, authorization, session_user)
+    if how != "key":
+        _require_editor(served, authorization, session_user)
+    items = handler.parse_json(request.body)
+    deployment = Deployment.objects.get(pk=served.deployment_id)
+    return _json(200, prediction_feedback(deployment=deployment, items=items))
 
 
 # --- V2 -------------------------------------------------------------------------------
@@ -130,32 +138,26 @@ def v2_ready(request):
     return _json(200, {"ready": True})
 
 
-def _v2_prepare(request, name: str):
-    try:
-        return _prepare(request, name), None
-    except ServingError as exc:
-        return None, _json(exc.status, handler.v2_error(exc), exc.headers)
-
-
 @require_GET
+@_refusals(v2=True)
 def v2_model(request, name: str):
-    prepared, error = _v2_prepare(request, name)
-    return error or _json(200, handler.v2_metadata(prepared[0]))
+    served, _ = _prepare(request, name)
+    return _json(200, handler.v2_metadata(served))
 
 
 @require_GET
+@_refusals(v2=True)
 def v2_model_ready(request, name: str):
-    prepared, error = _v2_prepare(request, name)
-    return error or _json(200, {"name": name, "ready": True})
+    _prepare(request, name)
+    return _json(200, {"name": name, "ready": True})
 
 
 @csrf_exempt
 @require_POST
+@_refusals(v2=True)
 def v2_infer(request, name: str):
     started = time.perf_counter()
-    prepared, error = _v2_prepare(request, name)
-    if error:
-        return error
+    prepared = _prepare(request, name)
     status, body, headers = handler.infer_v2(
         *prepared, request.body, request_id=request.META.get("HTTP_X_REQUEST_ID"), started=started
     )

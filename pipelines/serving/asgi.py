@@ -33,10 +33,9 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402
 from django.db import connections  # noqa: E402
 
+from ..errors import ApplicationError  # noqa: E402
 from . import handler  # noqa: E402
-from .coerce import BadInput  # noqa: E402
 from .logbuffer import prediction_log_writer_stop  # noqa: E402
-from .state import ServingError  # noqa: E402
 
 MAX_BODY = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -161,15 +160,16 @@ async def application(scope, receive, send):
     if what in ("predict", "infer"):
         body = await _read_body(receive, declared)
         if body is None:
-            message = f"the request body is larger than the limit of {MAX_BODY} bytes"
-            return await _send(send, 413, {"detail": message, "error": message, "field": "body"})
+            too_big = ApplicationError(
+                f"the request body is larger than the limit of {MAX_BODY} bytes", status=413, field="body"
+            )
+            return await _send(send, *too_big.reply(v2=v2))
     prepared = handler.prepare_cached(name, authorization)
     if prepared is None:
         try:
             prepared = await asyncio.to_thread(_prepare_in_thread, name, authorization)
-        except (ServingError, BadInput) as exc:
-            out = handler.v2_error(exc) if v2 else exc.as_dict()
-            return await _send(send, exc.status, out, getattr(exc, "headers", None))
+        except ApplicationError as exc:
+            return await _send(send, *exc.reply(v2=v2))
     served, model = prepared
     if what == "predict":
         status, out, headers = handler.predict_json(served, model, body, request_id=request_id, started=started)

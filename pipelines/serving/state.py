@@ -28,6 +28,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ApplicationError, NotFound, Unauthorized
 from .coerce import Signature
 
 logger = logging.getLogger(__name__)
@@ -37,31 +38,6 @@ STAMP_TTL = float(os.environ.get("SERVING_STAMP_TTL", "0.25"))
 MODEL_CACHE_SIZE = int(os.environ.get("SERVING_MODEL_CACHE_SIZE", "8"))
 TOKEN_TTL = float(os.environ.get("SERVING_TOKEN_TTL", "5"))
 MAX_ROWS = int(os.environ.get("SERVING_MAX_BATCH_ROWS", "1000"))
-
-
-class ServingError(Exception):
-    """A request the endpoint refuses: HTTP status, message, the field to blame."""
-
-    def __init__(self, message: str, *, status: int, field: str | None = None, row: int | None = None,
-                 headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
-        self.row = row
-        self.headers = headers or {}
-
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"detail": self.message}
-        if self.field is not None:
-            body["field"] = self.field
-        if self.row is not None:
-            body["row"] = self.row
-        return body
-
-
-def unauthorized(message: str) -> ServingError:
-    return ServingError(message, status=401, headers={"WWW-Authenticate": 'Bearer realm="predict"'})
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +221,7 @@ def model_get(sha256: str):
                 model = runnable_from(artifact_store().load(sha256, OBJECT))
             except ArtifactError as exc:
                 logger.error("cannot load model %s: %s", sha256[:12], exc)
-                raise ServingError(f"the model cannot be loaded: {exc}", status=503) from exc
+                raise ApplicationError(f"the model cannot be loaded: {exc}", status=503) from exc
             _models[sha256] = model
             while len(_models) > MODEL_CACHE_SIZE:
                 _models.popitem(last=False)
@@ -296,7 +272,7 @@ def authorize(served: Served, authorization: str | None, session_user=None) -> s
     if found:
         return found
     scheme, value = _scheme(authorization)
-    not_found = ServingError(f"deployment {served.name!r} not found", status=404)
+    not_found = NotFound(f"deployment {served.name!r} not found")
     if scheme == "bearer" and value:
         from ..models import DeploymentKey
 
@@ -306,7 +282,7 @@ def authorize(served: Served, authorization: str | None, session_user=None) -> s
             .first()
         )
         if row is None:
-            raise unauthorized("the API key is not valid (revoked or mistyped)")
+            raise Unauthorized("the API key is not valid (revoked or mistyped)")
         if row != served.deployment_id:
             raise not_found
         with _lock:  # a key created in another process since this one cached the deployment
@@ -319,7 +295,7 @@ def authorize(served: Served, authorization: str | None, session_user=None) -> s
 
         token = Token.objects.select_related("user").filter(key=value).first()
         if token is None or not token.user.is_active:
-            raise unauthorized("the token is not valid")
+            raise Unauthorized("the token is not valid")
         workspaces = frozenset(
             Membership.objects.filter(user_id=token.user_id).values_list("workspace_id", flat=True)
         )
@@ -334,7 +310,7 @@ def authorize(served: Served, authorization: str | None, session_user=None) -> s
         if member_role(session_user, served.workspace_id) is None:
             raise not_found
         return "session"
-    raise unauthorized(
+    raise Unauthorized(
         "send the deployment's API key as 'Authorization: Bearer <key>' or a member's token as "
         "'Authorization: Token <key>'"
     )
