@@ -18,10 +18,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ..access import member_role, role_allows
-from ..errors import ApplicationError, NotFound, PermissionDenied, Unauthorized
+from ..errors import ApplicationError, PermissionDenied
 from ..models import Deployment
 from ..serving import handler
-from ..serving.state import authorize, has_credentials, served_get
+from ..serving.state import served_for
 
 
 def _json(status: int, body, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -101,12 +101,7 @@ def feedback(request, name: str):
 
     session_user = _session_user(request)
     authorization = request.META.get("HTTP_AUTHORIZATION")
-    if not has_credentials(authorization, session_user):
-        raise Unauthorized("authentication required: a deployment key or a member's token")
-    served = served_get(name)
-    if served is None:
-        raise NotFound(f"deployment {name!r} not found")
-    how = authorize(served, authorization, session_user)
+    served, how = served_for(name, authorization, session_user)
     if how != "key":
         _require_editor(served, authorization, session_user)
     items = handler.parse_json(request.body)

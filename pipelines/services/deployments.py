@@ -55,10 +55,9 @@ def deployment_deploy(*, user, name: Any, model_version_id: Any) -> tuple[Deploy
             name=name, defaults={"workspace_id": workspace_id, "created_by": user}
         )
         if deployment.workspace_id != workspace_id:
-            raise Conflict(
-                f"the name {name!r} is taken by a deployment in another workspace; choose another",
-                details={"field": "name"},
-            )
+            # Names are unique across workspaces, so a clash cannot be hidden; its text
+            # must not say where the taken name lives.
+            raise Conflict(f"the name {name!r} is not available; choose another", field="name")
         _revision_add(deployment, version, user, RevisionAction.DEPLOY)
         _after_commit_bump()
     return deployment, created

@@ -21,19 +21,17 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..errors import ApplicationError, NotFound, Unauthorized
+from ..errors import ApplicationError
 from .coerce import dtype_kind, frame_from_body, frame_from_v2
 from .logbuffer import LogEntry, prediction_log_enqueue
 from .runner import run
 from .state import (
     Served,
-    authorize,
     authorize_cached,
-    has_credentials,
     model_cached,
     model_get,
     served_cached,
-    served_get,
+    served_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -95,16 +93,9 @@ def prepare_cached(name: str, authorization: str | None):
 
 
 def prepare(name: str, authorization: str | None, session_user=None):
-    """(Served, model) for an allowed caller; raises ApplicationError 401/404/503."""
-    if not has_credentials(authorization, session_user):
-        raise Unauthorized(
-            "authentication required: send 'Authorization: Bearer <deployment key>' "
-            "or 'Authorization: Token <your API token>'"
-        )
-    served = served_get(name)
-    if served is None:
-        raise NotFound(f"deployment {name!r} not found")
-    authorize(served, authorization, session_user)
+    """(Served, model) for an allowed caller; raises ApplicationError 401 (bad or no
+    credentials, whatever the name), 404 (no such deployment, or not the caller's), 503."""
+    served, _ = served_for(name, authorization, session_user)
     return served, model_get(served.artifact_sha256)
 
 

@@ -247,13 +247,6 @@ def _scheme(authorization: str | None) -> tuple[str, str]:
     return scheme.lower(), value.strip()
 
 
-def has_credentials(authorization: str | None, session_user=None) -> bool:
-    scheme, value = _scheme(authorization)
-    if scheme in ("bearer", "token") and value:
-        return True
-    return bool(session_user is not None and session_user.is_authenticated)
-
-
 def authorize_cached(served: Served, authorization: str | None) -> str | None:
     """'key' or 'token' if the caller may use this deployment without a database lookup."""
     scheme, value = _scheme(authorization)
@@ -266,29 +259,35 @@ def authorize_cached(served: Served, authorization: str | None) -> str | None:
     return None
 
 
-def authorize(served: Served, authorization: str | None, session_user=None) -> str:
-    """How the caller is allowed in; raises 401 (no or bad credentials) or 404 (not yours)."""
-    found = authorize_cached(served, authorization)
-    if found:
-        return found
+NO_CREDENTIALS = (
+    "authentication required: send 'Authorization: Bearer <deployment key>' "
+    "or 'Authorization: Token <your API token>'"
+)
+
+
+def _caller(authorization: str | None, session_user) -> tuple[str, int | None, frozenset[int] | None]:
+    """Who is calling, decided before the deployment's name is looked at, so that bad
+    credentials answer 401 for every name — taken or not — and reveal nothing.
+
+    Returns ``("key", deployment id, None)``, ``("token", None, workspace ids)`` or
+    ``("session", None, None)``; raises ``Unauthorized`` for missing or bad credentials.
+    """
     scheme, value = _scheme(authorization)
-    not_found = NotFound(f"deployment {served.name!r} not found")
     if scheme == "bearer" and value:
         from ..models import DeploymentKey
 
-        row = (
+        deployment_id = (
             DeploymentKey.objects.filter(key_hash=key_hash(value), revoked_at__isnull=True)
             .values_list("deployment_id", flat=True)
             .first()
         )
-        if row is None:
+        if deployment_id is None:
             raise Unauthorized("the API key is not valid (revoked or mistyped)")
-        if row != served.deployment_id:
-            raise not_found
-        with _lock:  # a key created in another process since this one cached the deployment
-            _served.pop(served.name, None)
-        return "key"
+        return "key", deployment_id, None
     if scheme == "token" and value:
+        hit = _tokens.get(value)
+        if hit is not None and time.monotonic() - hit[0] < TOKEN_TTL:
+            return "token", None, hit[2]
         from rest_framework.authtoken.models import Token
 
         from ..models import Membership
@@ -301,16 +300,41 @@ def authorize(served: Served, authorization: str | None, session_user=None) -> s
         )
         with _lock:
             _tokens[value] = (time.monotonic(), token.user_id, workspaces)
+        return "token", None, workspaces
+    if session_user is not None and session_user.is_authenticated:
+        return "session", None, None
+    raise Unauthorized(NO_CREDENTIALS)
+
+
+def served_for(name: str, authorization: str | None, session_user=None) -> tuple[Served, str]:
+    """(the deployment, how the caller is let in: 'key' | 'token' | 'session').
+
+    401 for missing or bad credentials whatever ``name`` is; 404, with the same
+    message, for a name that is not deployed and for one the caller may not use
+    (another deployment's key, a workspace the caller is not a member of).
+    """
+    served = served_cached(name)
+    if served is not None:
+        found = authorize_cached(served, authorization)
+        if found:
+            return served, found
+    how, key_deployment, workspaces = _caller(authorization, session_user)
+    served = served_get(name)
+    not_found = NotFound(f"deployment {name!r} not found")
+    if served is None:
+        raise not_found
+    if how == "key":
+        if key_deployment != served.deployment_id:
+            raise not_found
+        if key_hash(_scheme(authorization)[1]) not in served.key_hashes:
+            with _lock:  # a key created in another process since this one cached the deployment
+                _served.pop(served.name, None)
+    elif how == "token":
         if served.workspace_id not in workspaces:
             raise not_found
-        return "token"
-    if session_user is not None and session_user.is_authenticated:
+    else:
         from ..access import member_role
 
         if member_role(session_user, served.workspace_id) is None:
             raise not_found
-        return "session"
-    raise Unauthorized(
-        "send the deployment's API key as 'Authorization: Bearer <key>' or a member's token as "
-        "'Authorization: Token <key>'"
-    )
+    return served, how
