@@ -121,7 +121,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "pipelines.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "pipelines.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# JSON bodies nested deeper than this answer 400 (API and prediction endpoints).
+JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "32"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "MLOps Studio API",
     "DESCRIPTION": "Build, run, deploy and monitor scikit-learn pipelines.",

@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 import orjson
+from django.conf import settings
 
 from ..errors import ApplicationError
+from ..inputs import json_depth_refuse
 from .coerce import dtype_kind, frame_from_body, frame_from_v2
 from .logbuffer import LogEntry, prediction_log_enqueue
 from .runner import run
@@ -46,12 +48,14 @@ def dumps(body: Any) -> bytes:
 
 def parse_json(body: bytes) -> Any:
     """The body as JSON. NaN and Infinity literals are accepted here so that the
-    coercion step can name the column that holds them."""
+    coercion step can name the column that holds them. Empty bodies, NUL characters
+    and nesting deeper than ``JSON_MAX_DEPTH`` answer 400."""
     if not body:
         raise ApplicationError("the request body is empty; send JSON", status=400, field="body")
     if b"\\u0000" in body:
         # PostgreSQL cannot store NUL in the prediction log; refuse before predicting.
         raise ApplicationError("the request body holds a NUL character (\\u0000); remove it", status=400, field="body")
+    json_depth_refuse(body, limit=settings.JSON_MAX_DEPTH)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
