@@ -129,6 +129,10 @@ REST_FRAMEWORK = {
 }
 # JSON bodies nested deeper than this answer 400 (API and prediction endpoints).
 JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "32"))
+# Predictions one ASGI process admits at once (running or about to run); past it a
+# request waits at most SERVING_MAX_WAIT_MS for a slot, then answers 503 + Retry-After.
+SERVING_MAX_INFLIGHT = int(os.environ.get("SERVING_MAX_INFLIGHT", "64"))
+SERVING_MAX_WAIT_MS = float(os.environ.get("SERVING_MAX_WAIT_MS", "50"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "MLOps Studio API",
     "DESCRIPTION": "Build, run, deploy and monitor scikit-learn pipelines.",
