@@ -118,10 +118,10 @@ class ApiBodyLimitMiddleware:
                 length = 0
             limit = self.upload_limit if request.path.startswith("/api/datasets") else self.limit
             if length > limit:
-                return JsonResponse(
-                    {"detail": f"the request body is {length} bytes; the limit is {limit} bytes"},
-                    status=413,
+                too_big = ApplicationError(
+                    f"the request body is {length} bytes; the limit is {limit} bytes", status=413, field="body"
                 )
+                return application_error_response(request, too_big)
         return self.get_response(request)
 
 
