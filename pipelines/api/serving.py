@@ -4,13 +4,14 @@ Plain Django views rather than DRF: these are machine APIs on the hot path.
 They take a deployment key (``Authorization: Bearer``) or a member's token
 (``Authorization: Token``), so CSRF does not apply to them; a browser session
 (the "try it" form) is accepted only with a valid CSRF token. The same
-functions serve the ASGI fast path (``pipelines.serving.asgi``).
+functions serve the ASGI fast path (``pipelines.serving.asgi``). Refusals are
+raised as ``ApplicationError`` and answered by ``api.errors.ApplicationErrorMiddleware``
+(the Open Inference Protocol's error shape under ``/v2/``).
 """
 
 from __future__ import annotations
 
 import time
-from functools import wraps
 
 from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -18,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ..access import member_role, role_allows
-from ..errors import ApplicationError, PermissionDenied
+from ..errors import PermissionDenied
 from ..models import Deployment
 from ..serving import handler
 from ..serving.state import served_for
@@ -29,22 +30,6 @@ def _json(status: int, body, headers: dict[str, str] | None = None) -> HttpRespo
     for k, v in (headers or {}).items():
         response[k] = v
     return response
-
-
-def _refusals(*, v2: bool = False):
-    """Answer an ``ApplicationError`` raised by the view with its one reply."""
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            try:
-                return view(request, *args, **kwargs)
-            except ApplicationError as exc:
-                return _json(*exc.reply(v2=v2))
-
-        return wrapper
-
-    return decorate
 
 
 def _session_user(request):
@@ -65,7 +50,6 @@ def _prepare(request, name: str):
 
 @csrf_exempt
 @require_POST
-@_refusals()
 def predict(request, name: str):
     started = time.perf_counter()
     served, model = _prepare(request, name)
@@ -95,7 +79,6 @@ def _require_editor(served, authorization: str | None, session_user) -> None:
 
 @csrf_exempt
 @require_POST
-@_refusals()
 def feedback(request, name: str):
     from ..services.deployments import prediction_feedback
 
@@ -134,14 +117,12 @@ def v2_ready(request):
 
 
 @require_GET
-@_refusals(v2=True)
 def v2_model(request, name: str):
     served, _ = _prepare(request, name)
     return _json(200, handler.v2_metadata(served))
 
 
 @require_GET
-@_refusals(v2=True)
 def v2_model_ready(request, name: str):
     _prepare(request, name)
     return _json(200, {"name": name, "ready": True})
@@ -149,7 +130,6 @@ def v2_model_ready(request, name: str):
 
 @csrf_exempt
 @require_POST
-@_refusals(v2=True)
 def v2_infer(request, name: str):
     started = time.perf_counter()
     prepared = _prepare(request, name)
