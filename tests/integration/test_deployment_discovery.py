@@ -161,3 +161,21 @@ def test_a_members_token_still_predicts(dep, owner):
     status, _ = _ask(api_client_for(owner), "POST", "/api/deployments/acme/predict", {"instances": [ROW]})
 
     assert status == 200
+
+
+@pytest.mark.django_db
+def test_a_token_answered_404_predicts_as_soon_as_its_user_joins_the_workspace(dep, owner, outsider, outsider_api):
+    from pipelines.models import Membership, Role
+
+    assert _ask(outsider_api, "POST", "/api/deployments/acme/predict", {"instances": [ROW]})[0] == 404
+    Membership.objects.create(workspace=Workspace.objects.get(personal_owner=owner), user=outsider, role=Role.VIEWER)
+
+    assert _ask(outsider_api, "POST", "/api/deployments/acme/predict", {"instances": [ROW]})[0] == 200
+
+
+@pytest.mark.django_db
+def test_a_token_with_a_nul_character_answers_401_not_500(dep):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token abc\x00def")
+
+    assert _ask(client, "POST", "/api/deployments/acme/predict", {"instances": [ROW]})[0] == 401
