@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a view's ApplicationError first.
+    "pipelines.api.errors.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "mlops_studio.urls"
@@ -202,7 +204,18 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "pipelines.api.errors.exception_handler",
     "NUM_PROXIES": NUM_PROXIES or None,
+    "DEFAULT_PARSER_CLASSES": [
+        "pipelines.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# JSON bodies nested deeper than this answer 400 (API and prediction endpoints).
+JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "32"))
+# Predictions one ASGI process admits at once (running or about to run); past it a
+# request waits at most SERVING_MAX_WAIT_MS for a slot, then answers 503 + Retry-After.
+SERVING_MAX_INFLIGHT = int(os.environ.get("SERVING_MAX_INFLIGHT", "64"))
+SERVING_MAX_WAIT_MS = float(os.environ.get("SERVING_MAX_WAIT_MS", "50"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "MLOps Studio API",
     "DESCRIPTION": "Build, run, deploy and monitor scikit-learn pipelines.",

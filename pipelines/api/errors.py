@@ -1,12 +1,21 @@
-"""Turning errors into JSON: one place for the whole API."""
+"""Turning errors into answers: the DRF handler, the page middleware, 404/500 views.
+
+Each answers an ``ApplicationError`` with ``ApplicationError.reply()`` (the one
+translation to status, JSON body and headers): DRF views through
+``exception_handler``, plain Django views (serving, pages) through
+``ApplicationErrorMiddleware`` — JSON under ``/api/`` and ``/v2/``, an HTML page
+in the site's layout elsewhere.
+"""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -23,26 +32,67 @@ def _flatten(detail) -> str:
     return str(detail)
 
 
-def exception_handler(exc, context):
+def _as_application_error(exc) -> ApplicationError | None:
+    """Framework exceptions that are the caller's fault, in our one error type."""
     if isinstance(exc, ApplicationError):
-        return Response({"detail": exc.message, **exc.details}, status=exc.status)
+        return exc
     if isinstance(exc, RequestDataTooBig):
-        return Response(
-            {"detail": "the request body is too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-        )
+        return ApplicationError("the request body is too large", status=413, field="body")
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        return Response(
-            {"detail": _flatten(exc.detail), "fields": fields}, status=status.HTTP_400_BAD_REQUEST
-        )
+        return ApplicationError(_flatten(exc.detail), details={"fields": fields})
     if isinstance(exc, exceptions.ParseError):
-        return Response(
-            {"detail": f"the request body is not valid JSON: {exc.detail}"},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
+        return ApplicationError(f"the request body is not valid JSON: {exc.detail}", field="body")
     if isinstance(exc, Http404):
-        return Response({"detail": "not found"}, status=status.HTTP_404_NOT_FOUND)
-    return drf_exception_handler(exc, context)
+        return ApplicationError("not found", status=404)
+    return None
+
+
+def exception_handler(exc, context):
+    """DRF's EXCEPTION_HANDLER."""
+    error = _as_application_error(exc)
+    if error is None:
+        return drf_exception_handler(exc, context)
+    status, body, headers = error.reply()
+    return Response(body, status=status, headers=headers)
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith(("/api/", "/v2/"))
+
+
+def application_error_response(request, error: ApplicationError) -> HttpResponse:
+    """The answer to ``error`` outside DRF: its JSON under /api/ and /v2/, else a page."""
+    status, body, headers = error.reply(v2=request.path.startswith("/v2/"))
+    if _is_api(request.path):
+        response: HttpResponse = JsonResponse(body, status=status)
+    else:
+        try:
+            title = HTTPStatus(status).phrase
+        except ValueError:
+            title = "Error"
+        response = render(
+            request, "application_error.html", {"status": status, "title": title, "error": body}, status=status
+        )
+    for key, value in headers.items():
+        response[key] = value
+    return response
+
+
+class ApplicationErrorMiddleware:
+    """An ``ApplicationError`` escaping a plain Django view (pages, non-DRF API views)
+    is answered like everywhere else instead of becoming a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ApplicationError):
+            return application_error_response(request, exception)
+        return None
 
 
 class ApiBodyLimitMiddleware:
@@ -68,15 +118,15 @@ class ApiBodyLimitMiddleware:
                 length = 0
             limit = self.upload_limit if request.path.startswith("/api/datasets") else self.limit
             if length > limit:
-                return JsonResponse(
-                    {"detail": f"the request body is {length} bytes; the limit is {limit} bytes"},
-                    status=413,
+                too_big = ApplicationError(
+                    f"the request body is {length} bytes; the limit is {limit} bytes", status=413, field="body"
                 )
+                return application_error_response(request, too_big)
         return self.get_response(request)
 
 
 def api_not_found(request, exception=None):
-    if request.path.startswith(("/api/", "/v2/")):
+    if _is_api(request.path):
         return JsonResponse({"detail": "not found"}, status=404)
     from django.views.defaults import page_not_found
 
@@ -84,7 +134,7 @@ def api_not_found(request, exception=None):
 
 
 def api_server_error(request):
-    if request.path.startswith(("/api/", "/v2/")):
+    if _is_api(request.path):
         return JsonResponse({"detail": "internal error; it has been logged"}, status=500)
     from django.views.defaults import server_error
 

@@ -4,7 +4,9 @@ Plain Django views rather than DRF: these are machine APIs on the hot path.
 They take a deployment key (``Authorization: Bearer``) or a member's token
 (``Authorization: Token``), so CSRF does not apply to them; a browser session
 (the "try it" form) is accepted only with a valid CSRF token. The same
-functions serve the ASGI fast path (``pipelines.serving.asgi``).
+functions serve the ASGI fast path (``pipelines.serving.asgi``). Refusals are
+raised as ``ApplicationError`` and answered by ``api.errors.ApplicationErrorMiddleware``
+(the Open Inference Protocol's error shape under ``/v2/``).
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ..access import member_role, role_allows
-from ..errors import ApplicationError
+from ..errors import PermissionDenied
 from ..models import Deployment
 from ..serving import handler
-from ..serving.coerce import BadInput
-from ..serving.state import ServingError, authorize, has_credentials, served_get, unauthorized
+from ..serving.state import served_for
 
 
 def _json(status: int, body, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -39,7 +40,7 @@ def _session_user(request):
     if user is None or not user.is_authenticated:
         return None
     if CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {}) is not None:
-        raise ServingError("CSRF check failed: send the X-CSRFToken header", status=403)
+        raise PermissionDenied("CSRF check failed: send the X-CSRFToken header")
     return user
 
 
@@ -51,10 +52,7 @@ def _prepare(request, name: str):
 @require_POST
 def predict(request, name: str):
     started = time.perf_counter()
-    try:
-        served, model = _prepare(request, name)
-    except ServingError as exc:
-        return _json(exc.status, exc.as_dict(), exc.headers)
+    served, model = _prepare(request, name)
     status, body, headers = handler.predict_json(
         served, model, request.body, request_id=request.META.get("HTTP_X_REQUEST_ID"), started=started
     )
@@ -74,9 +72,8 @@ def _require_editor(served, authorization: str | None, session_user) -> None:
         user = token.user if token else None
     role = member_role(user, served.workspace_id) if user is not None else None
     if not role_allows(role, Role.EDITOR):
-        raise ServingError(
-            f"posting ground truth needs the editor role (yours is {role or 'none'}) or the deployment's key",
-            status=403,
+        raise PermissionDenied(
+            f"posting ground truth needs the editor role (yours is {role or 'none'}) or the deployment's key"
         )
 
 
@@ -85,25 +82,14 @@ def _require_editor(served, authorization: str | None, session_user) -> None:
 def feedback(request, name: str):
     from ..services.deployments import prediction_feedback
 
-    try:
-        session_user = _session_user(request)
-        authorization = request.META.get("HTTP_AUTHORIZATION")
-        if not has_credentials(authorization, session_user):
-            raise unauthorized("authentication required: a deployment key or a member's token")
-        served = served_get(name)
-        if served is None:
-            raise ServingError(f"deployment {name!r} not found", status=404)
-        how = authorize(served, authorization, session_user)
-        if how != "key":
-            _require_editor(served, authorization, session_user)
-        items = handler.parse_json(request.body)
-        deployment = Deployment.objects.get(pk=served.deployment_id)
-        result = prediction_feedback(deployment=deployment, items=items)
-    except (ServingError, BadInput) as exc:
-        return _json(exc.status, exc.as_dict(), getattr(exc, "headers", None))
-    except ApplicationError as exc:
-        return _json(exc.status, {"detail": exc.message, **exc.details})
-    return _json(200, result)
+    session_user = _session_user(request)
+    authorization = request.META.get("HTTP_AUTHORIZATION")
+    served, how = served_for(name, authorization, session_user)
+    if how != "key":
+        _require_editor(served, authorization, session_user)
+    items = handler.parse_json(request.body)
+    deployment = Deployment.objects.get(pk=served.deployment_id)
+    return _json(200, prediction_feedback(deployment=deployment, items=items))
 
 
 # --- V2 -------------------------------------------------------------------------------
@@ -130,32 +116,23 @@ def v2_ready(request):
     return _json(200, {"ready": True})
 
 
-def _v2_prepare(request, name: str):
-    try:
-        return _prepare(request, name), None
-    except ServingError as exc:
-        return None, _json(exc.status, handler.v2_error(exc), exc.headers)
-
-
 @require_GET
 def v2_model(request, name: str):
-    prepared, error = _v2_prepare(request, name)
-    return error or _json(200, handler.v2_metadata(prepared[0]))
+    served, _ = _prepare(request, name)
+    return _json(200, handler.v2_metadata(served))
 
 
 @require_GET
 def v2_model_ready(request, name: str):
-    prepared, error = _v2_prepare(request, name)
-    return error or _json(200, {"name": name, "ready": True})
+    _prepare(request, name)
+    return _json(200, {"name": name, "ready": True})
 
 
 @csrf_exempt
 @require_POST
 def v2_infer(request, name: str):
     started = time.perf_counter()
-    prepared, error = _v2_prepare(request, name)
-    if error:
-        return error
+    prepared = _prepare(request, name)
     status, body, headers = handler.infer_v2(
         *prepared, request.body, request_id=request.META.get("HTTP_X_REQUEST_ID"), started=started
     )

@@ -3,6 +3,12 @@
 Every change to what is served bumps the serving stamp after the transaction
 commits (``serving.state.serving_stamp_bump``), so each serving process picks
 it up within ``SERVING_STAMP_TTL`` without a restart.
+
+Arguments arrive typed and validated (the API's serializers check types, ids and
+lengths). Permissions are checked once, where the deployment is resolved: a
+function taking a ``Deployment`` expects the caller to have resolved it with
+``selectors.registry.deployment_get(role=Role.EDITOR)``; ``deployment_deploy``,
+which resolves the model version itself, checks the role on it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from django.utils import timezone
 
 from ..access import member_role, require_role
 from ..errors import ApplicationError, Conflict, NotFound
-from ..inputs import has_nul, is_id, refuse_nul
+from ..inputs import has_nul, refuse_nul
 from ..models import (
     Deployment,
     DeploymentKey,
@@ -35,16 +41,15 @@ def _after_commit_bump() -> None:
     transaction.on_commit(serving_stamp_bump)
 
 
-def deployment_deploy(*, user, name: Any, model_version_id: Any) -> tuple[Deployment, bool]:
+def deployment_deploy(*, user, name: str, model_version_id: int) -> tuple[Deployment, bool]:
     """Serve ``model_version`` under ``name``: a new deployment, or a new revision of it.
 
     Returns (deployment, created). The model version and the deployment must be
-    in the same workspace; the caller needs the editor role there.
+    in the same workspace; the caller needs the editor role there. A name taken in
+    another workspace answers 409 (names are unique across workspaces).
     """
     name_check(name)
-    if not is_id(model_version_id):
-        raise ApplicationError("model_version must be a model version id", details={"field": "model_version"})
-    version = ModelVersion.objects.select_related("registered_model").filter(pk=int(model_version_id)).first()
+    version = ModelVersion.objects.select_related("registered_model").filter(pk=model_version_id).first()
     # A version in a workspace the caller is not in answers exactly like a missing one.
     if version is None or member_role(user, version.registered_model.workspace_id) is None:
         raise NotFound(f"model version {model_version_id} not found", details={"field": "model_version"})
@@ -55,10 +60,9 @@ def deployment_deploy(*, user, name: Any, model_version_id: Any) -> tuple[Deploy
             name=name, defaults={"workspace_id": workspace_id, "created_by": user}
         )
         if deployment.workspace_id != workspace_id:
-            raise Conflict(
-                f"the name {name!r} is taken by a deployment in another workspace; choose another",
-                details={"field": "name"},
-            )
+            # Names are unique across workspaces, so a clash cannot be hidden; its text
+            # must not say where the taken name lives.
+            raise Conflict(f"the name {name!r} is not available; choose another", field="name")
         _revision_add(deployment, version, user, RevisionAction.DEPLOY)
         _after_commit_bump()
     return deployment, created
@@ -76,21 +80,19 @@ def _revision_add(deployment: Deployment, version: ModelVersion, user, action: s
     return revision
 
 
-def deployment_rollback(*, user, deployment: Deployment, revision_number: Any = None) -> DeploymentRevision:
+def deployment_rollback(*, user, deployment: Deployment, revision_number: int | None = None) -> DeploymentRevision:
     """Serve again the model of an earlier revision, recorded as a new revision.
 
     Without ``revision_number``: the revision before the one now in effect (for a
     rollback revision, before the one it restored), so repeated rollbacks walk
-    back through history. 409 when there is nothing earlier.
+    back through history. 404 for a revision number the deployment does not
+    have, 409 when there is nothing earlier.
     """
-    require_role(user, deployment.workspace_id, Role.EDITOR, what="deployment")
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
         current = deployment.current_revision
         if revision_number is not None:
-            if not is_id(revision_number):
-                raise ApplicationError("revision must be a revision number", details={"field": "revision"})
-            target = deployment.revisions.filter(number=int(revision_number)).first()
+            target = deployment.revisions.filter(number=revision_number).first()
             if target is None:
                 raise ApplicationError(
                     f"deployment {deployment.name!r} has no revision {revision_number}",
@@ -112,8 +114,7 @@ def deployment_rollback(*, user, deployment: Deployment, revision_number: Any = 
     return revision
 
 
-def deployment_delete(*, user, deployment: Deployment) -> None:
-    require_role(user, deployment.workspace_id, Role.EDITOR, what="deployment")
+def deployment_delete(*, deployment: Deployment) -> None:
     deployment.delete()
     _after_commit_bump()
 
@@ -122,10 +123,8 @@ def deployment_delete(*, user, deployment: Deployment) -> None:
 
 
 def deployment_key_create(*, user, deployment: Deployment, name: str = "") -> tuple[DeploymentKey, str]:
-    """A new API key; the plain key is returned here once and never stored."""
-    require_role(user, deployment.workspace_id, Role.EDITOR, what="deployment")
-    if not isinstance(name, str) or len(name) > 100:
-        raise ApplicationError("name must be text of at most 100 characters", details={"field": "name"})
+    """A new API key named ``name`` (at most 100 characters); the plain key is
+    returned here once and never stored."""
     plain = KEY_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         key = DeploymentKey.objects.create(
@@ -137,7 +136,7 @@ def deployment_key_create(*, user, deployment: Deployment, name: str = "") -> tu
 
 
 def deployment_key_revoke(*, user, deployment: Deployment, key_id: int) -> DeploymentKey:
-    require_role(user, deployment.workspace_id, Role.EDITOR, what="deployment")
+    """Revoke one of the deployment's keys (idempotent); 404 for a key of another deployment."""
     key = deployment.keys.filter(pk=key_id).first()
     if key is None:
         raise NotFound(f"deployment {deployment.name!r} has no key {key_id}")

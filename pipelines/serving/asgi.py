@@ -12,6 +12,10 @@ contracts, refusals and logging are identical. Everything else — and any
 prediction without an ``Authorization`` header (the browser's "try it" form with
 its session) — goes to Django.
 
+Predictions are admitted by a per-process ``InflightLimiter``
+(``SERVING_MAX_INFLIGHT``, ``SERVING_MAX_WAIT_MS``): past it a request answers
+503 with ``Retry-After`` at once instead of queueing (``serving.limits``).
+
 On the event loop a request does no I/O: the deployment, the caller's key and
 the model are answered from process memory (``*_cached``), and the model runs
 inline (it needs the GIL anyway). A miss — first request, a stamp check every
@@ -33,14 +37,15 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402
 from django.db import connections  # noqa: E402
 
+from ..errors import ApplicationError, Overloaded  # noqa: E402
 from . import handler  # noqa: E402
-from .coerce import BadInput  # noqa: E402
+from .limits import InflightLimiter  # noqa: E402
 from .logbuffer import prediction_log_writer_stop  # noqa: E402
-from .state import ServingError  # noqa: E402
 
 MAX_BODY = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 JSON_HEADERS = [(b"content-type", b"application/json")]
 PREDICT_PREFIX = "/api/deployments/"
+limiter = InflightLimiter(settings.SERVING_MAX_INFLIGHT, settings.SERVING_MAX_WAIT_MS / 1000)
 
 
 def _route(method: str, path: str) -> tuple[str, str] | None:
@@ -156,20 +161,34 @@ async def application(scope, receive, send):
     if what == "predict" and not authorization:
         # No header: maybe the browser's session ("try it"); Django checks it and CSRF.
         return await django_application(scope, receive, send)
-    started = time.perf_counter()
-    body = b""
-    if what in ("predict", "infer"):
+    if what not in ("predict", "infer"):
+        return await _answer(send, what, name, authorization, None, b"", v2)
+    if not await limiter.acquire():
+        busy = Overloaded(
+            f"the server is at capacity ({limiter.limit} predictions in progress); retry in a second"
+        )
+        return await _send(send, *busy.reply(v2=v2))
+    try:
+        started = time.perf_counter()
         body = await _read_body(receive, declared)
         if body is None:
-            message = f"the request body is larger than the limit of {MAX_BODY} bytes"
-            return await _send(send, 413, {"detail": message, "error": message, "field": "body"})
+            too_big = ApplicationError(
+                f"the request body is larger than the limit of {MAX_BODY} bytes", status=413, field="body"
+            )
+            return await _send(send, *too_big.reply(v2=v2))
+        return await _answer(send, what, name, authorization, request_id, body, v2, started)
+    finally:
+        limiter.release()
+
+
+async def _answer(send, what: str, name: str, authorization: str | None, request_id: str | None,
+                  body: bytes, v2: bool, started: float | None = None) -> None:
     prepared = handler.prepare_cached(name, authorization)
     if prepared is None:
         try:
             prepared = await asyncio.to_thread(_prepare_in_thread, name, authorization)
-        except (ServingError, BadInput) as exc:
-            out = handler.v2_error(exc) if v2 else exc.as_dict()
-            return await _send(send, exc.status, out, getattr(exc, "headers", None))
+        except ApplicationError as exc:
+            return await _send(send, *exc.reply(v2=v2))
     served, model = prepared
     if what == "predict":
         status, out, headers = handler.predict_json(served, model, body, request_id=request_id, started=started)

@@ -10,7 +10,7 @@ optional ``params`` that is ignored, as MLflow does):
 - ``{"inputs": {col: [v, …]}}`` (columnar), or ``{"inputs": [...]}`` as records or rows;
 - Open Inference Protocol tensors: see ``frame_from_v2``.
 
-Every refusal is a ``BadInput`` with an HTTP status (400 malformed, 413 too
+Every refusal is an ``ApplicationError`` with an HTTP status (400 malformed, 413 too
 many rows, 422 values that do not fit the signature) and the offending
 ``field`` (and ``row`` where one row is to blame).
 """
@@ -23,25 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ApplicationError
+
 FORMATS = ("instances", "dataframe_split", "dataframe_records", "inputs")
 DEFAULT_MAX_ROWS = 1000
-
-
-class BadInput(Exception):
-    def __init__(self, message: str, *, status: int = 422, field: str | None = None, row: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
-        self.row = row
-
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"detail": self.message}
-        if self.field is not None:
-            body["field"] = self.field
-        if self.row is not None:
-            body["row"] = self.row
-        return body
 
 
 # --- dtype kinds ------------------------------------------------------------
@@ -81,21 +66,21 @@ class Signature:
 
 
 def frame_from_body(body: Any, sig: Signature) -> pd.DataFrame:
-    """Our JSON / MLflow scoring bodies → DataFrame. Raises BadInput."""
+    """Our JSON / MLflow scoring bodies → DataFrame. Raises ApplicationError."""
     if not isinstance(body, dict):
-        raise BadInput(
+        raise ApplicationError(
             f"the body must be a JSON object with one of: {', '.join(FORMATS)}", status=400, field="body"
         )
     present = [k for k in FORMATS if k in body]
     unknown = [k for k in body if k not in FORMATS and k != "params"]
     if unknown:
-        raise BadInput(
+        raise ApplicationError(
             f"unknown key {unknown[0]!r}; the body takes one of: {', '.join(FORMATS)}",
             status=400,
             field=unknown[0],
         )
     if len(present) != 1:
-        raise BadInput(
+        raise ApplicationError(
             f"the body must have exactly one of: {', '.join(FORMATS)}"
             + (f" (it has {', '.join(present)})" if present else ""),
             status=400,
@@ -120,18 +105,18 @@ def frame_from_v2(body: Any, sig: Signature) -> tuple[pd.DataFrame, list[str] | 
     signature order (what KServe's sklearn server and most clients send).
     """
     if not isinstance(body, dict):
-        raise BadInput("the body must be a JSON object with 'inputs'", status=400, field="body")
+        raise ApplicationError("the body must be a JSON object with 'inputs'", status=400, field="body")
     tensors = body.get("inputs")
     if not isinstance(tensors, list) or not tensors:
-        raise BadInput("'inputs' must be a non-empty list of tensors", status=400, field="inputs")
+        raise ApplicationError("'inputs' must be a non-empty list of tensors", status=400, field="inputs")
     request_id = body.get("id")
     if request_id is not None and not isinstance(request_id, str):
-        raise BadInput("'id' must be a string", status=400, field="id")
+        raise ApplicationError("'id' must be a string", status=400, field="id")
     wanted = None
     outputs = body.get("outputs")
     if outputs is not None:
         if not isinstance(outputs, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs):
-            raise BadInput("'outputs' must be a list of {\"name\": …}", status=400, field="outputs")
+            raise ApplicationError("'outputs' must be a list of {\"name\": …}", status=400, field="outputs")
         wanted = [o["name"] for o in outputs]
     parsed = [_v2_tensor(t, i) for i, t in enumerate(tensors)]
     if len(parsed) == 1 and parsed[0][0] not in sig.index:
@@ -140,10 +125,10 @@ def frame_from_v2(body: Any, sig: Signature) -> tuple[pd.DataFrame, list[str] | 
         if len(shape) == 1 and len(sig.columns) == 1:
             shape = [shape[0], 1]
         if len(shape) != 2 or shape[1] != len(sig.columns):
-            raise BadInput(
+            raise ApplicationError(
                 f"tensor {name!r} has shape {shape}; send [n, {len(sig.columns)}] with the features "
                 f"in this order: {', '.join(sig.columns)}, or one tensor per column named by the column",
-                field=field,
+                field=field, status=422,
             )
         rows = _reshape(data, shape, field)
         return _from_rows(rows, sig, field), wanted, request_id
@@ -151,15 +136,15 @@ def frame_from_v2(body: Any, sig: Signature) -> tuple[pd.DataFrame, list[str] | 
     for i, (name, shape, data) in enumerate(parsed):
         field = f"inputs[{i}] ({name})"
         if name not in sig.index:
-            raise BadInput(
-                f"the model has no input {name!r}; its inputs are: {', '.join(sig.columns)}", field=name
+            raise ApplicationError(
+                f"the model has no input {name!r}; its inputs are: {', '.join(sig.columns)}", field=name, status=422
             )
         if name in columns:
-            raise BadInput(f"input {name!r} is given twice", status=400, field=name)
+            raise ApplicationError(f"input {name!r} is given twice", status=400, field=name)
         if len(shape) == 2 and shape[1] == 1:
             shape = [shape[0]]
         if len(shape) != 1:
-            raise BadInput(f"tensor {name!r} has shape {shape}; a column takes [n] or [n, 1]", field=field)
+            raise ApplicationError(f"tensor {name!r} has shape {shape}; a column takes [n] or [n, 1]", field=field, status=422)
         columns[name] = _reshape(data, shape, field)
     return _from_columns(columns, sig, "inputs"), wanted, request_id
 
@@ -169,9 +154,9 @@ def frame_from_v2(body: Any, sig: Signature) -> tuple[pd.DataFrame, list[str] | 
 
 def _check_batch(n: int, sig: Signature, field: str) -> None:
     if n == 0:
-        raise BadInput(f"{field} is empty: send at least one row", status=400, field=field)
+        raise ApplicationError(f"{field} is empty: send at least one row", status=400, field=field)
     if n > sig.max_rows:
-        raise BadInput(
+        raise ApplicationError(
             f"{field} has {n} rows; the limit is {sig.max_rows} rows per request", status=413, field=field
         )
 
@@ -179,17 +164,17 @@ def _check_batch(n: int, sig: Signature, field: str) -> None:
 def _from_split(value: Any, sig: Signature) -> pd.DataFrame:
     key = "dataframe_split"
     if not isinstance(value, dict):
-        raise BadInput("dataframe_split must be an object with 'columns' and 'data'", status=400, field=key)
+        raise ApplicationError("dataframe_split must be an object with 'columns' and 'data'", status=400, field=key)
     extra = [k for k in value if k not in ("columns", "data", "index")]
     if extra:
-        raise BadInput(f"dataframe_split has an unknown key {extra[0]!r}", status=400, field=f"{key}.{extra[0]}")
+        raise ApplicationError(f"dataframe_split has an unknown key {extra[0]!r}", status=400, field=f"{key}.{extra[0]}")
     columns, data = value.get("columns"), value.get("data")
     if not isinstance(data, list):
-        raise BadInput("dataframe_split.data must be a list of rows", status=400, field=f"{key}.data")
+        raise ApplicationError("dataframe_split.data must be a list of rows", status=400, field=f"{key}.data")
     if columns is None:
         return _from_rows(data, sig, f"{key}.data")
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-        raise BadInput("dataframe_split.columns must be a list of names", status=400, field=f"{key}.columns")
+        raise ApplicationError("dataframe_split.columns must be a list of names", status=400, field=f"{key}.columns")
     _check_columns(columns, sig)
     _check_batch(len(data), sig, f"{key}.data")
     width = len(columns)
@@ -197,8 +182,8 @@ def _from_split(value: Any, sig: Signature) -> pd.DataFrame:
     lists = list(by_column.values())
     for r, row in enumerate(data):
         if not isinstance(row, list) or len(row) != width:
-            raise BadInput(
-                f"row {r} of {key}.data must be a list of {width} values (one per column)", field=f"{key}.data", row=r
+            raise ApplicationError(
+                f"row {r} of {key}.data must be a list of {width} values (one per column)", field=f"{key}.data", row=r, status=422
             )
         for j, v in enumerate(row):
             lists[j].append(v)
@@ -213,7 +198,7 @@ def _from_columns(value: dict, sig: Signature, field: str) -> pd.DataFrame:
             value[name] = col = [col]
         lengths.add(len(col))
     if len(lengths) > 1:
-        raise BadInput(f"the columns of {field} have different lengths: {sorted(lengths)}", field=field)
+        raise ApplicationError(f"the columns of {field} have different lengths: {sorted(lengths)}", field=field, status=422)
     n = lengths.pop()
     _check_batch(n, sig, field)
     return _build(value, n, sig)
@@ -223,18 +208,18 @@ def _from_list(value: Any, sig: Signature, field: str, *, records_only: bool = F
     if isinstance(value, dict) and records_only:
         value = [value]
     if not isinstance(value, list):
-        raise BadInput(f"{field} must be a list of rows", status=400, field=field)
+        raise ApplicationError(f"{field} must be a list of rows", status=400, field=field)
     _check_batch(len(value), sig, field)
     first = value[0]
     if isinstance(first, dict):
         return _from_records(value, sig, field)
     if records_only:
-        raise BadInput(f"{field} must be a list of objects {{column: value}}", status=400, field=field, row=0)
+        raise ApplicationError(f"{field} must be a list of objects {{column: value}}", status=400, field=field, row=0)
     if isinstance(first, list):
         return _from_rows(value, sig, field)
     if len(sig.columns) == 1:  # a single-feature model may take a flat list of values
         return _build({sig.columns[0]: value}, len(value), sig)
-    raise BadInput(
+    raise ApplicationError(
         f"{field} must hold records ({{column: value}}) or rows (lists of {len(sig.columns)} values)",
         status=400,
         field=field,
@@ -248,7 +233,7 @@ def _from_records(records: list, sig: Signature, field: str) -> pd.DataFrame:
     expected = len(sig.columns)
     for r, record in enumerate(records):
         if not isinstance(record, dict):
-            raise BadInput(f"row {r} of {field} is not an object", status=400, field=field, row=r)
+            raise ApplicationError(f"row {r} of {field} is not an object", status=400, field=field, row=r)
         if len(record) != expected or any(c not in record for c, _ in lists):
             _check_columns(list(record), sig, row=r)
         for c, target in lists:
@@ -261,12 +246,12 @@ def _from_rows(rows: list, sig: Signature, field: str) -> pd.DataFrame:
     width = len(sig.columns)
     for r, row in enumerate(rows):
         if not isinstance(row, list):
-            raise BadInput(f"row {r} of {field} is not a list", status=400, field=field, row=r)
+            raise ApplicationError(f"row {r} of {field} is not a list", status=400, field=field, row=r)
         if len(row) != width:
-            raise BadInput(
+            raise ApplicationError(
                 f"row {r} of {field} has {len(row)} values; the model takes {width}: {', '.join(sig.columns)}",
                 field=field,
-                row=r,
+                row=r, status=422,
             )
     if sig.all_float:
         return _float_frame(rows, sig, field)
@@ -278,13 +263,13 @@ def _check_columns(given: list[str], sig: Signature, *, row: int | None = None) 
     missing = [c for c in sig.columns if c not in given]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise BadInput(f"column {missing[0]!r} is missing{more}", field=missing[0], row=row)
+        raise ApplicationError(f"column {missing[0]!r} is missing{more}", field=missing[0], row=row, status=422)
     extra = [c for c in given if c not in sig.index]
     if extra:
-        raise BadInput(
+        raise ApplicationError(
             f"column {extra[0]!r} is not an input of this model; its inputs are: {', '.join(sig.columns)}",
             field=extra[0],
-            row=row,
+            row=row, status=422,
         )
 
 
@@ -318,7 +303,7 @@ def _check_finite(array: np.ndarray, sig: Signature) -> None:
         message = f"column {sig.columns[j]!r} is missing (null or NaN) in row {r}; this model has no imputer, so every value is needed"
     else:
         message = f"column {sig.columns[j]!r} is {value} in row {r} (not a finite number)"
-    raise BadInput(message, field=sig.columns[j], row=r)
+    raise ApplicationError(message, field=sig.columns[j], row=r, status=422)
 
 
 def _build(by_column: dict[str, list], n: int, sig: Signature) -> pd.DataFrame:
@@ -341,8 +326,8 @@ def _column(name: str, values: list, dtype: str, kind: str, sig: Signature):
             elif isinstance(v, int | float) and not isinstance(v, bool):
                 out[r] = float(v)
             else:
-                raise BadInput(
-                    f"column {name!r} takes numbers; row {r} has {_describe(v)}", field=name, row=r
+                raise ApplicationError(
+                    f"column {name!r} takes numbers; row {r} has {_describe(v)}", field=name, row=r, status=422
                 )
             if not math.isfinite(out[r]):
                 x = out[r]
@@ -350,32 +335,32 @@ def _column(name: str, values: list, dtype: str, kind: str, sig: Signature):
                     continue
                 what = "missing (null or NaN)" if math.isnan(x) else f"{x} (not a finite number)"
                 hint = "; this model has no imputer, so every value is needed" if math.isnan(x) else ""
-                raise BadInput(f"column {name!r} is {what} in row {r}{hint}", field=name, row=r)
+                raise ApplicationError(f"column {name!r} is {what} in row {r}{hint}", field=name, row=r, status=422)
         if kind == "int":
             if np.isnan(out).any():
                 return out  # the model takes missing values: keep them as floats
             if not np.all(np.mod(out, 1) == 0):
                 r = int(np.argwhere(np.mod(out, 1) != 0)[0][0])
-                raise BadInput(
-                    f"column {name!r} takes whole numbers; row {r} has {values[r]!r}", field=name, row=r
+                raise ApplicationError(
+                    f"column {name!r} takes whole numbers; row {r} has {values[r]!r}", field=name, row=r, status=422
                 )
             return out.astype(dtype if dtype.startswith(("int", "uint")) else "int64")
         return out if dtype == "float64" else out.astype(dtype)
     if kind == "bool":
         for r, v in enumerate(values):
             if not isinstance(v, bool):
-                raise BadInput(f"column {name!r} takes true or false; row {r} has {_describe(v)}", field=name, row=r)
+                raise ApplicationError(f"column {name!r} takes true or false; row {r} has {_describe(v)}", field=name, row=r, status=422)
         return np.array(values, dtype=bool)
     for r, v in enumerate(values):
         if v is None:
             if not sig.allow_nan:
-                raise BadInput(
+                raise ApplicationError(
                     f"column {name!r} is missing (null) in row {r}; this model needs every value",
                     field=name,
-                    row=r,
+                    row=r, status=422,
                 )
         elif not isinstance(v, str):
-            raise BadInput(f"column {name!r} takes text; row {r} has {_describe(v)}", field=name, row=r)
+            raise ApplicationError(f"column {name!r} takes text; row {r} has {_describe(v)}", field=name, row=r, status=422)
     return pd.array(values, dtype=object)
 
 
@@ -403,22 +388,22 @@ V2_NUMERIC = {
 def _v2_tensor(t: Any, i: int) -> tuple[str, list[int], list]:
     field = f"inputs[{i}]"
     if not isinstance(t, dict):
-        raise BadInput("each input must be an object with name, shape, datatype and data", status=400, field=field)
+        raise ApplicationError("each input must be an object with name, shape, datatype and data", status=400, field=field)
     name, shape, datatype, data = t.get("name"), t.get("shape"), t.get("datatype"), t.get("data")
     if not isinstance(name, str):
-        raise BadInput("each input needs a 'name'", status=400, field=f"{field}.name")
+        raise ApplicationError("each input needs a 'name'", status=400, field=f"{field}.name")
     if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
-        raise BadInput(f"input {name!r} needs a 'shape' of non-negative integers", status=400, field=f"{field}.shape")
+        raise ApplicationError(f"input {name!r} needs a 'shape' of non-negative integers", status=400, field=f"{field}.shape")
     if not isinstance(datatype, str) or (datatype not in V2_NUMERIC and datatype != "BYTES"):
-        raise BadInput(f"input {name!r} has an unknown datatype {datatype!r}", status=400, field=f"{field}.datatype")
+        raise ApplicationError(f"input {name!r} has an unknown datatype {datatype!r}", status=400, field=f"{field}.datatype")
     if t.get("parameters", {}).get("binary_data_size") is not None:
-        raise BadInput(
+        raise ApplicationError(
             "binary tensor data is not supported; send JSON data (binary_data=False)",
             status=400,
             field=f"{field}.parameters",
         )
     if not isinstance(data, list):
-        raise BadInput(f"input {name!r} needs 'data' as a list", status=400, field=f"{field}.data")
+        raise ApplicationError(f"input {name!r} needs 'data' as a list", status=400, field=f"{field}.data")
     return name, shape, data
 
 
@@ -428,7 +413,7 @@ def _reshape(data: list, shape: list[int], field: str) -> list:
         flat = [v for row in data for v in (row if isinstance(row, list) else [row])]
     size = math.prod(shape)
     if len(flat) != size:
-        raise BadInput(f"{field} has {len(flat)} values but its shape {shape} needs {size}", status=400, field=field)
+        raise ApplicationError(f"{field} has {len(flat)} values but its shape {shape} needs {size}", status=400, field=field)
     if len(shape) == 1:
         return list(flat)
     width = shape[1]

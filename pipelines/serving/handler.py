@@ -20,21 +20,20 @@ from typing import Any
 
 import numpy as np
 import orjson
+from django.conf import settings
 
-from .coerce import BadInput, dtype_kind, frame_from_body, frame_from_v2
+from ..errors import ApplicationError
+from ..inputs import json_depth_refuse
+from .coerce import dtype_kind, frame_from_body, frame_from_v2
 from .logbuffer import LogEntry, prediction_log_enqueue
 from .runner import run
 from .state import (
     Served,
-    ServingError,
-    authorize,
     authorize_cached,
-    has_credentials,
     model_cached,
     model_get,
     served_cached,
-    served_get,
-    unauthorized,
+    served_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -49,12 +48,14 @@ def dumps(body: Any) -> bytes:
 
 def parse_json(body: bytes) -> Any:
     """The body as JSON. NaN and Infinity literals are accepted here so that the
-    coercion step can name the column that holds them."""
+    coercion step can name the column that holds them. Empty bodies, NUL characters
+    and nesting deeper than ``JSON_MAX_DEPTH`` answer 400."""
     if not body:
-        raise BadInput("the request body is empty; send JSON", status=400, field="body")
+        raise ApplicationError("the request body is empty; send JSON", status=400, field="body")
     if b"\\u0000" in body:
         # PostgreSQL cannot store NUL in the prediction log; refuse before predicting.
-        raise BadInput("the request body holds a NUL character (\\u0000); remove it", status=400, field="body")
+        raise ApplicationError("the request body holds a NUL character (\\u0000); remove it", status=400, field="body")
+    json_depth_refuse(body, limit=settings.JSON_MAX_DEPTH)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -62,7 +63,7 @@ def parse_json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInput(f"the request body is not valid JSON: {exc}", status=400, field="body") from exc
+        raise ApplicationError(f"the request body is not valid JSON: {exc}", status=400, field="body") from exc
 
 
 _id_pid = 0
@@ -96,16 +97,9 @@ def prepare_cached(name: str, authorization: str | None):
 
 
 def prepare(name: str, authorization: str | None, session_user=None):
-    """(Served, model) for an allowed caller; raises ServingError 401/404/503."""
-    if not has_credentials(authorization, session_user):
-        raise unauthorized(
-            "authentication required: send 'Authorization: Bearer <deployment key>' "
-            "or 'Authorization: Token <your API token>'"
-        )
-    served = served_get(name)
-    if served is None:
-        raise ServingError(f"deployment {name!r} not found", status=404)
-    authorize(served, authorization, session_user)
+    """(Served, model) for an allowed caller; raises ApplicationError 401 (bad or no
+    credentials, whatever the name), 404 (no such deployment, or not the caller's), 503."""
+    served, _ = served_for(name, authorization, session_user)
     return served, model_get(served.artifact_sha256)
 
 
@@ -119,7 +113,7 @@ def _run_model(served: Served, model, frame) -> tuple[list, np.ndarray | None, n
                          want_proba=served.task == "classification")
     except (ValueError, TypeError, KeyError) as exc:
         # e.g. a category the encoder never saw: the input's fault, not the server's.
-        raise BadInput(f"the model could not predict on this input: {exc}", field="body") from exc
+        raise ApplicationError(f"the model could not predict on this input: {exc}", status=422, field="body") from exc
     return raw.tolist(), proba, raw
 
 
@@ -156,9 +150,10 @@ def predict_json(served: Served, model, body: bytes, *, request_id: str | None =
     try:
         frame = frame_from_body(parse_json(body), served.signature)
         predictions, proba, _ = _run_model(served, model, frame)
-    except BadInput as exc:
+    except ApplicationError as exc:
         _log(served, request_id, "json", exc.status, exc.message, None, None, started)
-        return exc.status, {**exc.as_dict(), "request_id": request_id}, {"X-Request-ID": request_id}
+        status, out, headers = exc.reply()
+        return status, {**out, "request_id": request_id}, {**headers, "X-Request-ID": request_id}
     out: dict[str, Any] = {"predictions": predictions}
     if proba is not None:
         out["probabilities"] = proba.tolist()
@@ -223,10 +218,6 @@ def _predict_datatype(served: Served) -> str:
     return "BYTES"
 
 
-def v2_error(exc: BadInput | ServingError) -> dict[str, Any]:
-    return {"error": exc.message, **exc.as_dict()}
-
-
 def infer_v2(served: Served, model, body: bytes, *, request_id: str | None = None,
              started: float | None = None) -> Reply:
     """``POST /v2/models/{name}/infer``."""
@@ -242,15 +233,16 @@ def infer_v2(served: Served, model, body: bytes, *, request_id: str | None = Non
         if wanted is not None:
             unknown = [w for w in wanted if w not in available]
             if unknown:
-                raise BadInput(
+                raise ApplicationError(
                     f"the model has no output {unknown[0]!r}; outputs are: {', '.join(available)}",
                     status=400,
                     field="outputs",
                 )
         predictions, proba, raw = _run_model(served, model, frame)
-    except BadInput as exc:
+    except ApplicationError as exc:
         _log(served, rid, "v2", exc.status, exc.message, None, None, started)
-        return exc.status, {**v2_error(exc), "id": rid}, {"X-Request-ID": rid}
+        status, out, headers = exc.reply(v2=True)
+        return status, {**out, "id": rid}, {**headers, "X-Request-ID": rid}
     wanted = wanted or (["predict", "predict_proba"] if proba is not None else ["predict"])
     n = len(predictions)
     tensors = []

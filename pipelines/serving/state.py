@@ -28,6 +28,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ApplicationError, NotFound, Unauthorized
 from .coerce import Signature
 
 logger = logging.getLogger(__name__)
@@ -37,31 +38,6 @@ STAMP_TTL = float(os.environ.get("SERVING_STAMP_TTL", "0.25"))
 MODEL_CACHE_SIZE = int(os.environ.get("SERVING_MODEL_CACHE_SIZE", "8"))
 TOKEN_TTL = float(os.environ.get("SERVING_TOKEN_TTL", "5"))
 MAX_ROWS = int(os.environ.get("SERVING_MAX_BATCH_ROWS", "1000"))
-
-
-class ServingError(Exception):
-    """A request the endpoint refuses: HTTP status, message, the field to blame."""
-
-    def __init__(self, message: str, *, status: int, field: str | None = None, row: int | None = None,
-                 headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
-        self.row = row
-        self.headers = headers or {}
-
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"detail": self.message}
-        if self.field is not None:
-            body["field"] = self.field
-        if self.row is not None:
-            body["row"] = self.row
-        return body
-
-
-def unauthorized(message: str) -> ServingError:
-    return ServingError(message, status=401, headers={"WWW-Authenticate": 'Bearer realm="predict"'})
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +221,7 @@ def model_get(sha256: str):
                 model = runnable_from(artifact_store().load(sha256, OBJECT))
             except ArtifactError as exc:
                 logger.error("cannot load model %s: %s", sha256[:12], exc)
-                raise ServingError(f"the model cannot be loaded: {exc}", status=503) from exc
+                raise ApplicationError(f"the model cannot be loaded: {exc}", status=503) from exc
             _models[sha256] = model
             while len(_models) > MODEL_CACHE_SIZE:
                 _models.popitem(last=False)
@@ -271,13 +247,6 @@ def _scheme(authorization: str | None) -> tuple[str, str]:
     return scheme.lower(), value.strip()
 
 
-def has_credentials(authorization: str | None, session_user=None) -> bool:
-    scheme, value = _scheme(authorization)
-    if scheme in ("bearer", "token") and value:
-        return True
-    return bool(session_user is not None and session_user.is_authenticated)
-
-
 def authorize_cached(served: Served, authorization: str | None) -> str | None:
     """'key' or 'token' if the caller may use this deployment without a database lookup."""
     scheme, value = _scheme(authorization)
@@ -290,51 +259,81 @@ def authorize_cached(served: Served, authorization: str | None) -> str | None:
     return None
 
 
-def authorize(served: Served, authorization: str | None, session_user=None) -> str:
-    """How the caller is allowed in; raises 401 (no or bad credentials) or 404 (not yours)."""
-    found = authorize_cached(served, authorization)
-    if found:
-        return found
+NO_CREDENTIALS = (
+    "authentication required: send 'Authorization: Bearer <deployment key>' "
+    "or 'Authorization: Token <your API token>'"
+)
+
+
+def _caller(authorization: str | None, session_user) -> tuple[str, int | None, frozenset[int] | None]:
+    """Who is calling, decided before the deployment's name is looked at, so that bad
+    credentials answer 401 for every name — taken or not — and reveal nothing.
+
+    Returns ``("key", deployment id, None)``, ``("token", None, workspace ids)`` or
+    ``("session", None, None)``; raises ``Unauthorized`` for missing or bad credentials.
+    """
     scheme, value = _scheme(authorization)
-    not_found = ServingError(f"deployment {served.name!r} not found", status=404)
     if scheme == "bearer" and value:
         from ..models import DeploymentKey
 
-        row = (
+        deployment_id = (
             DeploymentKey.objects.filter(key_hash=key_hash(value), revoked_at__isnull=True)
             .values_list("deployment_id", flat=True)
             .first()
         )
-        if row is None:
-            raise unauthorized("the API key is not valid (revoked or mistyped)")
-        if row != served.deployment_id:
-            raise not_found
-        with _lock:  # a key created in another process since this one cached the deployment
-            _served.pop(served.name, None)
-        return "key"
+        if deployment_id is None:
+            raise Unauthorized("the API key is not valid (revoked or mistyped)")
+        return "key", deployment_id, None
     if scheme == "token" and value:
+        # Always read: a cached token that already opens this deployment was taken by
+        # authorize_cached, and a membership added since must not answer 404.
         from rest_framework.authtoken.models import Token
 
         from ..models import Membership
 
-        token = Token.objects.select_related("user").filter(key=value).first()
+        token = None if "\x00" in value else Token.objects.select_related("user").filter(key=value).first()
         if token is None or not token.user.is_active:
-            raise unauthorized("the token is not valid")
+            raise Unauthorized("the token is not valid")
         workspaces = frozenset(
             Membership.objects.filter(user_id=token.user_id).values_list("workspace_id", flat=True)
         )
         with _lock:
             _tokens[value] = (time.monotonic(), token.user_id, workspaces)
+        return "token", None, workspaces
+    if session_user is not None and session_user.is_authenticated:
+        return "session", None, None
+    raise Unauthorized(NO_CREDENTIALS)
+
+
+def served_for(name: str, authorization: str | None, session_user=None) -> tuple[Served, str]:
+    """(the deployment, how the caller is let in: 'key' | 'token' | 'session').
+
+    401 for missing or bad credentials whatever ``name`` is; 404, with the same
+    message, for a name that is not deployed and for one the caller may not use
+    (another deployment's key, a workspace the caller is not a member of).
+    """
+    served = served_cached(name)
+    if served is not None:
+        found = authorize_cached(served, authorization)
+        if found:
+            return served, found
+    how, key_deployment, workspaces = _caller(authorization, session_user)
+    served = served_get(name)
+    not_found = NotFound(f"deployment {name!r} not found")
+    if served is None:
+        raise not_found
+    if how == "key":
+        if key_deployment != served.deployment_id:
+            raise not_found
+        if key_hash(_scheme(authorization)[1]) not in served.key_hashes:
+            with _lock:  # a key created in another process since this one cached the deployment
+                _served.pop(served.name, None)
+    elif how == "token":
         if served.workspace_id not in workspaces:
             raise not_found
-        return "token"
-    if session_user is not None and session_user.is_authenticated:
+    else:
         from ..access import member_role
 
         if member_role(session_user, served.workspace_id) is None:
             raise not_found
-        return "session"
-    raise unauthorized(
-        "send the deployment's API key as 'Authorization: Bearer <key>' or a member's token as "
-        "'Authorization: Token <key>'"
-    )
+    return served, how

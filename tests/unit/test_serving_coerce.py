@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.serving.coerce import BadInput, Signature, frame_from_body, frame_from_v2
+from pipelines.errors import ApplicationError
+from pipelines.serving.coerce import Signature, frame_from_body, frame_from_v2
 
 SIG = Signature(
     {
@@ -23,8 +24,8 @@ NAN_OK = Signature({"inputs": [{"name": "a", "dtype": "float64"}], "allow_nan": 
 RECORD = {"age": 30, "income": 1.5, "city": "Oslo", "member": True}
 
 
-def refused(body, sig=SIG) -> BadInput:
-    with pytest.raises(BadInput) as info:
+def refused(body, sig=SIG) -> ApplicationError:
+    with pytest.raises(ApplicationError) as info:
         frame_from_body(body, sig)
     return info.value
 
@@ -97,13 +98,13 @@ def test_the_row_at_fault_is_named():
 
 
 def test_nan_is_refused_by_a_model_without_an_imputer_and_taken_by_one_with():
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(ApplicationError) as info:
         frame_from_body({"instances": [[float("nan"), 1.0]]}, NUMERIC)
     assert info.value.field == "a" and "imputer" in info.value.message
 
     frame = frame_from_body({"instances": [{"a": None}]}, NAN_OK)
     assert math.isnan(frame["a"][0])
-    with pytest.raises(BadInput):
+    with pytest.raises(ApplicationError):
         frame_from_body({"instances": [{"a": float("-inf")}]}, NAN_OK)
 
 
@@ -138,7 +139,7 @@ def test_v2_takes_one_2d_tensor_or_one_tensor_per_column():
     ],
 )
 def test_v2_refusals_name_the_tensor(body, field):
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(ApplicationError) as info:
         frame_from_v2(body, NUMERIC)
 
     assert info.value.field == field
