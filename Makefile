@@ -61,7 +61,7 @@ $(SCHEMATHESIS_VENV)/.installed-$(SCHEMATHESIS_VERSION):
 	touch $@
 
 # The editor's API types are generated from the OpenAPI schema; a test fails when they are stale.
-api-types: python-deps
+api-types: python-deps secret-key
 	mkdir -p var
 	$(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 	cd frontend && npx --no-install openapi-typescript ../var/openapi.yaml --output src/api-schema.d.ts

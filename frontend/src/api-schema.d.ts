@@ -13,7 +13,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Exchange a username and password for an API token. */
+        /**
+         * @description Exchange a username and password for an API token.
+         *
+         *     After ``LOGIN_THROTTLE_USER`` failures for a username, or ``LOGIN_THROTTLE_IP``
+         *     from one address, within ``LOGIN_THROTTLE_WINDOW`` seconds, the endpoint
+         *     answers 429 with ``Retry-After`` until the window ends.
+         */
         post: operations["api_auth_token_create"];
         delete?: never;
         options?: never;
@@ -586,6 +592,17 @@ export interface components {
             name?: string;
             /** Format: int64 */
             workspace?: number;
+            /**
+             * @description auto detects it from the head of the file; any other choice is used as given
+             *
+             *     * `auto` - auto
+             *     * `comma` - comma
+             *     * `semicolon` - semicolon
+             *     * `tab` - tab
+             *     * `pipe` - pipe
+             * @default auto
+             */
+            delimiter: components["schemas"]["DelimiterEnum"];
         };
         DatasetOut: {
             readonly id: number;
@@ -593,6 +610,7 @@ export interface components {
             name: string;
             filename: string;
             sha256: string;
+            /** Format: int64 */
             n_rows: number;
             columns: unknown;
             preview: unknown;
@@ -618,6 +636,15 @@ export interface components {
          * @enum {string}
          */
         DatatypeEnum: "BOOL" | "UINT8" | "UINT16" | "UINT32" | "UINT64" | "INT8" | "INT16" | "INT32" | "INT64" | "FP16" | "FP32" | "FP64" | "BYTES";
+        /**
+         * @description * `auto` - auto
+         *     * `comma` - comma
+         *     * `semicolon` - semicolon
+         *     * `tab` - tab
+         *     * `pipe` - pipe
+         * @enum {string}
+         */
+        DelimiterEnum: "auto" | "comma" | "semicolon" | "tab" | "pipe";
         DeployIn: {
             name: string;
             /** Format: int64 */
@@ -927,6 +954,7 @@ export interface components {
             workspace: number;
             name: string;
             description: string;
+            /** Format: int64 */
             version: number;
             readonly node_count: number;
             /** @description a username */
@@ -944,6 +972,7 @@ export interface components {
             name: string;
             description: string;
             graph: unknown;
+            /** Format: int64 */
             version: number;
             /** @description a username */
             readonly created_by: string | null;
@@ -965,6 +994,7 @@ export interface components {
         PipelineVersionOut: {
             readonly id: number;
             pipeline: number;
+            /** Format: int64 */
             number: number;
             graph: unknown;
             graph_hash: string;
@@ -1072,7 +1102,9 @@ export interface components {
             finished_at: string | null;
             /** Format: double */
             readonly duration_seconds: number | null;
+            /** Format: int64 */
             steps_total: number;
+            /** Format: int64 */
             steps_done: number;
             /** Format: double */
             readonly progress: number;
@@ -1100,7 +1132,9 @@ export interface components {
             finished_at: string | null;
             /** Format: double */
             readonly duration_seconds: number | null;
+            /** Format: int64 */
             steps_total: number;
+            /** Format: int64 */
             steps_done: number;
             /** Format: double */
             readonly progress: number;
@@ -1131,6 +1165,7 @@ export interface components {
             cache_hit: boolean;
             readonly cached_from_run: number | null;
             always_rerun: boolean;
+            /** Format: int64 */
             timeout_seconds: number | null;
             outputs: unknown;
             summary: unknown;
@@ -1138,6 +1173,7 @@ export interface components {
             warnings: unknown;
             error: string;
             error_detail: string;
+            /** Format: int64 */
             attempts: number;
             worker: string;
             /** Format: date-time */
