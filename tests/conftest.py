@@ -165,3 +165,16 @@ def wait_for_run(client: APIClient, run_id: int, timeout: float = 120) -> dict:
         if time.monotonic() > deadline:
             raise AssertionError(f"run {run_id} still {data['status']} after {timeout}s: {data}")
         time.sleep(0.2)
+
+
+def run_async(coroutine):
+    """``asyncio.run`` in a thread of its own.
+
+    The session's Playwright browser (the e2e tests) keeps an event loop
+    running in the main thread, where ``asyncio.run`` would refuse to start.
+    """
+    import asyncio
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -610,7 +610,6 @@ export interface components {
             name: string;
             filename: string;
             sha256: string;
-            /** Format: int64 */
             n_rows: number;
             columns: unknown;
             preview: unknown;
@@ -954,7 +953,6 @@ export interface components {
             workspace: number;
             name: string;
             description: string;
-            /** Format: int64 */
             version: number;
             readonly node_count: number;
             /** @description a username */
@@ -972,7 +970,6 @@ export interface components {
             name: string;
             description: string;
             graph: unknown;
-            /** Format: int64 */
             version: number;
             /** @description a username */
             readonly created_by: string | null;
@@ -994,7 +991,6 @@ export interface components {
         PipelineVersionOut: {
             readonly id: number;
             pipeline: number;
-            /** Format: int64 */
             number: number;
             graph: unknown;
             graph_hash: string;
@@ -1102,9 +1098,7 @@ export interface components {
             finished_at: string | null;
             /** Format: double */
             readonly duration_seconds: number | null;
-            /** Format: int64 */
             steps_total: number;
-            /** Format: int64 */
             steps_done: number;
             /** Format: double */
             readonly progress: number;
@@ -1132,9 +1126,7 @@ export interface components {
             finished_at: string | null;
             /** Format: double */
             readonly duration_seconds: number | null;
-            /** Format: int64 */
             steps_total: number;
-            /** Format: int64 */
             steps_done: number;
             /** Format: double */
             readonly progress: number;
@@ -1165,7 +1157,6 @@ export interface components {
             cache_hit: boolean;
             readonly cached_from_run: number | null;
             always_rerun: boolean;
-            /** Format: int64 */
             timeout_seconds: number | null;
             outputs: unknown;
             summary: unknown;
@@ -1173,7 +1164,6 @@ export interface components {
             warnings: unknown;
             error: string;
             error_detail: string;
-            /** Format: int64 */
             attempts: number;
             worker: string;
             /** Format: date-time */

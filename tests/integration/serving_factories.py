@@ -4,7 +4,6 @@ given a key through the real API. Features ``a`` and ``b`` (floats), label ``tar
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pandas as pd
@@ -22,6 +21,7 @@ from pipelines.models import (
     Workspace,
 )
 from pipelines.services.artifacts import artifact_store, artifacts_record
+from tests.conftest import run_async
 
 ROW = {"a": 1.0, "b": 0.0}
 
@@ -90,7 +90,7 @@ def asgi_request(method: str, path: str, *, headers: dict[str, str] | None = Non
     async def send(message):
         sent.append(message)
 
-    asyncio.run(application(scope, receive, send))
+    run_async(application(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], json.loads(payload), {k.decode(): v.decode() for k, v in start["headers"]}

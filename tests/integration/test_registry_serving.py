@@ -12,7 +12,7 @@ from pipelines.demo import DEMO_PIPELINES
 from pipelines.models import Membership, PredictionLog, Role, Workspace
 from pipelines.serving.logbuffer import prediction_log_writer_stop, prediction_logs_flush
 from pipelines.serving.state import caches_clear
-from tests.conftest import api_client_for, wait_for_run
+from tests.conftest import api_client_for, run_async, wait_for_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -494,8 +494,6 @@ def test_the_try_it_form_predicts_with_the_session_and_its_csrf_token(deployed, 
 
 
 def _asgi(method, path, body=b"", headers=()):
-    import asyncio
-    import concurrent.futures
 
     from asgiref.testing import ApplicationCommunicator
 
@@ -514,10 +512,7 @@ def _asgi(method, path, body=b"", headers=()):
         out = await app.receive_output(10)
         return start["status"], json.loads(out["body"])
 
-    # In a thread of its own: the session's Playwright browser (e2e tests) may
-    # hold a running event loop in this one.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, call()).result()
+    return run_async(call())
 
 
 def test_the_asgi_fast_path_serves_the_same_contract_as_the_django_views(deployed):

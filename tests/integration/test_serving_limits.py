@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.serving.state import caches_clear
-from tests.conftest import ROOT, worker_env
+from tests.conftest import ROOT, run_async, worker_env
 from tests.integration.serving_factories import deploy_with_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,9 +103,9 @@ def test_a_burst_past_capacity_gets_fast_503s_with_retry_after_and_memory_stays_
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode() + body
 
-    asyncio.run(_burst(port, raw))  # warm-up: model loaded, allocator settled
+    run_async(_burst(port, raw))  # warm-up: model loaded, allocator settled
     rss_before = _rss_kb(proc.pid)
-    results = [r for _ in range(BURSTS) for r in asyncio.run(_burst(port, raw))]
+    results = [r for _ in range(BURSTS) for r in run_async(_burst(port, raw))]
     rss_after = _rss_kb(proc.pid)
 
     statuses = [status for status, *_ in results]
@@ -134,4 +134,4 @@ def test_within_capacity_every_prediction_is_answered(server, owner, owner_api):
     async def sequential():
         return [await _request(port, raw) for _ in range(20)]
 
-    assert [status for status, *_ in asyncio.run(sequential())] == [200] * 20
+    assert [status for status, *_ in run_async(sequential())] == [200] * 20

@@ -3,6 +3,7 @@
 import asyncio
 
 from pipelines.serving.limits import InflightLimiter
+from tests.conftest import run_async
 
 
 async def _arrivals(limiter: InflightLimiter, n: int, work: float = 0.0) -> list[bool]:
@@ -23,7 +24,7 @@ async def _arrivals(limiter: InflightLimiter, n: int, work: float = 0.0) -> list
 def test_requests_arriving_together_are_admitted_up_to_the_limit_and_the_rest_refused_at_once():
     limiter = InflightLimiter(2, max_wait=0)
 
-    admitted = asyncio.run(_arrivals(limiter, 5))
+    admitted = run_async(_arrivals(limiter, 5))
 
     assert admitted == [True, True, False, False, False]
     assert limiter.inflight == 0
@@ -32,7 +33,7 @@ def test_requests_arriving_together_are_admitted_up_to_the_limit_and_the_rest_re
 def test_a_request_waits_for_a_slot_freed_within_the_wait():
     limiter = InflightLimiter(1, max_wait=1.0)
 
-    admitted = asyncio.run(_arrivals(limiter, 2, work=0.01))
+    admitted = run_async(_arrivals(limiter, 2, work=0.01))
 
     assert admitted == [True, True]
     assert limiter.inflight == 0
@@ -41,7 +42,7 @@ def test_a_request_waits_for_a_slot_freed_within_the_wait():
 def test_a_wait_that_runs_out_is_refused_and_leaves_no_slot_taken():
     limiter = InflightLimiter(1, max_wait=0.01)
 
-    admitted = asyncio.run(_arrivals(limiter, 2, work=0.2))
+    admitted = run_async(_arrivals(limiter, 2, work=0.2))
 
     assert admitted == [True, False]
     assert limiter.inflight == 0
@@ -50,7 +51,7 @@ def test_a_wait_that_runs_out_is_refused_and_leaves_no_slot_taken():
 def test_at_most_limit_requests_wait():
     limiter = InflightLimiter(1, max_wait=1.0)
 
-    admitted = asyncio.run(_arrivals(limiter, 4, work=0.01))
+    admitted = run_async(_arrivals(limiter, 4, work=0.01))
 
     assert admitted == [True, True, False, False]
     assert limiter.inflight == 0
