@@ -124,14 +124,22 @@ def start_worker(
 
 
 def start_beat(log_dir: Path, artifact_root, *, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start ``celery beat`` (the sweeper's clock) with its schedule file in ``log_dir``."""
-    log = open(log_dir / "beat.log", "w")  # noqa: SIM115 - beat writes it until it stops
-    return subprocess.Popen(
+    """Start ``celery beat`` (the sweeper's clock) and wait until it has sent its first task."""
+    log_path = log_dir / "beat.log"
+    log = open(log_path, "w")  # noqa: SIM115 - beat writes it until it stops
+    proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "mlops_studio", "beat", "--loglevel=INFO",
          f"--schedule={log_dir / 'beat-schedule'}"],
         cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
+    deadline = time.monotonic() + 60
+    while "Sending due task" not in log_path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"celery beat did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    return proc
 
 
 def stop_worker(proc: subprocess.Popen) -> None:

@@ -213,21 +213,8 @@ def _apply(actions: Actions, rows: dict[str, StepRun], now, run: RunRef) -> tupl
     """Apply cache copies and queueing. Returns (steps made final, steps to send, cached nodes)."""
     final, to_send, cached = 0, [], []
     for node_id, (key, hit) in actions.from_cache.items():
-        step, hit_row = rows[node_id], hit.origin
-        origin_id = hit_row.cached_from_id if hit_row.cache_hit and hit_row.cached_from_id else hit_row.pk
-        origin_run = hit_row.summary.get("cached_from_run", hit_row.run_id) if hit_row.cache_hit else hit_row.run_id
-        fields = dict(
-            status=StepStatus.SUCCEEDED,
-            cache_key=key,
-            cache_hit=True,
-            cached_from_id=origin_id,
-            outputs=hit_row.outputs,
-            summary={**hit_row.summary, "cached_from_run": origin_run},
-            logs=f"cached: reused the outputs of run {origin_run} (step '{hit_row.node_id}')",
-            warnings=hit_row.warnings,
-            started_at=now,
-            finished_at=now,
-        )
+        step = rows[node_id]
+        fields = _cache_copy(key, hit, now)
         if StepRun.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(**fields):
             for name, value in fields.items():
                 setattr(step, name, value)
@@ -236,7 +223,7 @@ def _apply(actions: Actions, rows: dict[str, StepRun], now, run: RunRef) -> tupl
             cached.append(node_id)
     for node_id, ready in actions.enqueue.items():
         step = rows[node_id]
-        task_id = dispatch.step_task_id(step.pk, step.attempts + 1)
+        task_id = dispatch.step_task_id(step, step.attempts + 1)
         if StepRun.objects.filter(pk=step.pk, status=StepStatus.PENDING).update(
             status=StepStatus.QUEUED, cache_key=ready.cache_key, input_refs=ready.input_refs,
             task_id=task_id, queued_at=now,
@@ -244,6 +231,57 @@ def _apply(actions: Actions, rows: dict[str, StepRun], now, run: RunRef) -> tupl
             step.status, step.task_id = StepStatus.QUEUED, task_id
             to_send.append(step)
     return final, to_send, cached
+
+
+def _cache_copy(key: str, hit: Hit, now) -> dict:
+    """The fields of a step that reuses ``hit`` (a stored StepRun) instead of executing."""
+    row = hit.origin
+    origin_id = row.cached_from_id if row.cache_hit and row.cached_from_id else row.pk
+    origin_run = row.summary.get("cached_from_run", row.run_id) if row.cache_hit else row.run_id
+    return dict(
+        status=StepStatus.SUCCEEDED,
+        cache_key=key,
+        cache_hit=True,
+        cached_from_id=origin_id,
+        outputs=row.outputs,
+        summary={**row.summary, "cached_from_run": origin_run},
+        logs=f"cached: reused the outputs of run {origin_run} (step '{row.node_id}')",
+        warnings=row.warnings,
+        started_at=now,
+        finished_at=now,
+    )
+
+
+def run_prepare(*, run: Run, steps: list[StepRun]) -> list[StepRun]:
+    """Decide, before anything is stored, what a new run does first.
+
+    Fills in the unsaved ``steps`` (queued with their input artifacts, or copied
+    from the cache, with their own children as far as hits reach) and the
+    unsaved ``run``'s progress, so that storing them takes one insert each and
+    no update. ``run`` must have its pk (the task ids carry it). Returns the
+    steps to send once the transaction commits.
+    """
+    rows = {s.node_id: s for s in steps}
+    ref = RunRef(run.pk, run.workspace_id, run.use_cache, run.headline_node)
+    actions = Scheduler([_state(s) for s in steps], use_cache=run.use_cache, lookup=_lookup(ref)).start()
+    now = timezone.now()
+    for node_id, (key, hit) in actions.from_cache.items():
+        step = rows[node_id]
+        for name, value in _cache_copy(key, hit, now).items():
+            setattr(step, name, value)
+        metrics = step.summary.get("metrics")
+        if node_id == run.headline_node and isinstance(metrics, dict) and isinstance(metrics.get("headline"), dict):
+            run.headline = metrics["headline"]
+    for node_id, ready in actions.enqueue.items():
+        step = rows[node_id]
+        step.status, step.cache_key, step.input_refs = StepStatus.QUEUED, ready.cache_key, ready.input_refs
+        step.queued_at, step.task_id = now, dispatch.step_task_id(step, 1)
+    run.steps_done = len(actions.from_cache)
+    if run.steps_done:
+        run.status, run.started_at = RunStatus.RUNNING, now
+    if run.steps_done == run.steps_total:
+        run.status, run.finished_at = RunStatus.SUCCEEDED, now
+    return [rows[node_id] for node_id in actions.enqueue]
 
 
 def _skip_pending(run_id: int, reason: str) -> int:

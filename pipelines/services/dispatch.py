@@ -15,9 +15,12 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 
-def step_task_id(step_id: int, attempt: int) -> str:
-    """The Celery task id of a step's ``attempt``-th execution (1-based); revoke uses it."""
-    return f"step-{step_id}-{attempt}"
+def step_task_id(step, attempt: int) -> str:
+    """The Celery task id of a step's ``attempt``-th execution (1-based); revoke uses it.
+
+    Made of the run and the step's position, so it is known before the row is inserted.
+    """
+    return f"step-{step.run_id}-{step.position}-{attempt}"
 
 
 def enqueue_steps(steps: Iterable, *, countdown: float | None = None) -> None:

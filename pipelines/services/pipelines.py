@@ -81,7 +81,8 @@ def pipeline_delete(*, pipeline: Pipeline) -> None:
 def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") -> PipelineVersion:
     """Freeze the current draft; reuse the latest version if the graph is unchanged."""
     digest = graph_hash(pipeline.graph)
-    with transaction.atomic():
+    # No savepoint: inside a caller's transaction (run_start) it would cost two round trips.
+    with transaction.atomic(savepoint=False):
         latest = (
             PipelineVersion.objects.select_for_update()
             .filter(pipeline=pipeline)

@@ -21,7 +21,7 @@ from ..graph import Plan
 from ..models import Pipeline, PipelineVersion, Run, RunStatus, StepRun, StepStatus, Trigger
 from ..models.run import RUN_FINAL
 from . import dispatch
-from .advance import run_reconcile
+from .advance import run_prepare
 from .graphs import graph_compile
 from .pipelines import pipeline_version_snapshot
 
@@ -51,7 +51,7 @@ def run_start(
     with transaction.atomic():
         if version is None:
             version = pipeline_version_snapshot(pipeline=pipeline, user=user)
-        run = Run.objects.create(
+        run = Run(
             workspace=pipeline.workspace,
             pipeline=pipeline,
             pipeline_version=version,
@@ -62,8 +62,14 @@ def run_start(
             steps_total=len(plan.steps),
             headline_node=_headline_node(plan),
         )
-        steps = StepRun.objects.bulk_create(_step_rows(run, plan))
-        run_reconcile(run=run, steps=steps)
+        status = run.status
+        run.save(force_insert=True)
+        steps = _step_rows(run, plan)
+        to_send = run_prepare(run=run, steps=steps)
+        if run.status != status:  # cache hits: the run is already under way, or done
+            run.save(update_fields=["status", "steps_done", "started_at", "finished_at", "headline"])
+        StepRun.objects.bulk_create(steps)
+        transaction.on_commit(lambda: dispatch.enqueue_steps(to_send))
     return run
 
 

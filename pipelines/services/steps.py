@@ -108,34 +108,45 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
 
 
 def _claiming(condition: str, params: list) -> StepRun | None:
-    """Run a conditional ``UPDATE … RETURNING`` that makes the step this worker's next attempt.
+    """Run a conditional update that makes the step this worker's next attempt.
 
-    One round trip; the returned row carries ``run_status``, ``run_workspace_id``
-    and ``run_use_cache`` of its run besides the step's own fields.
+    One round trip; the returned row carries ``run_status``, ``run_workspace_id``,
+    ``run_use_cache`` and ``run_headline_node`` of its run besides the step's
+    own fields. On PostgreSQL the same statement marks a queued run running and
+    reads the step's children (``children_rows``), which advancing needs later.
     """
     table = connection.ops.quote_name(StepRun._meta.db_table)
     runs = connection.ops.quote_name(Run._meta.db_table)
     now = timezone.now()
-
-    def of_run(column: str) -> str:
-        return f"(SELECT r.{column} FROM {runs} r WHERE r.id = {table}.run_id)"
-
-    children = "NULL"
-    if connection.vendor == "postgresql":
-        # The children's static fields (block, params, inputs …), so that
-        # advancing after this step needs no query to find them.
-        children = f"""(SELECT json_agg(json_build_object({", ".join(f"'{c}', c.{c}" for c in CHILD_COLUMNS)}))
-                         FROM {table} c WHERE c.run_id = {table}.run_id
-                         AND c.node_id IN (SELECT jsonb_array_elements_text({table}.children)))"""
-    sql = f"""
+    claim = f"""
         UPDATE {table} SET status = %s, started_at = %s, heartbeat_at = %s,
                attempts = attempts + 1, worker = %s
         WHERE {condition}
-        RETURNING *, {of_run('status')} AS run_status, {of_run('workspace_id')} AS run_workspace_id,
-                  {of_run('use_cache')} AS run_use_cache, {of_run('headline_node')} AS run_headline_node,
-                  {children} AS children_rows
     """
-    rows = list(StepRun.objects.raw(sql, [StepStatus.RUNNING.value, now, now, worker_name(), *params]))
+    claim_params = [StepStatus.RUNNING.value, now, now, worker_name(), *params]
+
+    def of_run(row: str, column: str) -> str:
+        return f"(SELECT r.{column} FROM {runs} r WHERE r.id = {row}.run_id) AS run_{column}"
+
+    run_columns = ", ".join(of_run("{row}", c) for c in ("status", "workspace_id", "use_cache", "headline_node"))
+    if connection.vendor == "postgresql":
+        children = f"""(SELECT json_agg(json_build_object({", ".join(f"'{c}', c.{c}" for c in CHILD_COLUMNS)}))
+                        FROM {table} c WHERE c.run_id = claimed.run_id
+                        AND c.node_id IN (SELECT jsonb_array_elements_text(claimed.children)))"""
+        sql = f"""
+            WITH claimed AS ({claim} RETURNING *),
+            started AS (
+                UPDATE {runs} SET status = %s, started_at = %s
+                WHERE id IN (SELECT run_id FROM claimed) AND status = %s
+            )
+            SELECT claimed.*, {run_columns.format(row="claimed")}, {children} AS children_rows FROM claimed
+        """
+        rows = list(StepRun.objects.raw(
+            sql, [*claim_params, RunStatus.RUNNING.value, now, RunStatus.QUEUED.value]
+        ))
+    else:
+        sql = f"{claim} RETURNING *, {run_columns.format(row=table)}, NULL AS children_rows"
+        rows = list(StepRun.objects.raw(sql, claim_params))
     if not rows:
         return None
     step = rows[0]
@@ -144,6 +155,8 @@ def _claiming(condition: str, params: list) -> StepRun | None:
     if isinstance(snapshot, str):
         snapshot = json.loads(snapshot)
     step.children_rows = [StepRun(**row) for row in snapshot] if snapshot is not None else None
+    if connection.vendor == "postgresql":
+        step.run_status = RunStatus.RUNNING  # the statement started the run if it was queued
     return step
 
 
@@ -178,7 +191,7 @@ def _take_over(step_id: int) -> StepRun | None:
     if step is not None:
         logger.warning("step %s: worker %s is gone; taking it over (attempt %s)", step_id, seen["worker"], step.attempts)
         StepRun.objects.filter(pk=step_id, attempts=step.attempts).update(
-            task_id=dispatch.step_task_id(step_id, step.attempts)
+            task_id=dispatch.step_task_id(step, step.attempts)
         )
     return step
 
@@ -216,7 +229,7 @@ def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = Non
         )
     elif not outcome.permanent and step.attempts < MAX_ATTEMPTS:
         # A transient error (lost file system or connection): queue it again.
-        task_id = dispatch.step_task_id(step.pk, step.attempts + 1)
+        task_id = dispatch.step_task_id(step, step.attempts + 1)
         if StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts).update(
             status=StepStatus.QUEUED, logs=outcome.logs, error_detail=outcome.error_detail,
             task_id=task_id, queued_at=timezone.now(),
@@ -301,13 +314,13 @@ def steps_sweep_stale() -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.STEP_HEARTBEAT_TIMEOUT)
     touched = 0
     running = StepRun.objects.filter(status=StepStatus.RUNNING).exclude(run__status__in=RUN_FINAL)
-    for step in running.only("id", "run_id", "attempts", "worker", "heartbeat_at", "timeout_seconds"):
+    for step in running.only("id", "run_id", "position", "attempts", "worker", "heartbeat_at", "timeout_seconds"):
         # Lost: silent for too long, or (on this machine) its process is gone.
         if not (step.heartbeat_at is not None and step.heartbeat_at < cutoff) and not _process_gone(step.worker):
             continue
         lost = StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts)
         if step.attempts < MAX_ATTEMPTS:
-            new_task = dispatch.step_task_id(step.pk, step.attempts + 1)
+            new_task = dispatch.step_task_id(step, step.attempts + 1)
             if lost.update(status=StepStatus.QUEUED, task_id=new_task, queued_at=timezone.now()):
                 step.task_id = new_task
                 logger.warning("step %s lost its worker; requeued", step.pk)
