@@ -93,7 +93,7 @@ def deploy_model() -> tuple[str, list[str], list[float], object]:
     run.refresh_from_db()
     if run.status != "succeeded":
         raise RuntimeError(f"training failed: {run.error}")
-    version = model_register(user=user, name="bc", run_id=run.pk, node_id="train")
+    version = model_register(user=user, name="bc", run=run, node_id="train")
     deployment, _ = deployment_deploy(user=user, name="bc", model_version_id=version.pk)
     _, key = deployment_key_create(user=user, deployment=deployment, name="bench")
     columns = version.feature_names

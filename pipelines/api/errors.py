@@ -40,7 +40,9 @@ def _as_application_error(exc) -> ApplicationError | None:
         return ApplicationError("the request body is too large", status=413, field="body")
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        return ApplicationError(_flatten(exc.detail), details={"fields": fields})
+        # One field at fault: name it the way every other error does, too.
+        single = next(iter(fields)) if len(fields) == 1 and "non_field_errors" not in fields else None
+        return ApplicationError(_flatten(exc.detail), field=single, details={"fields": fields})
     if isinstance(exc, exceptions.ParseError):
         return ApplicationError(f"the request body is not valid JSON: {exc.detail}", field="body")
     if isinstance(exc, Http404):

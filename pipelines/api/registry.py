@@ -18,6 +18,7 @@ from ..selectors.registry import (
     model_version_get,
     model_version_list,
 )
+from ..selectors.runs import run_get
 from ..services.deployments import (
     deployment_deploy,
     deployment_key_create,
@@ -144,8 +145,15 @@ def deployment_payload(request, deployment: Deployment) -> dict:
 
 @extend_schema_field({"type": "string", "pattern": NAME_RE.pattern, "maxLength": 100})
 class NameField(StrictCharField):
-    """A model or deployment name; ``services.registry.name_check`` enforces the pattern
-    (its error names the field)."""
+    """A model or deployment name: 1–100 letters, digits, '.', '_' or '-'."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not NAME_RE.match(value):
+            raise serializers.ValidationError(
+                "a name is 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        return value
 
 
 class ModelRegisterIn(serializers.Serializer):
@@ -172,9 +180,9 @@ class ModelListApi(APIView):
     def post(self, request):
         data = ModelRegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
+        run = run_get(user=request.user, run_id=data.validated_data["run"], role=Role.EDITOR, field="run")
         version = model_register(
-            user=request.user, name=data.validated_data["name"], run_id=data.validated_data["run"],
-            node_id=data.validated_data["node"],
+            user=request.user, name=data.validated_data["name"], run=run, node_id=data.validated_data["node"]
         )
         version = model_version_get(user=request.user, version_id=version.pk)
         return Response(ModelVersionOut(version).data, status=status.HTTP_201_CREATED)

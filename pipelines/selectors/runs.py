@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet
 
-from ..access import require_role, workspace_ids_for
+from ..access import member_role, require_role, workspace_ids_for
 from ..errors import NotFound
 from ..graph import graph_diff
 from ..models import Role, Run, RunStatus, StepRun
@@ -29,14 +29,20 @@ def run_status_counts(*, user, pipeline_id: int | None = None) -> dict[str, int]
     return dict(runs.order_by().values_list("status").annotate(n=Count("id")))
 
 
-def run_get(*, user, run_id: int, role: str = Role.VIEWER) -> Run:
+def run_get(*, user, run_id: int, role: str = Role.VIEWER, field: str | None = None) -> Run:
+    """The run, if ``user`` has ``role`` in its workspace.
+
+    A run of a workspace the user is not in answers exactly like a missing one
+    (NotFound); ``field`` names the request field that held the id, if any.
+    """
     run = (
         Run.objects.select_related("pipeline", "pipeline_version", "created_by", "workspace")
         .filter(pk=run_id)
         .first()
     )
-    if run is None:
-        raise NotFound("run not found")
+    details = {"field": field} if field else None
+    if run is None or member_role(user, run.workspace_id) is None:
+        raise NotFound(f"run {run_id} not found", details=details)
     require_role(user, run.workspace_id, role, what="run")
     return run
 

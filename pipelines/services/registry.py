@@ -9,12 +9,10 @@ from typing import Any
 import pandas as pd
 from django.db import transaction
 
-from ..access import member_role, require_role
-from ..errors import ApplicationError, NotFound
+from ..errors import ApplicationError
 from ..execution.artifacts import OBJECT, TABLE, ArtifactError
 from ..execution.summaries import json_safe
-from ..inputs import is_id
-from ..models import ModelVersion, RegisteredModel, Role, Run, StepRun, StepStatus, Task
+from ..models import ModelVersion, RegisteredModel, Run, StepRun, StepStatus, Task
 from .artifacts import artifact_store
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -125,23 +123,13 @@ def _card(task: str, steps: list[dict], target: str, rows: int, classes: list | 
     }
 
 
-def model_register(*, user, name: Any, run_id: Any, node_id: Any) -> ModelVersion:
-    """Register the model that step ``node_id`` of run ``run_id`` trained (model.train or model.tune).
+def model_register(*, user, name: str, run: Run, node_id: str) -> ModelVersion:
+    """Register the model that step ``node_id`` of ``run`` trained (model.train or model.tune).
 
-    Refusals name the field: ``run`` (not a number, not found), ``node`` (no such
-    node, not a training step, did not succeed, no model output), ``name``.
-    Needs the editor role in the run's workspace.
+    The caller has validated ``name`` and resolved ``run`` with the editor role
+    (``selectors.runs.run_get``). Refusals name the field ``node``: no such node,
+    not a training step, did not succeed, no model output.
     """
-    name_check(name)
-    if not is_id(run_id):
-        raise ApplicationError("run must be a run id (a number)", details={"field": "run"})
-    if not isinstance(node_id, str) or not node_id:
-        raise ApplicationError("node must be the id of a model.train or model.tune node", details={"field": "node"})
-    run = Run.objects.select_related("pipeline_version").filter(pk=int(run_id)).first()
-    # A run in a workspace the caller is not in answers exactly like a missing one.
-    if run is None or member_role(user, run.workspace_id) is None:
-        raise NotFound(f"run {run_id} not found", details={"field": "run"})
-    require_role(user, run.workspace_id, Role.EDITOR, what="run")
     steps = {s.node_id: s for s in StepRun.objects.filter(run=run)}
     step = steps.get(node_id)
     trainers = sorted(n for n, s in steps.items() if s.block_key in TRAIN_BLOCKS)

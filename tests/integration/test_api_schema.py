@@ -141,7 +141,7 @@ def _seed() -> dict:
         status=StepStatus.SUCCEEDED, inputs={"table": ["load", "table"]}, params={"target": "target"},
         outputs={"model": model_ref.as_ref()},
     )
-    model_version = model_register(user=user, name="fuzzed-model", run_id=run.pk, node_id="train")
+    model_version = model_register(user=user, name="fuzzed-model", run=run, node_id="train")
     deployment, _ = deployment_deploy(user=user, name="fuzzed", model_version_id=model_version.pk)
     key, _ = deployment_key_create(user=user, deployment=deployment, name="fuzz")
     return {
