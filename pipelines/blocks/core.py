@@ -7,6 +7,7 @@ processes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,6 +49,19 @@ def _run_builtin(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, 
     return {TABLE: table}
 
 
+@functools.cache
+def _builtin_column_names(name: str) -> tuple[str, ...] | None:
+    from .data import load_builtin
+
+    return tuple(str(c) for c in load_builtin(name).columns) if name in BUILTIN_DATASETS else None
+
+
+def _builtin_columns(inputs: Inputs, params: Params) -> dict[str, Any]:
+    """The fixed columns of a built-in dataset (loaded once per process to learn them)."""
+    names = _builtin_column_names(params.get("name", "iris"))
+    return {TABLE: list(names) if names is not None else None}
+
+
 DATASET_BUILTIN = Block(
     key="dataset.builtin",
     label="Built-in dataset",
@@ -70,6 +84,7 @@ DATASET_BUILTIN = Block(
     run=_run_builtin,
     curated=True,
     tags=("data", "source"),
+    output_columns=_builtin_columns,
 )
 
 
@@ -163,6 +178,7 @@ DATA_SPLIT = Block(
     curated=True,
     tags=("data",),
     column_params=("stratify_column",),
+    output_columns=lambda inputs, params: dict.fromkeys(("train", "test"), inputs.get(TABLE)),
 )
 
 

@@ -1,0 +1,653 @@
+"""Row-level table blocks (``table.*``): training data only, before the split.
+
+Declarations and column rules live here; the pandas work is in ``table_ops``
+and the DuckDB work in ``table_sql``, imported when a block runs so that building
+the catalogue stays cheap. Each block's ``output_columns`` rule is plain Python
+on column names: graph validation calls it with the upstream columns (or None
+when unknown) and the run calls it with the real ones, so a bad column is
+reported the same way before and during a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .base import TABLE, Block, BlockError, Port, StepContext
+from .core import SEED_MAX, _object
+
+Inputs = Mapping[str, Any]
+Params = Mapping[str, Any]
+Columns = Mapping[str, "list[str] | None"]
+
+FILTER_OPS = (
+    "==", "!=", "<", "<=", ">", ">=", "in", "not in", "is null", "not null", "contains", "starts with",
+)  # fmt: skip
+NO_VALUE_OPS = ("is null", "not null")
+LIST_OPS = ("in", "not in")
+TEXT_OPS = ("contains", "starts with")
+AGG_FUNCTIONS = ("count", "sum", "mean", "median", "min", "max", "nunique")
+JOIN_HOWS = ("inner", "left", "right", "outer")
+JOIN_VALIDATE = ("auto", "one_to_one", "one_to_many", "many_to_one", "many_to_many")
+JOIN_SUFFIXES = ("_left", "_right")
+MAX_CONDITIONS = 50
+MAX_LIST_VALUES = 10_000
+MAX_SHOWN_COLUMNS = 20
+
+
+# -- helpers shared by the rules and the runs ------------------------------------------
+
+
+def listing(columns: Sequence[Any]) -> str:
+    """``a, b, c`` — the first few column names, then how many more."""
+    shown = [str(c) for c in columns[:MAX_SHOWN_COLUMNS]]
+    if len(columns) > MAX_SHOWN_COLUMNS:
+        shown.append(f"… ({len(columns) - MAX_SHOWN_COLUMNS} more)")
+    return ", ".join(shown) if shown else "none"
+
+
+def require_columns(
+    names: Sequence[str], columns: Sequence[str] | None, *, param: str, where: str = "the table"
+) -> None:
+    """Raise BlockError naming the first of ``names`` that ``columns`` lacks (unknown: no check)."""
+    if columns is None:
+        return
+    present = set(columns)
+    for name in names:
+        if name not in present:
+            raise BlockError(
+                f"column '{name}' is not in {where} (columns: {listing(columns)})", param=param
+            )
+
+
+def string_list(params: Params, name: str) -> list[str]:
+    """A param that must be a list of column names; duplicates are dropped, order kept."""
+    value = params.get(name) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise BlockError("must be a list of column names", param=name)
+    return list(dict.fromkeys(value))
+
+
+def _one_table(inputs: Columns) -> list[str] | None:
+    return inputs.get(TABLE)
+
+
+def _select_param(name: str, title: str, description: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "title": title,
+        "description": description,
+    }
+
+
+def _seed() -> dict[str, Any]:
+    return {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": SEED_MAX,
+        "default": 0,
+        "title": "Seed",
+        "description": "The same seed gives the same rows.",
+    }
+
+
+def _run_with(module: str, function: str):
+    """A run function that imports ``module`` (pandas, DuckDB) only when the block runs."""
+
+    def run(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, Any]:
+        import importlib
+
+        work = getattr(importlib.import_module(f"{__package__}.{module}"), function)
+        return work(ctx, inputs, params)
+
+    run.__name__ = f"run_{function}"
+    return run
+
+
+# -- table.select_columns ---------------------------------------------------------------
+
+
+def select_columns(inputs: Columns, params: Params) -> dict[str, list[str] | None]:
+    names = string_list(params, "columns")
+    keep = params.get("mode", "keep") == "keep"
+    if not names and keep:
+        raise BlockError("choose at least one column to keep", param="columns")
+    columns = _one_table(inputs)
+    require_columns(names, columns, param="columns")
+    if columns is None:
+        return {TABLE: names if keep else None}
+    out = names if keep else [c for c in columns if c not in set(names)]
+    if not out:
+        raise BlockError("dropping these columns leaves none", param="columns")
+    return {TABLE: out}
+
+
+TABLE_SELECT_COLUMNS = Block(
+    key="table.select_columns",
+    label="Select columns",
+    category="Data",
+    description="Keep the chosen columns (in the order given) or drop them.",
+    inputs=(Port(TABLE, TABLE, description="the table"),),
+    outputs=(Port(TABLE, TABLE, description="the table with the chosen columns"),),
+    params_schema=_object(
+        {
+            "columns": _select_param("columns", "Columns", "The columns to keep or drop."),
+            "mode": {
+                "type": "string",
+                "enum": ["keep", "drop"],
+                "default": "keep",
+                "title": "Mode",
+                "description": "keep: only these columns, in this order; drop: all but these.",
+            },
+        }
+    ),
+    run=_run_with("table_ops", "run_select_columns"),
+    curated=True,
+    tags=("data", "table"),
+    column_params=("columns",),
+    output_columns=select_columns,
+)
+
+
+# -- table.filter_rows ------------------------------------------------------------------
+
+
+def conditions(params: Params) -> list[dict[str, Any]]:
+    """The ``conditions`` param, checked for shape: ``[{"column", "op", "value"}]``."""
+    raw = params.get("conditions") or []
+    if not isinstance(raw, list):
+        raise BlockError("must be a list of conditions", param="conditions")
+    if not raw:
+        raise BlockError("add at least one condition", param="conditions")
+    if len(raw) > MAX_CONDITIONS:
+        raise BlockError(
+            f"at most {MAX_CONDITIONS} conditions (got {len(raw)})", param="conditions"
+        )
+    checked = []
+    for number, cond in enumerate(raw, start=1):
+        where = f"condition {number}"
+        if not isinstance(cond, dict):
+            raise BlockError(
+                f"{where} must be an object with column, op and value", param="conditions"
+            )
+        extra = set(cond) - {"column", "op", "value"}
+        if extra:
+            raise BlockError(
+                f"{where} has unknown field(s) {', '.join(sorted(extra))}", param="conditions"
+            )
+        column, op, value = cond.get("column"), cond.get("op"), cond.get("value")
+        if not isinstance(column, str) or not column:
+            raise BlockError(f"{where} needs a column name", param="conditions")
+        if op not in FILTER_OPS:
+            raise BlockError(
+                f"{where}: op must be one of {', '.join(FILTER_OPS)} (got {op!r})",
+                param="conditions",
+            )
+        if op in LIST_OPS:
+            if not isinstance(value, list) or not value or len(value) > MAX_LIST_VALUES:
+                raise BlockError(
+                    f"{where}: '{op}' needs a list of 1 to {MAX_LIST_VALUES} values",
+                    param="conditions",
+                )
+            if not all(_is_scalar(v) and v is not None for v in value):
+                raise BlockError(
+                    f"{where}: the list may hold only numbers, text and true/false",
+                    param="conditions",
+                )
+        elif op in TEXT_OPS:
+            if not isinstance(value, str):
+                raise BlockError(f"{where}: '{op}' needs a text value", param="conditions")
+        elif op not in NO_VALUE_OPS and (value is None or not _is_scalar(value)):
+            raise BlockError(
+                f"{where}: '{op}' needs a number, a text or true/false", param="conditions"
+            )
+        checked.append({"column": column, "op": op, "value": value, "where": where})
+    return checked
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def filter_rows(inputs: Columns, params: Params) -> dict[str, list[str] | None]:
+    columns = _one_table(inputs)
+    for cond in conditions(params):
+        require_columns([cond["column"]], columns, param="conditions")
+    return {TABLE: columns}
+
+
+TABLE_FILTER_ROWS = Block(
+    key="table.filter_rows",
+    label="Filter rows",
+    category="Data",
+    description="Keep the rows that meet all (or any) of the conditions. A missing value "
+    "meets no condition except 'is null'.",
+    inputs=(Port(TABLE, TABLE, description="the table"),),
+    outputs=(Port(TABLE, TABLE, description="the rows that meet the conditions"),),
+    params_schema=_object(
+        {
+            "conditions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "column": {"type": "string"},
+                        "op": {"type": "string", "enum": list(FILTER_OPS)},
+                        "value": {},
+                    },
+                    "required": ["column", "op"],
+                },
+                "default": [],
+                "title": "Conditions",
+                "description": "Each is {column, op, value}; 'in' and 'not in' take a list, "
+                "'is null' and 'not null' no value.",
+            },
+            "combine": {
+                "type": "string",
+                "enum": ["all", "any"],
+                "default": "all",
+                "title": "Combine",
+                "description": "all: a row must meet every condition; any: at least one.",
+            },
+        }
+    ),
+    run=_run_with("table_ops", "run_filter_rows"),
+    curated=True,
+    tags=("data", "table"),
+    output_columns=filter_rows,
+)
+
+
+# -- table.join -------------------------------------------------------------------------
+
+
+def join(inputs: Columns, params: Params) -> dict[str, list[str] | None]:
+    on = string_list(params, "on")
+    if not on:
+        raise BlockError("choose the key column(s) to join on", param="on")
+    left, right = inputs.get("left"), inputs.get("right")
+    require_columns(on, left, param="on", where="the left table")
+    require_columns(on, right, param="on", where="the right table")
+    if left is None or right is None:
+        return {TABLE: None}
+    keys = set(on)
+    left_rest = {c for c in left if c not in keys}
+    right_rest = {c for c in right if c not in keys}
+    out = [c if c in keys or c not in right_rest else c + JOIN_SUFFIXES[0] for c in left]
+    out += [c + JOIN_SUFFIXES[1] if c in left_rest else c for c in right if c not in keys]
+    return {TABLE: out}
+
+
+TABLE_JOIN = Block(
+    key="table.join",
+    label="Join tables",
+    category="Data",
+    description="Match the rows of two tables on key columns. Other columns present in "
+    "both tables get the suffixes _left and _right. A join where keys repeat on both "
+    "sides (many-to-many) is refused unless validate says many_to_many.",
+    inputs=(
+        Port("left", TABLE, description="the left table"),
+        Port("right", TABLE, description="the right table"),
+    ),
+    outputs=(Port(TABLE, TABLE, description="the joined rows"),),
+    params_schema=_object(
+        {
+            "how": {
+                "type": "string",
+                "enum": list(JOIN_HOWS),
+                "default": "inner",
+                "title": "How",
+                "description": "inner: keys in both; left/right: every row of that side; "
+                "outer: every row of both.",
+            },
+            "on": _select_param(
+                "on", "Key columns", "Columns present in both tables whose values must match."
+            ),
+            "validate": {
+                "type": "string",
+                "enum": list(JOIN_VALIDATE),
+                "default": "auto",
+                "title": "Check keys",
+                "description": "one_to_one, one_to_many, many_to_one: refuse keys that repeat "
+                "where they must be unique; auto: refuse only many-to-many; many_to_many: allow it.",
+            },
+        }
+    ),
+    run=_run_with("table_ops", "run_join"),
+    curated=True,
+    tags=("data", "table"),
+    column_params=("on",),
+    output_columns=join,
+)
+
+
+# -- table.concat -----------------------------------------------------------------------
+
+
+def concat(inputs: Columns, params: Params) -> dict[str, list[str] | None]:
+    tables = [inputs[name] for name in ("t1", "t2", "t3") if name in inputs]
+    source = params.get("source_column")
+    if any(t is None for t in tables) or not tables:
+        return {TABLE: None}
+    mode = params.get("columns", "same")
+    first = tables[0]
+    if mode == "same":
+        for index, other in enumerate(tables[1:], start=2):
+            if set(other) != set(first):
+                missing = [c for c in first if c not in set(other)]
+                extra = [c for c in other if c not in set(first)]
+                raise BlockError(
+                    f"table t{index} has other columns than t1 (missing: {listing(missing)}; "
+                    f"extra: {listing(extra)}); set columns to union or intersection",
+                    param="columns",
+                )
+        out = list(first)
+    elif mode == "union":
+        out = list(dict.fromkeys(c for t in tables for c in t))
+    else:
+        out = [c for c in first if all(c in set(t) for t in tables[1:])]
+        if not out:
+            raise BlockError("the tables share no column", param="columns")
+    if source:
+        if source in out:
+            raise BlockError(f"column '{source}' already exists", param="source_column")
+        out.append(source)
+    return {TABLE: out}
+
+
+TABLE_CONCAT = Block(
+    key="table.concat",
+    label="Stack tables",
+    category="Data",
+    description="Put the rows of two or three tables one after the other.",
+    inputs=(
+        Port("t1", TABLE, description="the first rows"),
+        Port("t2", TABLE, description="rows to append"),
+        Port("t3", TABLE, required=False, description="more rows to append"),
+    ),
+    outputs=(Port(TABLE, TABLE, description="all rows"),),
+    params_schema=_object(
+        {
+            "columns": {
+                "type": "string",
+                "enum": ["same", "union", "intersection"],
+                "default": "same",
+                "title": "Columns",
+                "description": "same: the tables must have the same columns; union: all "
+                "columns, missing values left empty; intersection: shared columns only.",
+            },
+            "source_column": {
+                "type": ["string", "null"],
+                "default": None,
+                "title": "Source column",
+                "description": "If set, a column of this name says which input (t1, t2, t3) "
+                "each row came from.",
+            },
+        }
+    ),
+    run=_run_with("table_ops", "run_concat"),
+    curated=True,
+    tags=("data", "table"),
+    output_columns=concat,
+)
+
+
+# -- table.group_by ---------------------------------------------------------------------
+
+
+def aggregations(params: Params) -> list[dict[str, str]]:
+    """The ``aggregations`` param, checked: ``[{"column", "function", "as"}]`` with ``as`` filled."""
+    raw = params.get("aggregations") or []
+    if not isinstance(raw, list) or not raw:
+        raise BlockError("add at least one aggregation", param="aggregations")
+    checked = []
+    for number, agg in enumerate(raw, start=1):
+        where = f"aggregation {number}"
+        if not isinstance(agg, dict) or set(agg) - {"column", "function", "as"}:
+            raise BlockError(
+                f"{where} must be an object with column, function and as", param="aggregations"
+            )
+        column, function, name = agg.get("column"), agg.get("function"), agg.get("as")
+        if not isinstance(column, str) or not column:
+            raise BlockError(f"{where} needs a column name", param="aggregations")
+        if function not in AGG_FUNCTIONS:
+            raise BlockError(
+                f"{where}: function must be one of {', '.join(AGG_FUNCTIONS)} (got {function!r})",
+                param="aggregations",
+            )
+        if name is None or name == "":
+            name = f"{column}_{function}"
+        if not isinstance(name, str):
+            raise BlockError(f"{where}: 'as' must be a column name", param="aggregations")
+        checked.append({"column": column, "function": function, "as": name})
+    return checked
+
+
+def group_by(inputs: Columns, params: Params) -> dict[str, list[str] | None]:
+    by = string_list(params, "by")
+    if not by:
+        raise BlockError("choose at least one column to group by", param="by")
+    aggs = aggregations(params)
+    out = [*by, *(a["as"] for a in aggs)]
+    repeated = [name for name in dict.fromkeys(out) if out.count(name) > 1]
+    if repeated:
+        raise BlockError(
+            f"two output columns would be called '{repeated[0]}'; give the aggregation another 'as'",
+            param="aggregations",
+        )
+    columns = _one_table(inputs)
+    require_columns(by, columns, param="by")
+    require_columns([a["column"] for a in aggs], columns, param="aggregations")
+    return {TABLE: out}
+
+
+TABLE_GROUP_BY = Block(
+    key="table.group_by",
+    label="Group and aggregate",
+    category="Data",
+    description="One row per combination of the group columns, with aggregates of other "
+    "columns (count, sum, mean, median, min, max, nunique). Missing values form a group.",
+    inputs=(Port(TABLE, TABLE, description="the table"),),
+    outputs=(Port(TABLE, TABLE, description="one row per group"),),
+    params_schema=_object(
+        {
+            "by": _select_param("by", "Group by", "The columns whose values form the groups."),
+            "aggregations": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "column": {"type": "string"},
+                        "function": {"type": "string", "enum": list(AGG_FUNCTIONS)},
+                        "as": {"type": "string"},
+                    },
+                    "required": ["column", "function"],
+                },
+                "default": [],
+                "title": "Aggregations",
+                "description": "Each is {column, function, as}; 'as' names the result "
+                "(default <column>_<function>). count counts non-missing values.",
+            },
+        }
+    ),
+    run=_run_with("table_ops", "run_group_by"),
+    curated=True,
+    tags=("data", "table"),
+    column_params=("by",),
+    output_columns=group_by,
+)
+
+
+# -- table.drop_duplicates --------------------------------------------------------------
+
+
+def drop_duplicates(inputs: Columns, params: Params) -> dict[str, list[str] | None]:
+    columns = _one_table(inputs)
+    require_columns(string_list(params, "subset"), columns, param="subset")
+    return {TABLE: columns}
+
+
+TABLE_DROP_DUPLICATES = Block(
+    key="table.drop_duplicates",
+    label="Drop duplicate rows",
+    category="Data",
+    description="Remove rows that repeat the values of an earlier (or later) row.",
+    inputs=(Port(TABLE, TABLE, description="the table"),),
+    outputs=(Port(TABLE, TABLE, description="the table without repeated rows"),),
+    params_schema=_object(
+        {
+            "subset": _select_param(
+                "subset",
+                "Compare columns",
+                "Rows are duplicates when these columns are equal; none: all columns.",
+            ),
+            "keep": {
+                "type": "string",
+                "enum": ["first", "last", "none"],
+                "default": "first",
+                "title": "Keep",
+                "description": "Which of the repeated rows stays; none drops them all.",
+            },
+        }
+    ),
+    run=_run_with("table_ops", "run_drop_duplicates"),
+    curated=True,
+    tags=("data", "table"),
+    column_params=("subset",),
+    output_columns=drop_duplicates,
+)
+
+
+# -- table.sample -----------------------------------------------------------------------
+
+
+def sample(inputs: Columns, params: Params) -> dict[str, list[str] | None]:
+    n, fraction = params.get("n"), params.get("fraction")
+    if (n is None) == (fraction is None):
+        raise BlockError("set either n or fraction (one of them, not both)", param="n")
+    columns = _one_table(inputs)
+    stratify = params.get("stratify_column")
+    if stratify:
+        require_columns([stratify], columns, param="stratify_column")
+    return {TABLE: columns}
+
+
+TABLE_SAMPLE = Block(
+    key="table.sample",
+    label="Sample rows",
+    category="Data",
+    description="Keep a random subset of the rows, in their original order; stratified "
+    "sampling keeps a column's class proportions.",
+    inputs=(Port(TABLE, TABLE, description="the table"),),
+    outputs=(Port(TABLE, TABLE, description="the sampled rows"),),
+    params_schema=_object(
+        {
+            "n": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "default": 1000,
+                "title": "Rows",
+                "description": "How many rows (all of them when the table has fewer); "
+                "leave empty to use fraction.",
+            },
+            "fraction": {
+                "type": ["number", "null"],
+                "exclusiveMinimum": 0,
+                "maximum": 1,
+                "default": None,
+                "title": "Fraction",
+                "description": "The share of rows to keep, instead of n.",
+            },
+            "stratify_column": {
+                "type": ["string", "null"],
+                "default": None,
+                "title": "Stratify column",
+                "description": "Sample each class of this column in proportion; with n the "
+                "total is n rounded per class.",
+            },
+            "seed": _seed(),
+        }
+    ),
+    run=_run_with("table_ops", "run_sample"),
+    curated=True,
+    tags=("data", "table"),
+    column_params=("stratify_column",),
+    output_columns=sample,
+)
+
+
+# -- table.sql --------------------------------------------------------------------------
+
+SQL_TIMEOUT_DEFAULT = 60
+SQL_TIMEOUT_MAX = 600
+SQL_MAX_ROWS_DEFAULT = 1_000_000
+SQL_MAX_ROWS_MAX = 5_000_000
+SQL_MAX_QUERY_CHARS = 20_000
+
+
+def sql(inputs: Columns, params: Params) -> dict[str, list[str] | None]:
+    from .table_sql import check_query
+
+    check_query(params.get("query", ""))
+    return {TABLE: None}  # known only by running the query
+
+
+TABLE_SQL = Block(
+    key="table.sql",
+    label="SQL query",
+    category="Data",
+    description="One SELECT statement run by DuckDB on the inputs t1, t2 and t3. No "
+    "files, network, ATTACH, COPY, INSTALL, LOAD or PRAGMA; the query has a time limit.",
+    inputs=(
+        Port("t1", TABLE, description="the table named t1 in the query"),
+        Port("t2", TABLE, required=False, description="the table named t2"),
+        Port("t3", TABLE, required=False, description="the table named t3"),
+    ),
+    outputs=(Port(TABLE, TABLE, description="the query's result"),),
+    params_schema=_object(
+        {
+            "query": {
+                "type": "string",
+                "default": "SELECT * FROM t1",
+                "title": "Query",
+                "description": "A DuckDB SELECT over t1, t2, t3.",
+            },
+            "timeout_seconds": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": SQL_TIMEOUT_MAX,
+                "default": SQL_TIMEOUT_DEFAULT,
+                "title": "Time limit (s)",
+                "description": "The query is stopped after this many seconds.",
+            },
+            "max_rows": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": SQL_MAX_ROWS_MAX,
+                "default": SQL_MAX_ROWS_DEFAULT,
+                "title": "Most rows",
+                "description": "A result with more rows is refused (add a LIMIT).",
+            },
+        }
+    ),
+    run=_run_with("table_sql", "run_sql"),
+    curated=True,
+    tags=("data", "table", "sql"),
+    output_columns=sql,
+)
+
+
+TABLE_BLOCKS: tuple[Block, ...] = (
+    TABLE_SELECT_COLUMNS,
+    TABLE_FILTER_ROWS,
+    TABLE_JOIN,
+    TABLE_CONCAT,
+    TABLE_GROUP_BY,
+    TABLE_DROP_DUPLICATES,
+    TABLE_SAMPLE,
+    TABLE_SQL,
+)
