@@ -16,6 +16,8 @@ Sandboxing, in layers, because a query is code a workspace member wrote:
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -52,13 +54,12 @@ def check_query(query: Any) -> None:
             param="query",
         )
     duckdb = _duckdb()
-    connection = duckdb.connect(":memory:", config=_config())
+    connection, lock = _parser(os.getpid())
     try:
-        statements = connection.extract_statements(query)
+        with lock:
+            statements = connection.extract_statements(query)
     except duckdb.Error as exc:
         raise BlockError(f"the query has an error: {_error_text(exc)}", param="query") from exc
-    finally:
-        connection.close()
     if len(statements) != 1:
         raise BlockError(
             f"write exactly one SELECT statement (found {len(statements)})", param="query"
@@ -70,6 +71,14 @@ def check_query(query: Any) -> None:
             "LOAD, PRAGMA, SET or changes to tables)",
             param="query",
         )
+
+
+@functools.cache
+def _parser(pid: int) -> tuple[Any, threading.Lock]:
+    """One sandboxed connection per process that only ever parses (a connection costs
+    ~70 ms; parsing ~0.1 ms); keyed by pid so a forked worker never shares its parent's,
+    locked because a DuckDB connection is not thread-safe."""
+    return _duckdb().connect(":memory:", config=_config()), threading.Lock()
 
 
 def _config() -> dict[str, Any]:

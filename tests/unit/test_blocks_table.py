@@ -381,3 +381,66 @@ def test_every_table_block_is_in_the_catalogue_with_a_seed_where_random():
         "table.sample",
     }
     assert catalogue().get("table.sample").defaults()["seed"] == 0
+
+
+# -- through the executor: results are stored as Parquet, errors land on the step ------------
+
+
+@pytest.fixture
+def executor(tmp_path):
+    from pipelines.execution.artifacts import ArtifactStore
+    from pipelines.execution.executor import StepExecutor
+
+    store = ArtifactStore(tmp_path / "artifacts", "test-signing-key")
+    return store, StepExecutor(store)
+
+
+@pytest.mark.parametrize(
+    ("key", "ports", "params"),
+    [
+        ("table.filter_rows", ("table",), {"conditions": [{"column": "name", "op": "not null"}]}),
+        ("table.join", ("left", "right"), {"on": ["id"], "validate": "one_to_one"}),
+        ("table.concat", ("t1", "t2"), {"source_column": "from"}),
+        (
+            "table.group_by",
+            ("table",),
+            {"by": ["city"], "aggregations": [{"column": "age", "function": "median"}]},
+        ),
+        ("table.sample", ("table",), {"n": 3, "stratify_column": "member"}),
+        (
+            "table.sql",
+            ("t1", "t2"),
+            {"query": "SELECT t1.*, t2.age AS age2 FROM t1 JOIN t2 USING (id)"},
+        ),
+    ],
+)
+def test_every_table_block_output_is_stored_and_loads_back(executor, key, ports, params):
+    from pipelines.execution.artifacts import TABLE as TABLE_KIND
+
+    store, run_step = executor
+    stored = store.put_table(people())
+    block = catalogue().get(key)
+    checked, errors = validate_params(block.params_schema, params)
+    assert errors == {}
+    refs = {port: {"sha256": stored.sha256, "kind": TABLE_KIND} for port in ports}
+    outcome = run_step.execute(block, checked, refs)
+    assert outcome.ok, outcome.error
+    assert len(store.load(outcome.outputs["table"].sha256, TABLE_KIND)) > 0
+
+
+def test_a_bad_column_fails_the_step_with_a_message_naming_it(executor):
+    from pipelines.execution.artifacts import TABLE as TABLE_KIND
+
+    store, run_step = executor
+    stored = store.put_table(people())
+    block = catalogue().get("table.select_columns")
+    outcome = run_step.execute(
+        block,
+        {"columns": ["salary"], "mode": "keep"},
+        {"table": {"sha256": stored.sha256, "kind": TABLE_KIND}},
+    )
+    assert (outcome.ok, outcome.permanent) == (False, True)
+    assert (
+        outcome.error
+        == "column 'salary' is not in the table (columns: id, name, age, city, member)"
+    )
