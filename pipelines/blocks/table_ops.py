@@ -1,4 +1,4 @@
-"""The pandas work behind the row-level ``table.*`` blocks (declared in ``table``).
+"""The pandas work behind the row-level ``table.*`` blocks (declared in ``table``, checked by ``table_rules``).
 
 Every function checks its params with the block's column rule first, against
 the real columns, so errors read the same as in graph validation. All work is
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import table as spec
+from . import table_rules as spec
 from .base import TABLE, BlockError, StepContext
 
 Inputs = Mapping[str, Any]

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import TABLE, BlockError, StepContext
-from .table import SQL_MAX_QUERY_CHARS, SQL_MAX_ROWS_DEFAULT, SQL_TIMEOUT_DEFAULT
+from .table_rules import SQL_MAX_QUERY_CHARS, SQL_MAX_ROWS_DEFAULT, SQL_TIMEOUT_DEFAULT
 
 INPUT_NAMES = ("t1", "t2", "t3")
 MEMORY_LIMIT = "1GB"
@@ -96,7 +96,7 @@ def run_sql(
 ) -> dict[str, Any]:
     query = params.get("query", "")
     check_query(query)
-    timeout = params.get("timeout_seconds", SQL_TIMEOUT_DEFAULT)
+    timeout = params.get("query_timeout_seconds", SQL_TIMEOUT_DEFAULT)
     max_rows = params.get("max_rows", SQL_MAX_ROWS_DEFAULT)
     duckdb = _duckdb()
     connection = duckdb.connect(":memory:", config=_config())
@@ -121,9 +121,13 @@ def run_sql(
         if timed_out.is_set():
             raise BlockError(
                 f"the query ran longer than its time limit of {timeout} s and was stopped",
-                param="timeout_seconds",
+                param="query_timeout_seconds",
             ) from exc
-        raise BlockError(f"the query failed: {_error_text(exc)}", param="query") from exc
+        text = _error_text(exc)
+        unwired = [n for n in INPUT_NAMES if n not in inputs and f"name {n} does not exist" in text]
+        if unwired:
+            text += f"\n(input {unwired[0]} is not connected)"
+        raise BlockError(f"the query failed: {text}", param="query") from exc
     finally:
         timer.cancel()
         connection.close()

@@ -12,6 +12,7 @@ column that a known upstream table lacks is an error, e.g.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from .validate import Catalogue
 
 __all__ = ["column_errors", "propagate_columns"]
+
+logger = logging.getLogger(__name__)
 
 MAX_SHOWN = 20
 
@@ -91,6 +94,9 @@ def _walk(
                 produced = block.output_columns(columns_in, params)
             except BlockError as exc:
                 messages.append(f"{exc.param}: {exc.message}" if exc.param else exc.message)
+            except Exception:  # a bug in a rule must not turn validation into a 500
+                logger.exception("column rule of %s failed on node %s", block.key, node_id)
+                produced = {}
         if messages:
             errors[node_id] = messages
             continue

@@ -119,14 +119,19 @@ def test_the_sandbox_configuration_is_locked_even_past_the_statement_check():
 
 
 def test_an_unwired_input_is_not_a_table():
-    with pytest.raises(BlockError, match="t2 does not exist"):
+    with pytest.raises(BlockError, match="t2 does not exist") as caught:
         run({"t1": orders()}, query="SELECT * FROM t2")
+    assert caught.value.message.endswith("(input t2 is not connected)")
 
 
 def test_a_slow_query_is_stopped_at_its_time_limit():
     with pytest.raises(BlockError, match="longer than its time limit of 1 s") as caught:
-        run({"t1": orders()}, query="SELECT count(*) FROM range(100000000000) a", timeout_seconds=1)
-    assert caught.value.param == "timeout_seconds"
+        run(
+            {"t1": orders()},
+            query="SELECT count(*) FROM range(100000000000) a",
+            query_timeout_seconds=1,
+        )
+    assert caught.value.param == "query_timeout_seconds"
 
 
 def test_a_result_over_max_rows_is_refused():

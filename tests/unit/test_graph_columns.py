@@ -1,5 +1,7 @@
 """Columns flow through the graph; validation names a column param that a known table lacks."""
 
+from dataclasses import replace
+
 from pipelines.blocks import catalogue
 from pipelines.blocks.base import TABLE, Port
 from pipelines.graph import parse_graph, validate_graph
@@ -167,3 +169,20 @@ def test_a_cycle_is_reported_once_and_columns_are_not_guessed():
     )
     errors = validate(graph)
     assert all(len(msgs) == 1 and "cycle" in msgs[0] for msgs in errors.values())
+
+
+def test_a_rule_that_crashes_leaves_the_columns_unknown_instead_of_failing_validation():
+    def broken(inputs, params):
+        raise KeyError("bug")
+
+    crashing = replace(catalogue().get("table.drop_duplicates"), output_columns=broken)
+    blocks = {b.key: b for b in catalogue()} | {crashing.key: crashing}
+    graph = (
+        GraphBuilder()
+        .node("load", "dataset.builtin")
+        .node("dedupe", "table.drop_duplicates")
+        .node("split", "data.split", stratify_column="nope")
+        .edge("load.table", "dedupe.table")
+        .edge("dedupe.table", "split.table")
+    )
+    assert validate_graph(parse_graph(graph.build()), blocks).valid
