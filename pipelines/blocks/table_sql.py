@@ -27,6 +27,7 @@ from .table_rules import SQL_MAX_QUERY_CHARS, SQL_MAX_ROWS_DEFAULT, SQL_TIMEOUT_
 
 INPUT_NAMES = ("t1", "t2", "t3")
 MEMORY_LIMIT = "1GB"
+FETCH_VECTORS = 64  # DuckDB vectors (2048 rows each) per fetched chunk
 
 
 def _duckdb():
@@ -91,6 +92,22 @@ def _config() -> dict[str, Any]:
     }
 
 
+def _fetch(cursor: Any, limit: int) -> Any:
+    """The result as a DataFrame, fetched in chunks and stopped once it passes ``limit`` rows."""
+    import pandas as pd
+
+    chunks = [cursor.fetch_df_chunk(FETCH_VECTORS)]  # the first, even empty, keeps the columns
+    total = len(chunks[0])
+    while total < limit and len(chunks[-1]):
+        chunk = cursor.fetch_df_chunk(FETCH_VECTORS)
+        if not len(chunk):
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+    return frame.iloc[:limit]
+
+
 def run_sql(
     ctx: StepContext, inputs: Mapping[str, Any], params: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -113,10 +130,9 @@ def run_sql(
             if name in inputs:
                 connection.register(name, inputs[name])
         timer.start()
-        relation = connection.sql(query.strip().rstrip(";"))
-        if relation is None:  # not a query after all; check_query makes this unreachable
-            raise BlockError("the query returned no table", param="query")
-        result = relation.limit(max_rows + 1).df()
+        # execute, not the relation API: only execute's errors carry "LINE 1: …" and the caret
+        cursor = connection.execute(query)
+        result = _fetch(cursor, max_rows + 1)
     except duckdb.Error as exc:
         if timed_out.is_set():
             raise BlockError(
@@ -131,7 +147,7 @@ def run_sql(
     finally:
         timer.cancel()
         connection.close()
-    if len(result) > max_rows:
+    if len(result) > max_rows:  # _fetch stops one row past the limit, never much further
         raise BlockError(
             f"the query returned more than {max_rows:,} rows; add a LIMIT or raise max_rows",
             param="max_rows",

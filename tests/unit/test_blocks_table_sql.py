@@ -58,9 +58,20 @@ def test_a_syntax_error_is_reported_with_its_position():
     assert caught.value.param == "query"
 
 
-def test_an_unknown_column_is_named():
-    with pytest.raises(BlockError, match='column "price" not found'):
+def test_an_unknown_column_is_named_with_its_position():
+    with pytest.raises(BlockError, match='column "price" not found') as caught:
         run({"t1": orders()}, query="SELECT price FROM t1")
+    assert "LINE 1: SELECT price FROM t1" in caught.value.message
+
+
+def test_a_large_result_is_fetched_whole_in_chunks():
+    out = run({"t1": orders()}, query="SELECT range AS x FROM range(300000)")
+    assert len(out) == 300000 and out["x"].iloc[-1] == 299999
+
+
+def test_an_empty_result_keeps_its_columns():
+    out = run({"t1": orders()}, query="SELECT * FROM t1 WHERE amount > 100")
+    assert list(out.columns) == ["customer", "amount"] and len(out) == 0
 
 
 @pytest.mark.parametrize(
@@ -137,4 +148,6 @@ def test_a_slow_query_is_stopped_at_its_time_limit():
 def test_a_result_over_max_rows_is_refused():
     with pytest.raises(BlockError, match="more than 10 rows; add a LIMIT"):
         run({"t1": orders()}, query="SELECT * FROM range(11)", max_rows=10)
+    with pytest.raises(BlockError, match="more than 200,000 rows"):
+        run({"t1": orders()}, query="SELECT * FROM range(300000)", max_rows=200_000)
     assert len(run({"t1": orders()}, query="SELECT * FROM range(10)", max_rows=10)) == 10
