@@ -7,7 +7,6 @@ processes.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,16 +48,11 @@ def _run_builtin(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, 
     return {TABLE: table}
 
 
-@functools.cache
-def _builtin_column_names(name: str) -> tuple[str, ...] | None:
-    from .data import load_builtin
-
-    return tuple(str(c) for c in load_builtin(name).columns) if name in BUILTIN_DATASETS else None
-
-
 def _builtin_columns(inputs: Inputs, params: Params) -> dict[str, Any]:
-    """The fixed columns of a built-in dataset (loaded once per process to learn them)."""
-    names = _builtin_column_names(params.get("name", "iris"))
+    """The fixed columns of a built-in dataset (unknown for an unknown name)."""
+    from .builtin_columns import BUILTIN_COLUMNS
+
+    names = BUILTIN_COLUMNS.get(params.get("name", "iris"))
     return {TABLE: list(names) if names is not None else None}
 
 

@@ -186,3 +186,13 @@ def test_a_rule_that_crashes_leaves_the_columns_unknown_instead_of_failing_valid
         .edge("dedupe.table", "split.table")
     )
     assert validate_graph(parse_graph(graph.build()), blocks).valid
+
+
+def test_the_written_out_builtin_columns_are_what_the_loaders_return():
+    from pipelines.blocks.builtin_columns import BUILTIN_COLUMNS
+    from pipelines.blocks.core import BUILTIN_DATASETS
+    from pipelines.blocks.data import load_builtin
+
+    assert set(BUILTIN_COLUMNS) == set(BUILTIN_DATASETS)
+    for name in BUILTIN_DATASETS:
+        assert list(BUILTIN_COLUMNS[name]) == [str(c) for c in load_builtin(name).columns], name
