@@ -14,6 +14,7 @@ from typing import Any
 from .base import CATEGORIES, Block, BlockError, Port, StepContext
 from .core import CORE_BLOCKS
 from .sklearn_blocks import estimator_blocks
+from .table import TABLE_BLOCKS
 from .tuning import MODEL_TUNE
 
 __all__ = [
@@ -66,4 +67,4 @@ class Catalogue:
 @functools.cache
 def catalogue() -> Catalogue:
     """The process-wide catalogue (built on first call)."""
-    return Catalogue([*CORE_BLOCKS, MODEL_TUNE, *estimator_blocks()])
+    return Catalogue([*CORE_BLOCKS, MODEL_TUNE, *TABLE_BLOCKS, *estimator_blocks()])

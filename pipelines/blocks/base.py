@@ -108,6 +108,11 @@ class FanOut(Protocol):
 
 RunFn = Callable[[StepContext, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
 
+# ``(input columns by port: names or None when unknown, params) -> output columns by port``
+ColumnsFn = Callable[
+    [Mapping[str, "list[str] | None"], Mapping[str, Any]], dict[str, "list[str] | None"]
+]
+
 
 @dataclass(frozen=True)
 class Block:
@@ -139,6 +144,11 @@ class Block:
     # Set on blocks whose work splits into independent tasks (see FanOut);
     # the engine then spreads them over all workers instead of calling ``run``.
     fanout: FanOut | None = None
+    # How the output tables' columns follow from the input tables' columns, so
+    # validation can check column params before a run (pipelines.graph.columns).
+    # Raises BlockError(param=…) for a param that cannot work with those columns;
+    # None for a port means "unknown". Absent: every output is unknown.
+    output_columns: ColumnsFn | None = None
 
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)

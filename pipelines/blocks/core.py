@@ -48,6 +48,14 @@ def _run_builtin(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, 
     return {TABLE: table}
 
 
+def _builtin_columns(inputs: Inputs, params: Params) -> dict[str, Any]:
+    """The fixed columns of a built-in dataset (unknown for an unknown name)."""
+    from .builtin_columns import BUILTIN_COLUMNS
+
+    names = BUILTIN_COLUMNS.get(params.get("name", "iris"))
+    return {TABLE: list(names) if names is not None else None}
+
+
 DATASET_BUILTIN = Block(
     key="dataset.builtin",
     label="Built-in dataset",
@@ -70,6 +78,7 @@ DATASET_BUILTIN = Block(
     run=_run_builtin,
     curated=True,
     tags=("data", "source"),
+    output_columns=_builtin_columns,
 )
 
 
@@ -163,6 +172,7 @@ DATA_SPLIT = Block(
     curated=True,
     tags=("data",),
     column_params=("stratify_column",),
+    output_columns=lambda inputs, params: dict.fromkeys(("train", "test"), inputs.get(TABLE)),
 )
 
 

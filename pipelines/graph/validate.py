@@ -9,12 +9,13 @@ connected, its type is not compared), so only the unknown block is flagged.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pipelines.blocks.params import NON_PARAM_KEY, validate_params
 
+from .columns import column_errors
 from .spec import Edge, Graph, Node
 from .topology import cycles_through, successors
 
@@ -89,6 +90,7 @@ def validate_graph(
     max_nodes: int = DEFAULT_MAX_NODES,
     max_edges: int = DEFAULT_MAX_EDGES,
     param_check: ParamCheck | None = None,
+    known_columns: Mapping[str, Sequence[str]] | None = None,
 ) -> ValidationResult:
     """Check ``graph`` against ``catalogue``; never raises for a bad graph.
 
@@ -108,6 +110,10 @@ def validate_graph(
     workspace) and returns errors keyed by param name; it is only called for
     nodes whose block is known and whose params passed the schema, so it may
     rely on their types.
+
+    Last, on nodes with no other error, column params are checked against the
+    upstream table's columns where those are known (``known_columns``: a source
+    node's output columns by node id; see ``columns.column_errors``).
     """
     result = ValidationResult()
     if not graph.nodes:
@@ -163,6 +169,10 @@ def validate_graph(
     succ = successors(graph.node_ids, ((e.source, e.target) for e in graph.edges))
     for node_id, cycle in cycles_through(graph.node_ids, succ).items():
         errors[node_id].append(f"part of a cycle: {_spell_cycle(cycle)}")
+
+    failing = {node_id for node_id, msgs in errors.items() if msgs}
+    for node_id, msgs in column_errors(graph, catalogue, known=known_columns, skip=failing).items():
+        errors[node_id].extend(msgs)
 
     result.errors = {node_id: msgs for node_id, msgs in errors.items() if msgs}
     return result

@@ -7,6 +7,7 @@ from typing import Any
 from ..blocks import catalogue
 from ..errors import ApplicationError
 from ..graph import (
+    Graph,
     GraphFormatError,
     Plan,
     ValidationResult,
@@ -65,8 +66,34 @@ def graph_validate(*, graph: Any, workspace: Workspace) -> ValidationResult:
         return {}
 
     return validate_graph(
-        parsed, catalogue(), max_nodes=MAX_NODES, max_edges=MAX_EDGES, param_check=check_context
+        parsed,
+        catalogue(),
+        max_nodes=MAX_NODES,
+        max_edges=MAX_EDGES,
+        param_check=check_context,
+        known_columns=_upload_columns(parsed, workspace),
     )
+
+
+def _upload_columns(graph: Graph, workspace: Workspace) -> dict[str, list[str]]:
+    """The stored columns of each ``dataset.upload`` node's dataset, by node id (one query)."""
+    wanted = {
+        node.id: node.params.get("dataset")
+        for node in graph.nodes
+        if node.block == "dataset.upload" and isinstance(node.params.get("dataset"), str)
+    }
+    if not wanted:
+        return {}
+    stored = dict(
+        Dataset.objects.filter(workspace=workspace, artifact_id__in=set(wanted.values()))
+        .values_list("artifact_id", "columns")
+    )
+    known = {}
+    for node_id, sha in wanted.items():
+        columns = stored.get(sha)
+        if isinstance(columns, list) and all(isinstance(c, dict) and "name" in c for c in columns):
+            known[node_id] = [str(c["name"]) for c in columns]
+    return known
 
 
 def graph_compile(*, graph: Any, workspace: Workspace) -> Plan:

@@ -22,10 +22,11 @@ ALLOWED_KEYWORDS = {
     "default",
     "title",
     "description",
+    "items",  # the table.* blocks' lists; params.py ignores it, each block checks its items
 }
-# "object" is used by model.tune for its {param: [values]} search space; the editor
-# edits it as JSON.
-JSON_TYPES = {"integer", "number", "string", "boolean", "null", "object"}
+# "object" is used by model.tune for its {param: [values]} search space, "array" by the
+# table.* blocks (column lists, filter conditions); the editor edits both as JSON.
+JSON_TYPES = {"integer", "number", "string", "boolean", "null", "object", "array"}
 
 
 def props(key):
