@@ -175,7 +175,7 @@ function Banners() {
         <div className="ed-banner ed-banner--conflict" role="alert" data-testid="conflict-banner">
           <span>
             <b>Someone else saved this pipeline</b>
-            {conflict.current !== null ? ` (version ${conflict.current})` : ""}. Reload to get their changes — your
+            {conflict.current !== null ? ` (draft rev ${conflict.current})` : ""}. Reload to get their changes — your
             unsaved edits here will be discarded (export them first if you need them).
           </span>
           <button className="ed-btn ed-btn-sm ed-btn-primary" onClick={() => void reload()}>
