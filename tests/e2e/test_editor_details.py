@@ -12,6 +12,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from pipelines.demo import DEMO_PIPELINES, breast_cancer_graph
+from pipelines.graph.builder import GraphBuilder
 from pipelines.models import Run, RunStatus
 from pipelines.services.pipelines import pipeline_version_snapshot
 
@@ -113,3 +114,24 @@ def test_every_pattern_attribute_in_the_templates_compiles_as_browsers_read_it(l
         patterns,
     )
     assert invalid == []
+
+
+def test_an_int_or_fraction_parameter_takes_a_count_and_names_both_alternatives_when_wrong(
+    login, live_server, user
+):
+    graph = GraphBuilder().node(
+        "gb", "sklearn.ensemble.GradientBoostingClassifier", at=(0, 0), min_samples_split=5
+    ).build()
+    page = open_editor(login, live_server, user, make_pipeline(user, graph))
+    page.get_by_test_id("node-gb").locator(".ed-node-title").click()
+    field = page.get_by_test_id("field-min_samples_split")
+    field.scroll_into_view_if_needed()
+
+    expect(field.get_by_role("combobox")).to_have_value("0")  # the integer alternative
+    expect(field.get_by_test_id("field-error")).to_have_count(0)
+
+    page.locator("#param-gb-min_samples_split").fill("1.5")
+    expect(field.get_by_test_id("field-error")).to_have_text(
+        "must be a whole number with 2 ≤ value or a number with 0 < value ≤ 1"
+    )
+    assert page.errors == []
