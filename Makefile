@@ -10,15 +10,23 @@ WORKERS ?= 2
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mlops_studio
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
 
-.PHONY: install python-deps secret-key frontend migrate demo run worker web test test-unit lint bench clean schemathesis-venv api-types
+.PHONY: install python-deps python-dev-deps secret-key frontend migrate demo run worker web test test-unit lint bench clean schemathesis-venv api-types
 
 install: python-deps frontend migrate
 
+# Two stamps, each touched only after its install succeeded and remade when
+# pyproject.toml changes: `make install`/`make run` install the runtime
+# dependencies only; `make test` (and lint, bench) add the dev extras.
 python-deps: $(VENV)/.installed
+python-dev-deps: $(VENV)/.installed-dev
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet -e ".[dev]"
 	touch $@
 
@@ -44,7 +52,7 @@ run: install demo
 worker: python-deps secret-key
 	$(VENV)/bin/celery -A mlops_studio worker --loglevel=INFO --concurrency=$(WORKERS)
 
-test: python-deps frontend
+test: python-dev-deps frontend
 	cd frontend && npm test
 	$(MAKE) schemathesis-venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
@@ -67,14 +75,14 @@ api-types: python-deps secret-key
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py spectacular --validate --fail-on-warn --file var/openapi.yaml
 	cd frontend && npx --no-install openapi-typescript ../var/openapi.yaml --output src/api-schema.d.ts
 
-test-unit: python-deps
+test-unit: python-dev-deps
 	$(PY) -m pytest tests/unit -q
 
-lint: python-deps
+lint: python-dev-deps
 	$(VENV)/bin/ruff check .
 
 BENCHES ?= engine_overhead cache parallel dispatch run_history serving editor
-bench: python-deps frontend
+bench: python-dev-deps frontend
 	for b in $(BENCHES); do echo "== bench/$$b.py"; (cd bench && ../$(PY) $$b.py) || exit 1; done
 
 clean:

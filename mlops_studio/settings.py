@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's JavaScript and CSS, served from our static files: the docs page
+    # works without internet (no CDN).
+    "drf_spectacular_sidecar",
     "pipelines",
 ]
 
@@ -221,6 +224,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Build, run, deploy and monitor scikit-learn pipelines.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # The serving views are plain Django views; this hook documents them.
     # JSON bodies (uploads declare multipart themselves); form encoding works but is not advertised.
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],

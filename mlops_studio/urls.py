@@ -18,4 +18,5 @@ urlpatterns = [
 ]
 
 handler404 = "pipelines.api.errors.api_not_found"
+handler403 = "pipelines.api.errors.api_permission_denied"
 handler500 = "pipelines.api.errors.api_server_error"

@@ -8,7 +8,9 @@ const DEFAULT_H = 96;
 
 export function layoutGraph(nodes: BlockNode[], edges: PortEdge[]): Record<string, XYPosition> {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 90, marginx: 20, marginy: 20 });
+  // Room between blocks (rows and columns) so that they never look stuck together and
+  // an edge between neighbouring rows stays visible.
+  g.setGraph({ rankdir: "LR", nodesep: 64, ranksep: 110, marginx: 20, marginy: 20 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of nodes) {
     g.setNode(n.id, { width: n.measured?.width ?? DEFAULT_W, height: n.measured?.height ?? DEFAULT_H });

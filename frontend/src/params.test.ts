@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { inputColumns } from "./columns";
 import { graphToFlow } from "./graph";
-import { branchFor, checkValue, fieldModel, initialValue, splitErrors } from "./params";
+import { branchFor, checkField, checkValue, fieldModel, initialValue, splitErrors } from "./params";
 import { catalogue } from "./testing";
 
 describe("parameter schemas", () => {
@@ -78,5 +78,49 @@ describe("column suggestions", () => {
 
   it("are unknown without a run", () => {
     expect(inputColumns("train", { nodes, edges, catalogue, datasets: null, columns: {} })).toBeNull();
+  });
+});
+
+describe("int-or-float parameters (sklearn's Interval(Integral) | Interval(RealNotInt))", () => {
+  // GradientBoosting's min_samples_split, as pipelines/blocks/schema.py serves it.
+  const minSamplesSplit = {
+    anyOf: [
+      { type: "integer" as const, minimum: 2 },
+      { type: "number" as const, exclusiveMinimum: 0, maximum: 1 },
+    ],
+    default: 2,
+  };
+
+  it("keeps a bounded integer branch as an alternative to the fraction", () => {
+    const m = fieldModel(minSamplesSplit);
+    expect(m.branches.map((b) => b.kind)).toEqual(["integer", "number"]);
+  });
+
+  it("accepts a count such as 5 in the integer branch, not flagged by the fraction's bound", () => {
+    const m = fieldModel(minSamplesSplit);
+    const i = branchFor(m, 5);
+    expect(m.branches[i].kind).toBe("integer");
+    expect(checkField(m, m.branches[i], 5)).toBeNull();
+  });
+
+  it("accepts a fraction such as 0.5 and also 1 in the number branch", () => {
+    const m = fieldModel(minSamplesSplit);
+    expect(m.branches[branchFor(m, 0.5)].kind).toBe("number");
+    expect(checkField(m, m.branches[branchFor(m, 0.5)], 0.5)).toBeNull();
+    expect(m.branches[branchFor(m, 1)].kind).toBe("number");
+    expect(checkField(m, m.branches[branchFor(m, 1)], 1)).toBeNull();
+  });
+
+  it("names both alternatives when a value fits neither", () => {
+    const m = fieldModel(minSamplesSplit);
+    expect(checkField(m, m.branches[branchFor(m, 1.5)], 1.5)).toBe(
+      "must be a whole number with 2 ≤ value or a number with 0 < value ≤ 1",
+    );
+    expect(checkField(m, m.branches[branchFor(m, 0)], 0)).toMatch(/^must be a whole number with 2 ≤ value or/);
+  });
+
+  it("still drops an integer branch that a number branch covers", () => {
+    const m = fieldModel({ anyOf: [{ type: "integer", minimum: 0 }, { type: "number", minimum: 0 }] });
+    expect(m.branches.map((b) => b.kind)).toEqual(["number"]);
   });
 });

@@ -40,34 +40,75 @@ function branchesOf(schema: JsonSchema, out: Branch[], flags: { nullable: boolea
   }
 }
 
+/** Lower and upper bound of a numeric schema, and whether each is exclusive. */
+function bounds(s: JsonSchema): { lo: number; loOpen: boolean; hi: number; hiOpen: boolean } {
+  const lo = s.exclusiveMinimum ?? s.minimum ?? -Infinity;
+  const hi = s.exclusiveMaximum ?? s.maximum ?? Infinity;
+  return { lo, loOpen: s.exclusiveMinimum !== undefined, hi, hiOpen: s.exclusiveMaximum !== undefined };
+}
+
+/** Whether every value the integer schema allows is allowed by the number schema. */
+function covers(number: JsonSchema, integer: JsonSchema): boolean {
+  const n = bounds(number);
+  const i = bounds(integer);
+  const loOk = n.lo < i.lo || (n.lo === i.lo && (!n.loOpen || i.loOpen));
+  const hiOk = n.hi > i.hi || (n.hi === i.hi && (!n.hiOpen || i.hiOpen));
+  return loOk && hiOk;
+}
+
 export function fieldModel(schema: JsonSchema): FieldModel {
   const flags = { nullable: false };
   const branches: Branch[] = [];
   branchesOf(schema, branches, flags);
-  // An integer branch next to a number branch is redundant for a person.
-  const hasNumber = branches.some((b) => b.kind === "number");
-  return { nullable: flags.nullable, branches: branches.filter((b) => !(hasNumber && b.kind === "integer")) };
+  // An integer branch inside a number branch's range is redundant for a person; one
+  // with a range of its own (sklearn's "int ≥ 2 or a fraction in (0, 1]") is a real
+  // alternative and stays.
+  const numbers = branches.filter((b) => b.kind === "number");
+  const redundant = (b: Branch) =>
+    b.kind === "integer" && numbers.some((n) => n.kind === "number" && covers(n.schema, b.schema));
+  return { nullable: flags.nullable, branches: branches.filter((b) => !redundant(b)) };
 }
 
-/** Which branch a value belongs to (-1 for null or unknown). */
+/** Which branch a value belongs to (-1 for null or unknown): the first whose type and
+ * bounds accept it, else the first whose type does (its check then says what is wrong). */
 export function branchFor(model: FieldModel, value: JsonValue | undefined): number {
   if (value === null || value === undefined) return -1;
-  return model.branches.findIndex((b) => {
-    switch (b.kind) {
-      case "enum":
-        return b.options.some((o) => o === value);
-      case "boolean":
-        return typeof value === "boolean";
-      case "integer":
-        return typeof value === "number" && Number.isInteger(value);
-      case "number":
-        return typeof value === "number";
-      case "string":
-        return typeof value === "string";
-      case "json":
-        return true;
-    }
-  });
+  const typed = model.branches.map((b) => typeMatches(b, value));
+  const valid = model.branches.findIndex((b, i) => typed[i] && checkValue(b, value) === null);
+  return valid >= 0 ? valid : typed.indexOf(true);
+}
+
+/** The local check of a field: its branch's, or for several numeric alternatives that
+ * all refuse the value, one message naming them all. */
+export function checkField(model: FieldModel, branch: Branch, value: JsonValue): string | null {
+  const own = checkValue(branch, value);
+  if (own === null) return null;
+  const numeric = model.branches.filter((b) => b.kind === "integer" || b.kind === "number");
+  if (numeric.length < 2 || !numeric.includes(branch) || typeof value !== "number") return own;
+  if (numeric.some((b) => checkValue(b, value) === null)) return null;
+  const describe = (b: Branch) => {
+    const range = b.kind === "integer" || b.kind === "number" ? boundsText(b.schema) : "";
+    const kind = b.kind === "integer" ? "a whole number" : "a number";
+    return range ? `${kind} with ${range}` : kind;
+  };
+  return `must be ${numeric.map(describe).join(" or ")}`;
+}
+
+function typeMatches(b: Branch, value: JsonValue): boolean {
+  switch (b.kind) {
+    case "enum":
+      return b.options.some((o) => o === value);
+    case "boolean":
+      return typeof value === "boolean";
+    case "integer":
+      return typeof value === "number" && Number.isInteger(value);
+    case "number":
+      return typeof value === "number";
+    case "string":
+      return typeof value === "string";
+    case "json":
+      return true;
+  }
 }
 
 /** A sensible first value when a person switches to ``branch`` (or un-ticks "none"). */

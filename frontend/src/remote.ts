@@ -117,7 +117,7 @@ export async function reload(): Promise<void> {
   try {
     const p = await api<Pipeline>(`/api/pipelines/${s.pipeline.id}/`);
     useEditor.getState().loadPipeline(p);
-    useEditor.getState().showToast(`Loaded version ${p.version}`, "info");
+    useEditor.getState().showToast(`Loaded the saved draft (rev ${p.version})`, "info");
   } catch (e) {
     useEditor.getState().showToast(`Could not reload: ${message(e)}`);
   }

@@ -116,7 +116,7 @@ export type StepRun = Pick<
 };
 
 export type Run = Pick<Schemas["RunOut"], "id" | "status" | "steps_total" | "steps_done" | "progress" | "error"> &
-  Partial<Pick<Schemas["RunOut"], "created_at">> & {
+  Partial<Pick<Schemas["RunOut"], "created_at" | "version">> & {
     headline: Headline | null;
     graph?: Graph;
     steps?: StepRun[];

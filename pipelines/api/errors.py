@@ -127,17 +127,40 @@ class ApiBodyLimitMiddleware:
         return self.get_response(request)
 
 
+# --- handler404 / handler403 / handler500 -------------------------------------------
+# JSON under /api/ and /v2/ (clients parse it), a page in the site's layout elsewhere.
+
+def _error_page(request, status: int, title: str, message: str) -> HttpResponse:
+    from ..views.common import error_page  # pages import the API's modules, not the reverse
+
+    return error_page(request, status, title, message)
+
+
 def api_not_found(request, exception=None):
+    """handler404."""
     if _is_api(request.path):
         return JsonResponse({"detail": "not found"}, status=404)
-    from django.views.defaults import page_not_found
+    return _error_page(request, 404, "Page not found", f"nothing is at {request.path}")
 
-    return page_not_found(request, exception)
+
+def api_permission_denied(request, exception=None):
+    """handler403."""
+    message = str(exception or "") or "you may not do this"
+    if _is_api(request.path):
+        return JsonResponse({"detail": message}, status=403)
+    return _error_page(request, 403, "Not allowed", message)
 
 
 def api_server_error(request):
+    """handler500. The page is rendered without the request's context (what failed may
+    be the database or a context processor), and falls back to plain text."""
     if _is_api(request.path):
         return JsonResponse({"detail": "internal error; it has been logged"}, status=500)
-    from django.views.defaults import server_error
+    from django.template import loader
 
-    return server_error(request)
+    try:
+        body = loader.get_template("500.html").render({"status": 500, "title": "Something went wrong"})
+    except Exception:  # the error page must never raise in turn
+        logger.exception("the 500 page could not be rendered")
+        return HttpResponse("Internal error; it has been logged.", status=500, content_type="text/plain")
+    return HttpResponse(body, status=500)

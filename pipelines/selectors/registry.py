@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
 from django.utils import timezone
 
 from ..access import require_role, workspace_ids_for
@@ -68,6 +68,44 @@ def deployment_list(*, user) -> QuerySet[Deployment]:
     return Deployment.objects.filter(workspace_id__in=workspace_ids_for(user)).select_related(
         "current_revision__model_version__registered_model", "current_revision__created_by"
     )
+
+
+class _Percentile95(Aggregate):
+    """PostgreSQL's ordered-set aggregate, usable per group in an ORM query."""
+
+    template = "percentile_cont(0.95) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def deployment_traffic(*, deployments: list[Deployment], hours: float = 1.0) -> dict[int, dict[str, Any]]:
+    """{deployment id: requests, errors, error_rate, p95_ms over the last ``hours``} for
+    all ``deployments`` in one query (a list page must not ask once per row).
+
+    A deployment without requests in the window is absent; p95 is PostgreSQL's
+    ``percentile_cont`` (None on other databases).
+    """
+    ids = [d.pk for d in deployments]
+    if not ids:
+        return {}
+    since = timezone.now() - timedelta(hours=hours)
+    rows = (
+        PredictionLog.objects.filter(deployment_id__in=ids, created_at__gte=since)
+        .values("deployment_id")
+        .annotate(requests=Count("id"), errors=Count("id", filter=Q(status__gte=400)))
+    )
+    if connection.vendor == "postgresql":
+        rows = rows.annotate(p95_ms=_Percentile95("latency_ms"))
+    traffic: dict[int, dict[str, Any]] = {}
+    for row in rows.order_by():
+        total = row["requests"]
+        p95 = row.get("p95_ms")
+        traffic[row["deployment_id"]] = {
+            "requests": total,
+            "errors": row["errors"],
+            "error_rate": row["errors"] / total if total else 0.0,
+            "p95_ms": round(p95, 1) if p95 is not None else None,
+        }
+    return traffic
 
 
 def deployment_get(*, user, name: str, role: str = Role.VIEWER) -> Deployment:

@@ -39,11 +39,18 @@ def page(view):
     return wrapper
 
 
+_HINTS = {
+    404: "It may have been deleted, or it belongs to a workspace you are not a member of.",
+    403: "Ask an admin of the workspace for a role that allows it.",
+}
+
+
 def error_page(request, status: int, title: str, message: str) -> HttpResponse:
+    """An error answered as a page in the site's layout (also handler404/handler403's)."""
     return render(
         request,
         "pages/error.html",
-        {"status": status, "title": title, "message": message},
+        {"status": status, "title": title, "message": message, "hint": _HINTS.get(status, "")},
         status=status,
     )
 

@@ -18,6 +18,7 @@ from ..selectors.registry import (
     deployment_list,
     deployment_revisions,
     deployment_stats,
+    deployment_traffic,
     model_version_deployments,
     model_version_get,
     model_version_list,
@@ -49,6 +50,33 @@ def model_list_page(request):
         "registry/model_list.html",
         {"nav": "models", "groups": list(groups.values()), "deployments": deployments},
     )
+
+
+def _deployment_status(deployment, traffic: dict | None) -> tuple[str, str]:
+    """(label, tone) of a deployment for the index: what it serves and how it answers."""
+    if deployment.current_revision_id is None:
+        return "Not serving", "muted"
+    if traffic and traffic["errors"] and traffic["error_rate"] >= 0.05:
+        return "Errors", "failed"
+    if traffic:
+        return "Serving", "succeeded"
+    return "Idle", "queued"
+
+
+@_page
+def deployment_list_page(request):
+    """Every deployment of the user's workspaces: model version, status, last hour's traffic.
+
+    A fixed number of queries whatever the number of deployments (pinned in a test).
+    """
+    deployments = list(deployment_list(user=request.user).select_related("workspace"))
+    traffic = deployment_traffic(deployments=deployments, hours=1.0)
+    rows = []
+    for deployment in deployments:
+        stats = traffic.get(deployment.pk)
+        label, tone = _deployment_status(deployment, stats)
+        rows.append({"deployment": deployment, "traffic": stats, "status": label, "tone": tone})
+    return render(request, "registry/deployment_list.html", {"nav": "deployments", "rows": rows})
 
 
 @_page
@@ -112,7 +140,7 @@ def deployment_page(request, name: str):
         request,
         "registry/deployment.html",
         {
-            "nav": "models",
+            "nav": "deployments",
             "deployment": deployment,
             "revision": revision,
             "version": version,
@@ -142,5 +170,6 @@ def deployment_page(request, name: str):
 urlpatterns = [
     path("models/", model_list_page, name="page-models"),
     path("models/<int:version_id>/", model_version_page, name="page-model-version"),
+    path("deployments/", deployment_list_page, name="page-deployments"),
     path("deployments/<str:name>/", deployment_page, name="page-deployment"),
 ]

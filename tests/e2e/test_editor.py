@@ -115,7 +115,7 @@ def test_build_and_run_the_breast_cancer_pipeline_from_an_empty_canvas(
 
     page.get_by_role("button", name="Auto-layout").click()
     page.keyboard.press("Control+s")
-    expect(page.get_by_test_id("save-state")).to_have_text(re.compile(r"Saved · v2"))
+    expect(page.get_by_test_id("save-state")).to_have_text(re.compile(r"Saved · draft rev 2"))
 
     pipeline.refresh_from_db()
     nodes = {n["id"]: n for n in pipeline.graph["nodes"]}
@@ -181,7 +181,7 @@ def test_a_stale_save_shows_the_conflict_and_never_overwrites(login, live_server
     page.get_by_test_id("save-button").click()
 
     banner = page.get_by_test_id("conflict-banner")
-    expect(banner).to_contain_text("Someone else saved this pipeline (version 2)")
+    expect(banner).to_contain_text("Someone else saved this pipeline (draft rev 2)")
     expect(banner).to_contain_text("Reload to get their changes")
     pipeline.refresh_from_db()
     assert pipeline.version == 2
@@ -189,7 +189,7 @@ def test_a_stale_save_shows_the_conflict_and_never_overwrites(login, live_server
 
     banner.get_by_role("button", name="Reload").click()
     expect(banner).to_have_count(0)
-    expect(page.get_by_test_id("save-state")).to_have_text(re.compile(r"Saved · v2"))
+    expect(page.get_by_test_id("save-state")).to_have_text(re.compile(r"Saved · draft rev 2"))
     select_node(page, "load")
     expect(page.locator("#param-load-name")).to_have_value("wine")
     assert page.errors == []

@@ -54,11 +54,23 @@ def test_deploy_from_the_model_page_then_predict_with_the_try_it_form(page, live
     page.fill("#key-form input[name=name]", "checkout")
     page.click("#key-form button")
     page.locator("#new-key-value").wait_for()
-    assert page.locator("#new-key-value").text_content().startswith("mlsk_")
-    page.reload()
+    plain_key = page.locator("#new-key-value").text_content()
+    assert plain_key.startswith("mlsk_")
+    # The new key is listed at once, without a reload.
+    new_row = page.locator("#key-table tbody tr").first
+    assert new_row.is_visible() and "checkout" in new_row.text_content()
+    assert new_row.locator("td").first.text_content().rstrip("…") in plain_key
+
+    for _ in range(2):  # three predictions in all, from one server process
+        page.click("[data-testid=try-predict]")
+        page.wait_for_function("document.querySelector('#try-status').textContent.includes('HTTP 200')")
+        page.evaluate("document.querySelector('#try-status').textContent = ''")
     prediction_log_writer_stop()
     page.reload()
-    assert page.locator("[data-testid=stat-requests]").text_content().strip() == "1"
+    assert page.locator("[data-testid=stat-requests]").text_content().strip() == "3"
+    # Request ids are shown whole: three requests, three different ids on screen.
+    shown = [cell.strip() for cell in page.locator("[data-testid=request-id]").all_text_contents()]
+    assert len(shown) == 3 and len(set(shown)) == 3, shown
     _shot(page, "deployment")
 
     page.goto(f"{live_server.url}/models/")

@@ -210,3 +210,32 @@ def test_no_block_lets_a_graph_name_a_file_or_cache_folder_on_the_worker():
         properties = block.params_schema["properties"]
         assert "memory" not in properties, block.key
         assert "input" not in properties, block.key
+
+
+def test_an_int_or_fraction_constraint_becomes_two_alternatives():
+    # GradientBoosting's min_samples_split: Interval(Integral, 2, None) | Interval(RealNotInt, 0, 1, "right").
+    split = props("sklearn.ensemble.GradientBoostingClassifier")["min_samples_split"]
+    assert split["anyOf"] == [
+        {"type": "integer", "minimum": 2},
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+    ]
+    assert split["default"] == 2
+
+
+def test_an_int_or_fraction_param_accepts_a_count_and_a_fraction_and_names_both_when_neither():
+    schema = catalogue().get("sklearn.ensemble.GradientBoostingClassifier").params_schema
+    for good in (5, 2, 0.5, 1):
+        params, errors = validate_params(schema, {"min_samples_split": good})
+        assert errors == {}, (good, errors)
+    for bad in (1.5, 0, -3):
+        _, errors = validate_params(schema, {"min_samples_split": bad})
+        assert "min_samples_split" in errors, bad
+
+
+def test_a_json_count_or_fraction_reaches_sklearn_as_the_type_it_means():
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    constraints = GradientBoostingClassifier._parameter_constraints["min_samples_split"]
+    assert sch.coerce_for_sklearn(constraints, 5) == 5 and isinstance(sch.coerce_for_sklearn(constraints, 5), int)
+    assert isinstance(sch.coerce_for_sklearn(constraints, 1), float)  # 1 means "all samples", a fraction
+    assert isinstance(sch.coerce_for_sklearn(constraints, 5.0), int)

@@ -38,6 +38,10 @@ function describeFailedConnection(state: FinalConnectionState<InternalNode>): st
   return connectionProblem(conn, s.nodes, s.edges, s.catalogue);
 }
 
+// A new block's size before it is measured (BlockNode's width; a typical height).
+const DROP_W = 190;
+const DROP_H = 90;
+
 export function Canvas() {
   const nodes = useEditor((s) => s.nodes);
   const edges = useEditor((s) => s.edges);
@@ -45,7 +49,7 @@ export function Canvas() {
   const fitRequest = useEditor((s) => s.fitRequest);
   const onNodesChange = useEditor((s) => s.onNodesChange);
   const onEdgesChange = useEditor((s) => s.onEdgesChange);
-  const { screenToFlowPosition, fitView } = useReactFlow<BlockNode, PortEdge>();
+  const { screenToFlowPosition, fitView, getZoom } = useReactFlow<BlockNode, PortEdge>();
   const firstFit = useRef(true);
   // Fit the loaded graph once; an empty canvas keeps the default view, so the
   // first dropped block stays where it was dropped.
@@ -88,10 +92,20 @@ export function Canvas() {
       const key = e.dataTransfer.getData(BLOCK_MIME);
       if (!key) return;
       e.preventDefault();
-      const p = screenToFlowPosition({ x: e.clientX, y: e.clientY });
-      useEditor.getState().addNode(key, { x: Math.round(p.x - 95), y: Math.round(p.y - 30) });
+      // The block's top-left corner, so that the cursor holds it near its title; kept
+      // inside the visible canvas, so that a drop just past the palette's edge does
+      // not leave half the block behind the palette.
+      const zoom = getZoom();
+      const rect = e.currentTarget.getBoundingClientRect();
+      const w = DROP_W * zoom;
+      const h = DROP_H * zoom;
+      const margin = 12;
+      const left = Math.min(Math.max(e.clientX - w / 2, rect.left + margin), Math.max(rect.left + margin, rect.right - w - margin));
+      const top = Math.min(Math.max(e.clientY - 30 * zoom, rect.top + margin), Math.max(rect.top + margin, rect.bottom - h - margin));
+      const p = screenToFlowPosition({ x: left, y: top });
+      useEditor.getState().addNode(key, { x: Math.round(p.x), y: Math.round(p.y) });
     },
-    [screenToFlowPosition],
+    [screenToFlowPosition, getZoom],
   );
 
   return (
@@ -175,7 +189,7 @@ function Banners() {
         <div className="ed-banner ed-banner--conflict" role="alert" data-testid="conflict-banner">
           <span>
             <b>Someone else saved this pipeline</b>
-            {conflict.current !== null ? ` (version ${conflict.current})` : ""}. Reload to get their changes — your
+            {conflict.current !== null ? ` (draft rev ${conflict.current})` : ""}. Reload to get their changes — your
             unsaved edits here will be discarded (export them first if you need them).
           </span>
           <button className="ed-btn ed-btn-sm ed-btn-primary" onClick={() => void reload()}>

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { inputColumns } from "../columns";
-import { boundsText, branchFor, checkValue, displayValue, fieldModel, initialValue, splitErrors, type Branch } from "../params";
+import { boundsText, branchFor, checkField, displayValue, fieldModel, initialValue, splitErrors, type Branch } from "../params";
 import { loadDatasets } from "../remote";
 import { useEditor } from "../store";
 import type { BlockSpec, ColumnInfo, Dataset, JsonSchema, JsonValue } from "../types";
@@ -71,7 +71,9 @@ function branchLabel(b: Branch): string {
     const text = b.options.map((o) => String(o)).join(" / ");
     return text.length > 28 ? `${text.slice(0, 26)}…` : text;
   }
-  return b.label;
+  // "integer: 2 ≤ value" next to "number: 0 < value ≤ 1" tells the alternatives apart.
+  const range = b.kind === "integer" || b.kind === "number" ? boundsText(b.schema) : "";
+  return range ? `${b.label}: ${range}` : b.label;
 }
 
 interface FieldProps {
@@ -99,7 +101,7 @@ function ParamField(props: FieldProps) {
   const branchIdx = active >= 0 ? active : picked ?? 0;
   const branch: Branch | undefined = model.branches[branchIdx];
   const set = (v: JsonValue | undefined) => useEditor.getState().updateParam(nodeId, name, v);
-  const localError = isSet && branch && value !== null && value !== undefined ? checkValue(branch, value) : null;
+  const localError = isSet && branch && value !== null && value !== undefined ? checkField(model, branch, value) : null;
   const messages = [...(localError ? [localError] : []), ...serverErrors.filter((m) => !localError || !m.startsWith(localError))];
   const fieldId = `param-${nodeId}-${name}`;
   const title = schema.title || name;

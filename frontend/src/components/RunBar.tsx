@@ -45,7 +45,7 @@ export function RunBar() {
           {failed ? `failed at ${failed.node_id}` : run.error}
         </span>
       )}
-      <a className="ed-runbar-link" href={`/runs/${run.id}/`}>
+      <a className="ed-runbar-link" href={`/runs/${run.id}/`} target="_blank" rel="noopener noreferrer" title="Opens the run page in a new tab">
         Run details <Icon name="external" size={13} />
       </a>
     </div>

@@ -4,6 +4,7 @@ import { parseGraphFile, type BlockNode, type PortEdge } from "../graph";
 import { layoutGraph } from "../layout";
 import { cancelRun, save, startRun } from "../remote";
 import { selectCanRedo, selectCanUndo, selectCurrentGraph, selectDirty, useEditor } from "../store";
+import { saveState } from "../saveState";
 import { FINAL_RUN_STATUSES } from "../types";
 import { Icon } from "./Icon";
 
@@ -24,7 +25,8 @@ function exportGraph(): void {
 
 export function Toolbar() {
   const name = useEditor((s) => s.pipeline?.name ?? "");
-  const version = useEditor((s) => s.pipeline?.version ?? 0);
+  const draftRev = useEditor((s) => s.pipeline?.version ?? 0);
+  const lastRunVersion = useEditor((s) => s.run?.version ?? null);
   const dirty = useEditor(selectDirty);
   const saving = useEditor((s) => s.saving);
   const starting = useEditor((s) => s.starting);
@@ -56,11 +58,7 @@ export function Toolbar() {
     s().setPositions(layoutGraph(nodes, getEdges()));
   };
 
-  let state: { text: string; cls: string };
-  if (conflict) state = { text: "Not saved — conflict", cls: "conflict" };
-  else if (saving) state = { text: "Saving…", cls: "saving" };
-  else if (dirty) state = { text: "Unsaved changes", cls: "dirty" };
-  else state = { text: `Saved · v${version}`, cls: "saved" };
+  const state = saveState({ conflict, saving, dirty, readOnly, draftRev, lastRunVersion });
 
   return (
     <div className="ed-toolbar">
@@ -72,13 +70,10 @@ export function Toolbar() {
           <div className="ed-name" title={name}>
             {name}
           </div>
-          {!readOnly && (
-            <div className={`ed-save-state ed-save-state--${state.cls}`} data-testid="save-state">
-              <span className="ed-save-dot" />
-              {state.text}
-            </div>
-          )}
-          {readOnly && <div className="ed-save-state">Read-only · v{version}</div>}
+          <div className={`ed-save-state ed-save-state--${state.cls}`} data-testid="save-state" title={state.title}>
+            {!readOnly && <span className="ed-save-dot" />}
+            {state.text}
+          </div>
         </div>
       </div>
       <div className="ed-toolbar-mid">

@@ -1,4 +1,14 @@
-"""Start web server, Celery worker and beat together; stop them all on Ctrl+C."""
+"""Start web server, Celery worker and beat together; stop them all on Ctrl+C or SIGTERM.
+
+Web and worker each run in a process group of their own, so that stopping reaches
+their children too (gunicorn's workers, Celery's pool processes and beat) and a
+terminal's Ctrl+C reaches only this command, which decides the order: SIGTERM to
+both groups (gunicorn and Celery shut down gracefully), then SIGKILL to whatever is
+left after STOP_GRACE_SECONDS. Killing a Celery worker mid-task is safe: tasks are
+``acks_late`` with ``reject_on_worker_lost``, so a step in flight runs again later.
+"""
+
+from __future__ import annotations
 
 import os
 import signal
@@ -8,6 +18,51 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
+# One Ctrl+C stops everything within 10 s: graceful first, then killed.
+STOP_GRACE_SECONDS = 6.0
+
+
+class _Stop(Exception):
+    """Raised from the signal handler to leave the wait loop."""
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member we may not signal: still there
+        return True
+    return True
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop_process_groups(processes: dict[str, subprocess.Popen], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM every child's process group, wait up to ``grace`` seconds for the groups
+    to empty (reaping the leaders), then SIGKILL what is left."""
+    for p in processes.values():
+        _signal_group(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        for p in processes.values():
+            p.poll()  # reap a leader that has exited, so its group can empty
+        if not any(_group_alive(p.pid) for p in processes.values()):
+            return
+        time.sleep(0.1)
+    for p in processes.values():
+        _signal_group(p.pid, signal.SIGKILL)
+    for p in processes.values():
+        try:
+            p.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
 
 
 class Command(BaseCommand):
@@ -41,7 +96,33 @@ class Command(BaseCommand):
         if not (env.get("EMAIL_BACKEND") or env.get("EMAIL_HOST")):
             # A local stack has no mail server: print emails (password reset) here.
             env["EMAIL_BACKEND"] = "console"
-        processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+
+        def on_signal(signum, frame):
+            raise _Stop(signal.Signals(signum).name)
+
+        # Installed before spawning: a signal arriving in between must not orphan a child.
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        processes: dict[str, subprocess.Popen] = {}
+        try:
+            for name, cmd in commands.items():
+                processes[name] = subprocess.Popen(cmd, env=env, process_group=0)
+            self._announce(options, env)
+            while all(p.poll() is None for p in processes.values()):
+                time.sleep(0.5)
+            for name, p in processes.items():
+                if p.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {p.returncode}; stopping the rest")
+        except _Stop as stop:
+            self.stdout.write(f"\n{stop}: stopping web and worker …")
+        finally:
+            # A second Ctrl+C while stopping must not interrupt the stopping.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            stop_process_groups(processes)
+            self.stdout.write("stopped.")
+
+    def _announce(self, options, env) -> None:
         broker = "Redis" if settings.REDIS_URL else "the filesystem broker under var/"
         database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(
@@ -57,20 +138,3 @@ class Command(BaseCommand):
                 + "Ctrl+C stops everything.\n"
             )
         )
-        try:
-            while all(p.poll() is None for p in processes.values()):
-                time.sleep(0.5)
-            for name, p in processes.items():
-                if p.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {p.returncode}; stopping the rest")
-        except KeyboardInterrupt:
-            pass
-        finally:
-            for p in processes.values():
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in processes.values():
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
