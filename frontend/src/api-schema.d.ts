@@ -603,16 +603,48 @@ export interface components {
              * @default auto
              */
             delimiter: components["schemas"]["DelimiterEnum"];
+            /**
+             * @description auto reads text columns of decimal-comma numbers (1,5) as numbers when the delimiter is not a comma
+             *
+             *     * `auto` - auto
+             *     * `dot` - dot
+             *     * `comma` - comma
+             * @default auto
+             */
+            decimal: components["schemas"]["DecimalEnum"];
+            /**
+             * @description auto: a byte-order mark, else UTF-8 when the bytes are valid UTF-8, else cp1252
+             *
+             *     * `auto` - auto
+             *     * `utf-8` - utf-8
+             *     * `utf-16` - utf-16
+             *     * `cp1252` - cp1252
+             *     * `latin-1` - latin-1
+             * @default auto
+             */
+            encoding: components["schemas"]["EncodingEnum"];
+            /**
+             * @description a line with fewer fields than the header is refused with its number, or read with the rest empty
+             *
+             *     * `refuse` - refuse
+             *     * `fill` - fill
+             * @default refuse
+             */
+            short_lines: components["schemas"]["ShortLinesEnum"];
         };
         DatasetOut: {
             readonly id: number;
             workspace: number;
             name: string;
+            /** @default 1 */
+            version: number;
             filename: string;
             sha256: string;
             n_rows: number;
             columns: unknown;
             preview: unknown;
+            read_options: unknown;
+            profile: unknown;
             /** @description a username */
             readonly created_by: string | null;
             /** Format: date-time */
@@ -635,6 +667,13 @@ export interface components {
          * @enum {string}
          */
         DatatypeEnum: "BOOL" | "UINT8" | "UINT16" | "UINT32" | "UINT64" | "INT8" | "INT16" | "INT32" | "INT64" | "FP16" | "FP32" | "FP64" | "BYTES";
+        /**
+         * @description * `auto` - auto
+         *     * `dot` - dot
+         *     * `comma` - comma
+         * @enum {string}
+         */
+        DecimalEnum: "auto" | "dot" | "comma";
         /**
          * @description * `auto` - auto
          *     * `comma` - comma
@@ -667,6 +706,15 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        /**
+         * @description * `auto` - auto
+         *     * `utf-8` - utf-8
+         *     * `utf-16` - utf-16
+         *     * `cp1252` - cp1252
+         *     * `latin-1` - latin-1
+         * @enum {string}
+         */
+        EncodingEnum: "auto" | "utf-8" | "utf-16" | "cp1252" | "latin-1";
         /** @description Every error body. More keys may be present (e.g. ``current_version``, ``row``). */
         ErrorOut: {
             /** @description a human message saying what is wrong */
@@ -1145,6 +1193,12 @@ export interface components {
          * @enum {string}
          */
         RunStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /**
+         * @description * `refuse` - refuse
+         *     * `fill` - fill
+         * @enum {string}
+         */
+        ShortLinesEnum: "refuse" | "fill";
         StepOut: {
             readonly id: number;
             node_id: string;

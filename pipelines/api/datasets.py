@@ -8,7 +8,14 @@ from ..access import require_role, workspace_for, workspace_ids_for
 from ..errors import NotFound
 from ..inputs import MAX_ID, optional_id
 from ..models import Dataset, Role
-from ..services.datasets import DELIMITERS, dataset_check_size, dataset_upload
+from ..services.datasets import (
+    DECIMALS,
+    DELIMITERS,
+    ENCODINGS,
+    SHORT_LINES,
+    dataset_check_size,
+    dataset_upload,
+)
 from .base import Paginated, paginate
 from .schema import error_responses, id_query
 from .serializers import DatasetOut
@@ -26,6 +33,21 @@ class DatasetListApi(APIView):
             choices=list(DELIMITERS),
             default="auto",
             help_text="auto detects it from the head of the file; any other choice is used as given",
+        )
+        decimal = serializers.ChoiceField(
+            choices=list(DECIMALS),
+            default="auto",
+            help_text="auto reads text columns of decimal-comma numbers (1,5) as numbers when the delimiter is not a comma",
+        )
+        encoding = serializers.ChoiceField(
+            choices=list(ENCODINGS),
+            default="auto",
+            help_text="auto: a byte-order mark, else UTF-8 when the bytes are valid UTF-8, else cp1252",
+        )
+        short_lines = serializers.ChoiceField(
+            choices=list(SHORT_LINES),
+            default="refuse",
+            help_text="a line with fewer fields than the header is refused with its number, or read with the rest empty",
         )
 
     @extend_schema(parameters=[id_query("workspace")], responses=DatasetOut(many=True))
@@ -56,6 +78,9 @@ class DatasetListApi(APIView):
             filename=upload.name,
             data=upload.read(),
             delimiter=values["delimiter"],
+            decimal=values["decimal"],
+            encoding=values["encoding"],
+            short_lines=values["short_lines"],
         )
         return Response(DatasetOut(dataset).data, status=status.HTTP_201_CREATED)
 

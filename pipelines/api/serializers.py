@@ -135,6 +135,6 @@ class DatasetOut(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = [
-            "id", "workspace", "name", "filename", "sha256", "n_rows", "columns", "preview",
-            "created_by", "created_at",
+            "id", "workspace", "name", "version", "filename", "sha256", "n_rows", "columns", "preview",
+            "read_options", "profile", "created_by", "created_at",
         ]

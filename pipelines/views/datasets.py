@@ -97,6 +97,9 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
                 filename=upload.name,
                 data=upload.read(),
                 delimiter=request.POST.get("delimiter") or "auto",
+                decimal=request.POST.get("decimal") or "auto",
+                encoding=request.POST.get("encoding") or "auto",
+                short_lines=request.POST.get("short_lines") or "refuse",
             )
         except NotFound:
             return _error_page(request, 404, "Not found", "workspace not found")

@@ -1,0 +1,105 @@
+"""Each malformed upload kind answers its own line-numbered message, through the API and the page."""
+
+import html
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from pipelines.models import Dataset
+
+pytestmark = pytest.mark.django_db
+
+# (file bytes, options, status, message, field, line)
+MALFORMED = {
+    "duplicate header": (
+        b"id,score,id\n1,2,3\n", {}, 400,
+        "line 1: duplicate column names: 'id' at columns 1, 3; give every column its own name", "file", 1,
+    ),
+    "short line": (
+        b"a,b,c\n1,2,3\n4,5\n", {}, 400,
+        "line 3 has 2 field(s); the header has 3. Fix the line(s), or choose short_lines: fill to read "
+        "the missing fields as empty", "short_lines", 3,
+    ),
+    "long line": (b"a,b\n1,2\n3,4\n5,6,7\n", {}, 400, "line 4 has 3 fields; the header has 2", "file", 4),
+    "decimal comma column with a word in it": (
+        b"price;qty\n" + b"1,5;2\n" * 10 + b"about 2;3\n", {}, 400,
+        "column 'price' holds decimal-comma numbers but 1 value(s) are not numbers: line 12 ('about 2'); "
+        "fix them, or choose decimal: dot to keep the column as text", "file", 12,
+    ),
+    "wrong chosen encoding": (
+        "a,b\nJosé,1\n".encode("cp1252"), {"encoding": "utf-8"}, 400,
+        "line 2, column 4: byte 0xe9 is not utf-8 text; choose the file's encoding "
+        "(utf-8, utf-16, cp1252, latin-1) and upload again", "encoding", 2,
+    ),
+}
+
+
+def _csv(data: bytes, name: str = "data.csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="text/csv")
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_the_api_answers_each_malformed_kind_with_its_message_field_and_line(owner_api, kind):
+    data, options, status, message, field, line = MALFORMED[kind]
+
+    response = owner_api.post("/api/datasets/", {"file": _csv(data), **options}, format="multipart")
+
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["detail"] == message
+    assert body["field"] == field and body["line"] == line
+    assert not Dataset.objects.exists()
+
+
+@pytest.mark.parametrize("kind", list(MALFORMED))
+def test_the_page_shows_each_malformed_kind_with_its_message(client, owner, kind):
+    data, options, status, message, _field, _line = MALFORMED[kind]
+    client.force_login(owner)
+
+    response = client.post("/datasets/", {"file": _csv(data), **options})
+
+    assert response.status_code == status
+    assert message in html.unescape(response.content.decode())
+    assert not Dataset.objects.exists()
+
+
+def test_the_api_reads_decimal_commas_and_records_how_it_read_the_file(owner_api):
+    response = owner_api.post(
+        "/api/datasets/", {"file": _csv("price;city\n1,5;Köln\n2,25;Wien\n".encode("cp1252"))}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert {c["name"]: c["dtype"] for c in body["columns"]}["price"] == "float64"
+    assert body["preview"]["rows"][0] == [1.5, "Köln"]
+    assert body["read_options"] == {
+        "format": "csv", "delimiter": "semicolon", "decimal": "comma", "encoding": "cp1252", "short_lines": "refuse",
+    }
+
+
+def test_the_api_fills_short_lines_when_asked(owner_api):
+    response = owner_api.post(
+        "/api/datasets/", {"file": _csv(b"a,b,c\n1,2,3\n4,5\n"), "short_lines": "fill"}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["n_rows"] == 2
+
+
+def test_the_page_offers_the_reading_options(client, owner):
+    client.force_login(owner)
+
+    page = client.get("/datasets/").content.decode()
+
+    for name in ("delimiter", "decimal", "encoding", "short_lines"):
+        assert f'name="{name}"' in page
+
+
+def test_the_detail_page_shows_preview_values_unrounded_and_no_raw_hash_as_a_parameter(client, owner):
+    client.force_login(owner)
+
+    response = client.post("/datasets/", {"file": _csv(b"x,y\n0.123456789,12345678.5\n")}, follow=True)
+
+    page = response.content.decode()
+    assert "0.123456789" in page and "12345678.5" in page
+    assert "Block parameter" not in page
