@@ -84,3 +84,39 @@ def _dataset_store(*, workspace: Workspace, user, name: str, filename: str, df, 
             read_options=read_options,
             created_by=user,
         )
+
+
+def _is_sha256(ref: str) -> bool:
+    return len(ref) == 64 and all(c in "0123456789abcdef" for c in ref)
+
+
+def dataset_resolve(*, workspace: Workspace, ref: str, version: int | None) -> Dataset:
+    """The upload a ``dataset.upload`` node means, at the moment of asking.
+
+    ``ref`` names the dataset: its name, or the sha256 of any of its uploads
+    (what older graphs and the editor's dataset picker hold). ``version``
+    pins that version; None follows the latest one. Raises ApplicationError
+    blaming the ``dataset`` or ``version`` param when there is no such upload
+    in ``workspace`` (another workspace's datasets are not looked at).
+    """
+    uploads = Dataset.objects.filter(workspace=workspace)
+    name = None
+    if _is_sha256(ref):
+        name = uploads.filter(artifact_id=ref).order_by("-created_at").values_list("name", flat=True).first()
+    if name is None and uploads.filter(name=ref).exists():
+        name = ref
+    if name is None:
+        raise ApplicationError(
+            "no uploaded dataset with this name or id in this workspace", details={"field": "dataset"}
+        )
+    series = uploads.filter(name=name).order_by("-version")
+    if version is None:
+        return series.first()
+    found = series.filter(version=version).first()
+    if found is None:
+        latest = series.values_list("version", flat=True).first()
+        raise ApplicationError(
+            f"dataset {name!r} has no version {version}; its versions are 1 to {latest}",
+            details={"field": "version"},
+        )
+    return found

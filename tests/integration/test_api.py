@@ -199,7 +199,7 @@ def test_an_uploaded_dataset_of_another_workspace_is_refused(owner_api, outsider
     upload = outsider_api.post("/api/datasets/", {"file": _csv(b"a,b\n1,2\n3,4\n")}, format="multipart")
     graph = GraphBuilder().node("load", "dataset.upload", dataset=upload.json()["sha256"]).build()
     response = owner_api.post(f"/api/pipelines/{pipeline.pk}/validate/", {"graph": graph}, format="json")
-    assert response.json()["errors"]["load"] == ["dataset: no uploaded dataset with this id in this workspace"]
+    assert response.json()["errors"]["load"] == ["dataset: no uploaded dataset with this name or id in this workspace"]
 
 
 # --- bad input --------------------------------------------------------------------------------
