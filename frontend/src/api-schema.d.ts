@@ -587,7 +587,10 @@ export interface components {
             index?: unknown[];
         };
         DatasetListInput: {
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description a CSV file, or a Parquet file (recognised by its PAR1 magic bytes)
+             */
             file: string;
             name?: string;
             /** Format: int64 */

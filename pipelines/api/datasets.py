@@ -26,7 +26,7 @@ class DatasetListApi(APIView):
     pagination_class = Paginated
 
     class InputSerializer(serializers.Serializer):
-        file = serializers.FileField()
+        file = serializers.FileField(help_text="a CSV file, or a Parquet file (recognised by its PAR1 magic bytes)")
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
         workspace = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID)
         delimiter = serializers.ChoiceField(

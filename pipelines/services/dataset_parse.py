@@ -283,24 +283,27 @@ def _more(shown: list[tuple[int, int]], total: int) -> str:
     return f" (also {listed}{f' and {rest:,} more line(s)' if rest else ''})"
 
 
-def _check_header(names: list[str], line: int) -> None:
+def _check_header(names: list[str], line: int | None) -> None:
+    """Refuse empty or duplicate column names, naming their positions (``line`` None: a Parquet schema)."""
+    where = f"line {line}" if line is not None else "the Parquet schema"
+    at = {"field": "file", **({"line": line} if line is not None else {})}
     empty = [i + 1 for i, name in enumerate(names) if not name]
     if empty:
         raise CsvError(
-            f"line {line}: the header has {len(empty)} empty column name(s) (at position "
+            f"{where}: the header has {len(empty)} empty column name(s) (at position "
             f"{', '.join(map(str, empty[:SHOW_LINES]))}); name every column",
-            details={"field": "file", "line": line},
+            details=at,
         )
     counts = Counter(names)
     twice = [name for name, n in counts.items() if n > 1]
     if twice:
-        where = "; ".join(
+        names_at = "; ".join(
             f"{name!r} at columns {', '.join(str(i + 1) for i, n in enumerate(names) if n == name)}"
             for name in twice[:SHOW_LINES]
         )
         raise CsvError(
-            f"line {line}: duplicate column names: {where}; give every column its own name",
-            details={"field": "file", "line": line},
+            f"{where}: duplicate column names: {names_at}; give every column its own name",
+            details=at,
         )
 
 
@@ -335,3 +338,58 @@ def detect_delimiter(text: str) -> str:
         if score > best_score:
             best, best_score = candidate, score
     return best
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def is_parquet(data: bytes) -> bool:
+    """Parquet files start and end with the 4 bytes PAR1."""
+    return len(data) >= 12 and data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC
+
+
+def parquet_read(data: bytes) -> pd.DataFrame:
+    """A flat Parquet file as a DataFrame, or CsvError (400) saying why not.
+
+    Refused: bytes that are not Parquet, a file pyarrow cannot read, nested
+    columns (struct, list, map: a table block needs one value per cell; the
+    message names them), more than MAX_COLUMNS columns, duplicate or empty
+    names, no rows. Decimal columns become float64 (what scikit-learn takes).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not is_parquet(data):
+        raise CsvError(
+            "the file is not Parquet: a Parquet file starts and ends with PAR1", details={"field": "file"}
+        )
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+        schema = parquet.schema_arrow
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc
+    if len(schema) > MAX_COLUMNS:
+        raise CsvError(
+            f"the file has {len(schema):,} columns; at most {MAX_COLUMNS} are allowed", details={"field": "file"}
+        )
+    nested = [f"{f.name!r} ({f.type})" for f in schema if pa.types.is_nested(f.type)]
+    if nested:
+        raise CsvError(
+            f"nested columns cannot be used as table columns: {', '.join(nested[:SHOW_LINES])}"
+            f"{f' and {len(nested) - SHOW_LINES} more' if len(nested) > SHOW_LINES else ''}; "
+            "flatten them (one value per cell) and upload again",
+            details={"field": "file"},
+        )
+    _check_header([str(n).strip() for n in schema.names], None)
+    try:
+        table = parquet.read()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc
+    if table.num_rows == 0:
+        raise CsvError("the file has columns but no rows", details={"field": "file"})
+    decimals = [i for i, f in enumerate(table.schema) if pa.types.is_decimal(f.type)]
+    for i in decimals:
+        table = table.set_column(i, table.schema.field(i).name, table.column(i).cast(pa.float64()))
+    df = table.to_pandas()
+    df.columns = [str(c).strip() for c in df.columns]
+    return df.reset_index(drop=True)

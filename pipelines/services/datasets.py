@@ -19,6 +19,8 @@ from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of dat
     csv_parse,
     csv_read,
     detect_delimiter,
+    is_parquet,
+    parquet_read,
 )
 
 
@@ -48,7 +50,10 @@ def dataset_upload(
     encoding: str = "auto",
     short_lines: str = "refuse",
 ) -> Dataset:
-    """Store ``data`` (CSV bytes) as the next version of dataset ``name`` in ``workspace``.
+    """Store ``data`` (CSV or Parquet bytes) as the next version of dataset ``name`` in ``workspace``.
+
+    Parquet is recognised by its PAR1 magic bytes (a file named ``.parquet``
+    that lacks them is refused as not Parquet); the CSV options do not apply to it.
 
     The first upload under a name is version 1; each later one is the highest
     version so far + 1 (the workspace row is locked while numbering, so two
@@ -58,10 +63,16 @@ def dataset_upload(
     recorded with "auto" resolved to what was detected.
     """
     dataset_check_size(size=len(data))
-    df, options = csv_read(data, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines)
+    if is_parquet(data) or filename.lower().endswith((".parquet", ".pq")):
+        df, read_options = parquet_read(data), {"format": "parquet"}
+    else:
+        df, options = csv_read(
+            data, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines
+        )
+        read_options = {"format": "csv", **options.as_dict()}
     return _dataset_store(
         workspace=workspace, user=user, name=name or filename or "dataset", filename=filename, df=df,
-        read_options={"format": "csv", **options.as_dict()},
+        read_options=read_options,
     )
 
 

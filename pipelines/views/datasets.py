@@ -87,7 +87,7 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
             if limit.refusal is not None:
                 raise limit.refusal
             if upload is None:
-                raise ApplicationError("choose a CSV file to upload", details={"field": "file"})
+                raise ApplicationError("choose a CSV or Parquet file to upload", details={"field": "file"})
             dataset_check_size(size=upload.size)
             workspace = workspace_for(request.user, optional_id(workspace_id, field="workspace"), Role.EDITOR)
             dataset = dataset_upload(

@@ -103,3 +103,52 @@ def test_the_detail_page_shows_preview_values_unrounded_and_no_raw_hash_as_a_par
     page = response.content.decode()
     assert "0.123456789" in page and "12345678.5" in page
     assert "Block parameter" not in page
+
+
+# --- Parquet ----------------------------------------------------------------------------------
+
+
+def _parquet(columns: dict) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
+
+
+def test_a_parquet_upload_is_stored_with_its_column_types(owner_api):
+    data = _parquet({"age": [31, 40, 52], "city": ["Oslo", "Rome", None]})
+
+    response = owner_api.post("/api/datasets/", {"file": _csv(data, "people.parquet")}, format="multipart")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["name"] == "people" and body["n_rows"] == 3
+    assert [c["name"] for c in body["columns"]] == ["age", "city"]
+    assert body["read_options"] == {"format": "parquet"}
+
+
+def test_a_parquet_file_with_nested_columns_is_refused_naming_them(owner_api, client, owner):
+    data = _parquet({"id": [1], "tags": [["a", "b"]]})
+
+    response = owner_api.post("/api/datasets/", {"file": _csv(data, "t.parquet")}, format="multipart")
+    client.force_login(owner)
+    page = client.post("/datasets/", {"file": _csv(data, "t.parquet")})
+
+    message = (
+        "nested columns cannot be used as table columns: 'tags' (list<element: string>); "
+        "flatten them (one value per cell) and upload again"
+    )
+    assert response.status_code == 400 and response.json() == {"detail": message, "field": "file"}
+    assert page.status_code == 400 and message in html.unescape(page.content.decode())
+    assert not Dataset.objects.exists()
+
+
+def test_a_file_named_parquet_that_is_not_parquet_is_refused(owner_api):
+    response = owner_api.post("/api/datasets/", {"file": _csv(b"a,b\n1,2\n", "t.parquet")}, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "the file is not Parquet: a Parquet file starts and ends with PAR1"

@@ -3,7 +3,14 @@
 import pandas as pd
 import pytest
 
-from pipelines.services.dataset_parse import CsvError, csv_decode, csv_parse, csv_read
+from pipelines.services.dataset_parse import (
+    CsvError,
+    csv_decode,
+    csv_parse,
+    csv_read,
+    is_parquet,
+    parquet_read,
+)
 
 
 def refusal(data: bytes, **options) -> CsvError:
@@ -159,3 +166,65 @@ def test_values_are_kept_at_full_precision():
 
     assert df["x"].tolist() == [0.123456789012]
     assert isinstance(df, pd.DataFrame)
+
+
+# --- Parquet -------------------------------------------------------------------------------------
+
+
+def _parquet(table) -> bytes:
+    import io
+
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def test_a_flat_parquet_file_is_read_with_its_types():
+    import pyarrow as pa
+
+    df = parquet_read(_parquet(pa.table({"age": [31, 40], "city": ["Oslo", "Rome"], "score": [1.5, None]})))
+
+    assert df.dtypes["age"] == "int64" and df["city"].tolist() == ["Oslo", "Rome"]
+    assert df["score"].isna().tolist() == [False, True]
+
+
+def test_nested_parquet_columns_are_refused_by_name():
+    import pyarrow as pa
+
+    data = _parquet(pa.table({"id": [1], "tags": [["a", "b"]], "where": [{"x": 1}]}))
+
+    with pytest.raises(CsvError) as refused:
+        parquet_read(data)
+
+    assert refused.value.message == (
+        "nested columns cannot be used as table columns: 'tags' (list<element: string>), "
+        "'where' (struct<x: int64>); flatten them (one value per cell) and upload again"
+    )
+
+
+def test_bytes_that_only_look_like_parquet_are_refused():
+    with pytest.raises(CsvError) as refused:
+        parquet_read(b"PAR1" + b"\x00" * 20 + b"PAR1")
+
+    assert refused.value.message.startswith("the Parquet file could not be read:")
+
+
+def test_a_csv_is_not_taken_for_parquet():
+    assert not is_parquet(b"a,b\n1,2\n") and not is_parquet(b"PAR1")
+    with pytest.raises(CsvError, match="not Parquet"):
+        parquet_read(b"a,b\n1,2\n")
+
+
+def test_parquet_decimals_become_floats_and_duplicate_names_are_refused():
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    df = parquet_read(_parquet(pa.table({"price": pa.array([Decimal("1.25")], pa.decimal128(5, 2))})))
+    assert df["price"].dtype == "float64" and df["price"].tolist() == [1.25]
+
+    twice = pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["a", "a"])
+    with pytest.raises(CsvError, match="the Parquet schema: duplicate column names: 'a' at columns 1, 2"):
+        parquet_read(_parquet(twice))
