@@ -25,3 +25,12 @@ def dataset_get(*, user, dataset_id: int, role: str = Role.VIEWER) -> Dataset:
         raise NotFound("dataset not found")
     require_role(user, dataset.workspace_id, role, what="dataset")
     return dataset
+
+
+def dataset_versions(*, dataset: Dataset) -> QuerySet[Dataset]:
+    """Every upload under ``dataset``'s name in its workspace, newest version first (access already checked)."""
+    return (
+        Dataset.objects.filter(workspace_id=dataset.workspace_id, name=dataset.name)
+        .select_related("created_by")
+        .order_by("-version")
+    )

@@ -22,6 +22,7 @@ from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of dat
     is_parquet,
     parquet_read,
 )
+from .dataset_profile import table_profile
 
 
 def size_text(n: int) -> str:
@@ -80,6 +81,7 @@ def _dataset_store(*, workspace: Workspace, user, name: str, filename: str, df, 
     stored = artifact_store().put_table(df)
     artifacts_record([stored])
     summary = table_summary(df)
+    profile = table_profile(df)
     with transaction.atomic():
         Workspace.objects.select_for_update().filter(pk=workspace.pk).exists()
         latest = Dataset.objects.filter(workspace=workspace, name=name).aggregate(v=Max("version"))["v"] or 0
@@ -93,6 +95,7 @@ def _dataset_store(*, workspace: Workspace, user, name: str, filename: str, df, 
             columns=summary["columns"],
             preview={"rows": summary["preview"]},
             read_options=read_options,
+            profile=profile,
             created_by=user,
         )
 

@@ -152,3 +152,21 @@ def test_a_file_named_parquet_that_is_not_parquet_is_refused(owner_api):
 
     assert response.status_code == 400
     assert response.json()["detail"] == "the file is not Parquet: a Parquet file starts and ends with PAR1"
+
+
+# --- profile --------------------------------------------------------------------------------------
+
+
+def test_an_upload_is_profiled_once_and_the_page_draws_it(owner_api, client, owner):
+    data = b"age,city\n" + b"".join(f"{20 + i % 40},{'Oslo' if i % 3 else 'Rome'}\n".encode() for i in range(90))
+
+    body = owner_api.post("/api/datasets/", {"file": _csv(data)}, format="multipart").json()
+    client.force_login(owner)
+    page = client.get(f"/datasets/{body['id']}/").content.decode()
+
+    age, city = body["profile"]["columns"]
+    assert (age["min"], age["max"], age["distinct"]) == (20, 59, 40)
+    assert sum(age["histogram"]["counts"]) == 90
+    assert city["top"] == [{"value": "Oslo", "count": 60}, {"value": "Rome", "count": 30}]
+    assert Dataset.objects.get().profile == body["profile"]
+    assert 'aria-label="histogram of age"' in page and page.count('class="ds-top-label mono"') == 2
