@@ -76,7 +76,7 @@ class DatasetListApi(APIView):
             user=request.user,
             name=values.get("name") or upload.name.rsplit(".", 1)[0],
             filename=upload.name,
-            data=upload.read(),
+            data=upload.file,  # read in chunks by the parser, never whole
             delimiter=values["delimiter"],
             decimal=values["decimal"],
             encoding=values["encoding"],

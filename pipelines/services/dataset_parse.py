@@ -12,10 +12,13 @@ import codecs
 import csv
 import io
 import itertools
-from array import array
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import BinaryIO, TextIO
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 
@@ -70,71 +73,117 @@ def _choice(value: str, choices, field: str) -> None:
         raise CsvError(f"{field}: must be one of {', '.join(choices)} (got {value!r})", details={"field": field})
 
 
-def _line_of_byte(data: bytes, offset: int) -> tuple[int, int]:
-    line = data.count(b"\n", 0, offset) + 1
-    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    return line, column
+# Files are read in chunks of this size: the bytes of an upload are never all in memory at once.
+CHUNK_BYTES = 1 << 20
 
 
-def csv_decode(data: bytes, *, encoding: str = "auto") -> tuple[str, str]:
-    """The text of ``data`` and the ENCODINGS key it was read with.
+def _as_stream(source: bytes | BinaryIO) -> BinaryIO:
+    return io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
 
-    "auto": a UTF-16 or UTF-8 byte-order mark decides; otherwise UTF-8 when the
-    bytes are valid UTF-8, else Windows-1252 (what Excel writes on Western
-    systems). A chosen encoding that does not fit is refused with the line and
-    column of the first byte it cannot read.
+
+@contextmanager
+def _text(stream: BinaryIO, encoding: str) -> Iterator[io.TextIOWrapper]:
+    """``stream`` from its start, decoded; the wrapper is detached after, so ``stream`` stays open."""
+    stream.seek(0)
+    wrapper = io.TextIOWrapper(stream, encoding=ENCODINGS[encoding], newline="")
+    try:
+        yield wrapper
+    finally:
+        wrapper.detach()
+
+
+def _check_decodes(stream: BinaryIO, name: str, *, detected: bool) -> bool:
+    """True when the whole of ``stream`` decodes as ``name``, else False (``detected``) or a CsvError.
+
+    Decodes chunk by chunk with an incremental decoder, counting lines and
+    columns in the text so far, so the refusal names the line and column (in
+    characters) of the first byte that does not fit. A NUL character means
+    binary data, not text. Raises CsvError for a file with no text at all.
+    """
+    decoder = codecs.getincrementaldecoder(ENCODINGS[name])()
+    stream.seek(0)
+    lines, column, seen_text = 0, 0, False
+    while True:
+        chunk = stream.read(CHUNK_BYTES)
+        pending = decoder.getstate()[0]
+        try:
+            text = decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            if detected:
+                return False
+            before = (pending + chunk)[: exc.start].decode(ENCODINGS[name], errors="replace")
+            line = lines + before.count("\n") + 1
+            col = (len(before) - before.rfind("\n") - 1 if "\n" in before else column + len(before)) + 1
+            bad = (pending + chunk)[exc.start]
+            raise CsvError(
+                f"line {line}, column {col}: byte 0x{bad:02x} is not {name} text; choose the file's "
+                f"encoding ({', '.join(k for k in ENCODINGS if k != 'auto')}) and upload again",
+                details={"field": "encoding", "line": line, "column": col},
+            ) from exc
+        if "\0" in text:
+            raise CsvError("the file holds binary data, not CSV text", details={"field": "file"})
+        seen_text = seen_text or bool(text.strip())
+        newlines = text.count("\n")
+        lines += newlines
+        column = len(text) - text.rfind("\n") - 1 if newlines else column + len(text)
+        if not chunk:
+            break
+    if not seen_text:
+        raise CsvError("the file is empty", details={"field": "file"})
+    return True
+
+
+def csv_encoding(source: bytes | BinaryIO, *, encoding: str = "auto") -> str:
+    """The ENCODINGS key to read ``source`` with, after checking every byte decodes with it.
+
+    "auto": a UTF-16 byte-order mark decides; otherwise UTF-8 when the bytes
+    are valid UTF-8 (a UTF-8 byte-order mark is skipped), else Windows-1252
+    (what Excel writes on Western systems). A chosen encoding that does not fit
+    is refused with the line and column of the first byte it cannot read.
     """
     _choice(encoding, ENCODINGS, "encoding")
-    if encoding == "auto":
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            candidates = ["utf-16"]
-        else:
-            candidates = ["utf-8", "cp1252"]
-    else:
-        candidates = [encoding]
-    for index, name in enumerate(candidates):
-        try:
-            return data.decode(ENCODINGS[name]), name
-        except UnicodeDecodeError as exc:
-            if index + 1 < len(candidates):
-                continue
-            line, column = _line_of_byte(data, exc.start)
-            chosen = "" if encoding != "auto" else " (detected from the file)"
-            raise CsvError(
-                f"line {line}, column {column}: byte 0x{data[exc.start]:02x} is not {name} text{chosen}; "
-                f"choose the file's encoding ({', '.join(k for k in ENCODINGS if k != 'auto')}) and upload again",
-                details={"field": "encoding", "line": line, "column": column},
-            ) from exc
-    raise AssertionError("unreachable")
+    stream = _as_stream(source)
+    if encoding != "auto":
+        _check_decodes(stream, encoding, detected=False)
+        return encoding
+    stream.seek(0)
+    head = stream.read(2)
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        _check_decodes(stream, "utf-16", detected=False)
+        return "utf-16"
+    if _check_decodes(stream, "utf-8", detected=True):
+        return "utf-8"
+    _check_decodes(stream, "cp1252", detected=False)
+    return "cp1252"
 
 
 def csv_parse(
-    data: bytes,
+    source: bytes | BinaryIO,
     *,
     delimiter: str = "auto",
     decimal: str = "auto",
     encoding: str = "auto",
     short_lines: str = "refuse",
 ) -> pd.DataFrame:
-    """Parse CSV bytes into a DataFrame, or raise CsvError saying where it went wrong."""
-    return csv_read(data, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines)[0]
+    """Parse CSV (bytes or a binary file) into a DataFrame, or raise CsvError saying where it went wrong."""
+    return csv_read(source, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines)[0]
 
 
 def csv_read(
-    data: bytes,
+    source: bytes | BinaryIO,
     *,
     delimiter: str = "auto",
     decimal: str = "auto",
     encoding: str = "auto",
     short_lines: str = "refuse",
 ) -> tuple[pd.DataFrame, CsvOptions]:
-    """Parse CSV bytes; answer the table and the options it was read with.
+    """Parse CSV (bytes, or a seekable binary file read in chunks); answer the table and the options used.
 
     - ``delimiter`` (DELIMITERS): "auto" picks the one that splits the head most consistently.
     - ``decimal`` (DECIMALS): "auto" reads a text column whose values are all
       decimal-comma numbers ("1,5") as numbers when the delimiter is not a comma;
       a column that almost is (≥ 90 %) is refused naming the lines that are not.
-    - ``encoding`` (ENCODINGS): see ``csv_decode``.
+    - ``encoding`` (ENCODINGS): see ``csv_encoding``.
     - ``short_lines``: a line with fewer fields than the header is refused with
       its number, or with "fill" read with the missing fields empty. A line
       with more fields is always refused (one empty trailing field excepted, as
@@ -142,27 +191,31 @@ def csv_read(
 
     Duplicate and empty column names are refused with their positions: pandas
     would rename them silently ("a.1", "Unnamed: 2").
+
+    A file is read three times, each as a stream: decoding, the shape check,
+    pandas. The whole file is never in memory, only the table it becomes.
     """
     _choice(delimiter, DELIMITERS, "delimiter")
     _choice(decimal, DECIMALS, "decimal")
     _choice(short_lines, SHORT_LINES, "short_lines")
-    if not data.strip():
-        raise CsvError("the file is empty", details={"field": "file"})
-    text, used_encoding = csv_decode(data, encoding=encoding)
-    if "\0" in text:
-        raise CsvError("the file holds binary data, not CSV text", details={"field": "file"})
-    sep = DELIMITERS[delimiter] or detect_delimiter(text)
+    stream = _as_stream(source)
+    used_encoding = csv_encoding(stream, encoding=encoding)
+    sep = DELIMITERS[delimiter]
+    if sep is None:
+        with _text(stream, used_encoding) as text:
+            sep = detect_delimiter(text.read(DETECT_BYTES + 1))
     if decimal == "comma" and sep == ",":
         raise CsvError(
             "decimal: a decimal comma needs a delimiter other than comma; choose semicolon, tab or pipe",
             details={"field": "decimal"},
         )
-    lines = _check_shape(text, sep, fill_short=short_lines == "fill")
+    shape = _check_shape(lambda: _text(stream, used_encoding), sep, fill_short=short_lines == "fill")
     try:
-        df = pd.read_csv(
-            io.StringIO(text), sep=sep, index_col=False, decimal="," if decimal == "comma" else ".",
-            thousands="." if decimal == "comma" else None,
-        )
+        with _text(stream, used_encoding) as text:
+            df = pd.read_csv(
+                text, sep=sep, index_col=False, decimal="," if decimal == "comma" else ".",
+                thousands="." if decimal == "comma" else None,
+            )
     except pd.errors.EmptyDataError as exc:
         raise CsvError("the file has no columns", details={"field": "file"}) from exc
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
@@ -174,13 +227,13 @@ def csv_read(
     df.columns = [str(c).strip() for c in df.columns]
     used_decimal = "comma" if decimal == "comma" else "dot"
     if decimal == "auto" and sep != ",":
-        if _decimal_commas(df, lines if len(lines) == len(df) else None):
+        if _decimal_commas(df, shape if len(shape.records) == len(df) else None):
             used_decimal = "comma"
     sep_name = next(k for k, v in DELIMITERS.items() if v == sep)
     return df, CsvOptions(delimiter=sep_name, decimal=used_decimal, encoding=used_encoding, short_lines=short_lines)
 
 
-def _decimal_commas(df: pd.DataFrame, lines: array | None) -> bool:
+def _decimal_commas(df: pd.DataFrame, shape: Shape | None) -> bool:
     """Turn text columns of decimal-comma numbers into numbers, in place; True if any was.
 
     A column where most values are such numbers but some are not is refused
@@ -199,80 +252,125 @@ def _decimal_commas(df: pd.DataFrame, lines: array | None) -> bool:
             converted = True
         elif fits.mean() >= DECIMAL_COMMA_SHARE:
             bad = values[~fits].head(SHOW_LINES)
-            where = [
-                f"line {lines[i]} ({v!r})" if lines is not None else f"data row {i + 1} ({v!r})"
-                for i, v in zip(bad.index, bad.tolist(), strict=True)
-            ]
-            first = int(bad.index[0])
+            rows = [int(i) for i in bad.index]
+            if shape is not None:
+                lines = shape.lines_of_rows(rows)
+                where = [f"line {line} ({v!r})" for line, v in zip(lines, bad.tolist(), strict=True)]
+                at = {"line": lines[0]}
+            else:  # pandas and the shape check disagree on the records: name rows, not lines
+                where = [f"data row {i + 1} ({v!r})" for i, v in zip(rows, bad.tolist(), strict=True)]
+                at = {}
             raise CsvError(
                 f"column {name!r} holds decimal-comma numbers but {int((~fits).sum())} value(s) are not numbers: "
                 f"{', '.join(where)}; fix them, or choose decimal: dot to keep the column as text",
-                details={"field": "file", "column_name": name, **({"line": lines[first]} if lines is not None else {})},
+                details={"field": "file", "column_name": name, **at},
             )
     return converted
 
 
-def _check_shape(text: str, sep: str, *, fill_short: bool) -> array:
-    """Check every record's field count against the header; answer the line each data record starts on.
+TextOpener = Callable[[], AbstractContextManager[TextIO]]
 
-    Refuses, before pandas sees them: a header over MAX_COLUMNS (pandas takes
-    seconds per KB over it), empty or duplicate column names, lines wider than
-    the header (pandas either drops their surplus or fails with its own text)
-    and, unless ``fill_short``, lines narrower than it (pandas fills them with
-    missing values without a word). One pass of the csv module's linear reader;
-    the line numbers cost 4 bytes a record.
-    """
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    starts = array("I")
-    try:
-        # pandas skips blank lines, which the reader gives as [].
-        header = next((r for r in reader if r), None)
-        if header is None:
-            return starts
-        header_line = reader.line_num
-        width = len(header)
-        if width > MAX_COLUMNS:
-            raise CsvError(
-                f"the file has {width:,} columns; at most {MAX_COLUMNS} are allowed",
-                details={"field": "file", "line": header_line},
-            )
-        _check_header([h.strip() for h in header], header_line)
-        wide: list[tuple[int, int]] = []
-        short: list[tuple[int, int]] = []
-        n_wide = n_short = 0
-        previous = reader.line_num
-        for record in reader:
-            n = len(record)
-            if n:
-                start = previous + 1
-                starts.append(start)
-                if n > width and not (n == width + 1 and record[-1] == ""):
-                    n_wide += 1
-                    if len(wide) < SHOW_LINES:
-                        wide.append((start, n))
-                elif n < width and not fill_short:
-                    n_short += 1
-                    if len(short) < SHOW_LINES:
-                        short.append((start, n))
+
+def _record_lines(open_text: TextOpener, sep: str, records: Iterable[int]) -> dict[int, int]:
+    """The line each of ``records`` (indexes among the csv reader's records, blank ones
+    included) starts on. One more pass, up to the last of them: only refusals need it."""
+    wanted = set(records)
+    found: dict[int, int] = {}
+    if not wanted:
+        return found
+    last = max(wanted)
+    with open_text() as text:
+        reader = csv.reader(text, delimiter=sep)
+        previous = 0
+        for index, _record in enumerate(reader):
+            if index in wanted:
+                found[index] = previous + 1
+            if index >= last:
+                break
             previous = reader.line_num
-    except csv.Error as exc:
+    return found
+
+
+class Shape:
+    """Where the data records of a checked file are: pandas row ``i`` is reader record ``records[i]``."""
+
+    def __init__(self, open_text: TextOpener, sep: str, records: np.ndarray):
+        self._open_text, self._sep, self.records = open_text, sep, records
+
+    def lines_of_rows(self, rows: list[int]) -> list[int]:
+        """The line each pandas row in ``rows`` starts on."""
+        indexes = [int(self.records[r]) for r in rows]
+        found = _record_lines(self._open_text, self._sep, indexes)
+        return [found[i] for i in indexes]
+
+
+def _check_shape(open_text: TextOpener, sep: str, *, fill_short: bool) -> Shape:
+    """Check every record's field count against the header, before pandas reads the file.
+
+    Refuses: a header over MAX_COLUMNS (pandas takes seconds per KB over it),
+    empty or duplicate column names, lines wider than the header (pandas either
+    drops their surplus or fails with its own text) and, unless ``fill_short``,
+    lines narrower than it (pandas fills them with missing values without a
+    word). One pass of the csv module's linear reader that keeps only each
+    record's field count (``map(len, reader)`` into NumPy: no Python code per
+    row); the lines of the records at fault are found by a second pass, only
+    when there are some.
+    """
+    with open_text() as text:
+        reader = csv.reader(text, delimiter=sep)
+        try:
+            widths = np.fromiter(map(len, reader), dtype=np.int64)
+        except csv.Error as exc:
+            raise CsvError(
+                f"line {reader.line_num}: {exc}; check the quoting on that line",
+                details={"field": "file", "line": reader.line_num},
+            ) from exc
+    filled = np.flatnonzero(widths)  # pandas skips blank lines, which the reader gives as []
+    if not len(filled):
+        return Shape(open_text, sep, filled)
+    header_record, records = int(filled[0]), filled[1:]
+    header_line = _record_lines(open_text, sep, [header_record])[header_record]
+    width = int(widths[header_record])
+    if width > MAX_COLUMNS:
         raise CsvError(
-            f"line {reader.line_num}: {exc}; check the quoting on that line",
-            details={"field": "file", "line": reader.line_num},
-        ) from exc
-    if wide:
-        line, n = wide[0]
-        more = _more(wide[1:], n_wide - 1)
-        raise CsvError(f"line {line} has {n:,} fields; the header has {width}{more}", details={"field": "file", "line": line})
-    if short:
-        line, n = short[0]
-        more = _more(short[1:], n_short - 1)
+            f"the file has {width:,} columns; at most {MAX_COLUMNS} are allowed",
+            details={"field": "file", "line": header_line},
+        )
+    with open_text() as text:
+        header = next(r for r in csv.reader(text, delimiter=sep) if r)
+    _check_header([h.strip() for h in header], header_line)
+    data_widths = widths[records]
+    wide = data_widths > width + 1
+    plus_one = np.flatnonzero(data_widths == width + 1)
+    if len(plus_one):
+        # One empty trailing field is allowed (many exports write one); a filled one is a wide line.
+        targets = set(records[plus_one].tolist())
+        with open_text() as text:
+            filled_last = [
+                i for i, r in enumerate(csv.reader(text, delimiter=sep)) if i in targets and r[-1] != ""
+            ]
+        wide |= np.isin(records, filled_last)
+    short = (data_widths < width) if not fill_short else np.zeros(len(records), dtype=bool)
+    for mask, kind in ((wide, "wide"), (short, "short")):
+        bad = np.flatnonzero(mask)
+        if not len(bad):
+            continue
+        shown = records[bad[:SHOW_LINES]].tolist()
+        lines = _record_lines(open_text, sep, shown)
+        listed = [(lines[i], int(widths[i])) for i in shown]
+        line, n = listed[0]
+        more = _more(listed[1:], len(bad) - 1)
+        if kind == "wide":
+            raise CsvError(
+                f"line {line} has {n:,} fields; the header has {width}{more}",
+                details={"field": "file", "line": line},
+            )
         raise CsvError(
             f"line {line} has {n:,} field(s); the header has {width}{more}. Fix the line(s), or choose "
             "short_lines: fill to read the missing fields as empty",
             details={"field": "short_lines", "line": line},
         )
-    return starts
+    return Shape(open_text, sep, records)
 
 
 def _more(shown: list[tuple[int, int]], total: int) -> str:
@@ -343,12 +441,19 @@ def detect_delimiter(text: str) -> str:
 PARQUET_MAGIC = b"PAR1"
 
 
-def is_parquet(data: bytes) -> bool:
+def is_parquet(source: bytes | BinaryIO) -> bool:
     """Parquet files start and end with the 4 bytes PAR1."""
-    return len(data) >= 12 and data[:4] == PARQUET_MAGIC and data[-4:] == PARQUET_MAGIC
+    stream = _as_stream(source)
+    size = stream.seek(0, io.SEEK_END)
+    if size < 12:
+        return False
+    stream.seek(0)
+    head = stream.read(4)
+    stream.seek(size - 4)
+    return head == PARQUET_MAGIC and stream.read(4) == PARQUET_MAGIC
 
 
-def parquet_read(data: bytes) -> pd.DataFrame:
+def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
     """A flat Parquet file as a DataFrame, or CsvError (400) saying why not.
 
     Refused: bytes that are not Parquet, a file pyarrow cannot read, nested
@@ -359,12 +464,14 @@ def parquet_read(data: bytes) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not is_parquet(data):
+    stream = _as_stream(source)
+    if not is_parquet(stream):
         raise CsvError(
             "the file is not Parquet: a Parquet file starts and ends with PAR1", details={"field": "file"}
         )
     try:
-        parquet = pq.ParquetFile(pa.BufferReader(data))
+        stream.seek(0)
+        parquet = pq.ParquetFile(stream)
         schema = parquet.schema_arrow
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc

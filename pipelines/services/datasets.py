@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import BinaryIO
+
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
@@ -45,13 +48,16 @@ def dataset_upload(
     user,
     name: str,
     filename: str,
-    data: bytes,
+    data: bytes | BinaryIO,
     delimiter: str = "auto",
     decimal: str = "auto",
     encoding: str = "auto",
     short_lines: str = "refuse",
 ) -> Dataset:
-    """Store ``data`` (CSV or Parquet bytes) as the next version of dataset ``name`` in ``workspace``.
+    """Store ``data`` (CSV or Parquet: bytes, or a seekable binary file such as an
+    upload Django spooled to disk) as the next version of dataset ``name`` in ``workspace``.
+
+    A file is read in chunks, never into memory whole; only the parsed table is.
 
     Parquet is recognised by its PAR1 magic bytes (a file named ``.parquet``
     that lacks them is refused as not Parquet); the CSV options do not apply to it.
@@ -63,12 +69,14 @@ def dataset_upload(
     that did not. The read options (see ``dataset_parse.csv_read``) are
     recorded with "auto" resolved to what was detected.
     """
-    dataset_check_size(size=len(data))
-    if is_parquet(data) or filename.lower().endswith((".parquet", ".pq")):
-        df, read_options = parquet_read(data), {"format": "parquet"}
+    stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    dataset_check_size(size=stream.seek(0, io.SEEK_END))
+    stream.seek(0)
+    if is_parquet(stream) or filename.lower().endswith((".parquet", ".pq")):
+        df, read_options = parquet_read(stream), {"format": "parquet"}
     else:
         df, options = csv_read(
-            data, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines
+            stream, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines
         )
         read_options = {"format": "csv", **options.as_dict()}
     return _dataset_store(

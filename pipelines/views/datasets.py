@@ -95,7 +95,7 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
                 user=request.user,
                 name=request.POST.get("name", "").strip() or upload.name.rsplit(".", 1)[0],
                 filename=upload.name,
-                data=upload.read(),
+                data=upload.file,  # read in chunks by the parser, never whole
                 delimiter=request.POST.get("delimiter") or "auto",
                 decimal=request.POST.get("decimal") or "auto",
                 encoding=request.POST.get("encoding") or "auto",

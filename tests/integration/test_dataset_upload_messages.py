@@ -170,3 +170,30 @@ def test_an_upload_is_profiled_once_and_the_page_draws_it(owner_api, client, own
     assert city["top"] == [{"value": "Oslo", "count": 60}, {"value": "Rome", "count": 30}]
     assert Dataset.objects.get().profile == body["profile"]
     assert 'aria-label="histogram of age"' in page and page.count('class="ds-top-label mono"') == 2
+
+
+def test_an_upload_spooled_to_disk_is_read_from_the_file_in_chunks(owner_api, settings, monkeypatch):
+    from pipelines.services import dataset_parse
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # Django writes anything larger to a temporary file
+    monkeypatch.setattr(dataset_parse, "CHUNK_BYTES", 4096)  # many chunks, a character split between two
+    data = b"name;price\n" + "".join(f"Jöhn {i};{i},5\n" for i in range(3000)).encode()
+
+    response = owner_api.post("/api/datasets/", {"file": _csv(data)}, format="multipart")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["n_rows"] == 3000 and body["read_options"]["decimal"] == "comma"
+    assert body["preview"]["rows"][1] == ["Jöhn 1", 1.5]
+
+
+def test_a_bad_byte_far_into_a_chunked_file_is_located_by_line_and_column(owner_api, monkeypatch):
+    from pipelines.services import dataset_parse
+
+    monkeypatch.setattr(dataset_parse, "CHUNK_BYTES", 64)
+    data = b"a,b\n" + b"1,2\n" * 100 + b"3,x\xff\n"
+
+    response = owner_api.post("/api/datasets/", {"file": _csv(data), "encoding": "utf-8"}, format="multipart")
+
+    assert response.status_code == 400
+    assert (response.json()["line"], response.json()["column"]) == (102, 4)

@@ -5,7 +5,7 @@ import pytest
 
 from pipelines.services.dataset_parse import (
     CsvError,
-    csv_decode,
+    csv_encoding,
     csv_parse,
     csv_read,
     is_parquet,
@@ -149,7 +149,7 @@ def test_utf16_with_a_byte_order_mark_is_detected():
 
 def test_a_chosen_encoding_that_does_not_fit_names_the_line_and_column_of_the_first_bad_byte():
     with pytest.raises(CsvError) as refused:
-        csv_decode("name,city\nJosé,Köln\n".encode("cp1252"), encoding="utf-8")
+        csv_encoding("name,city\nJosé,Köln\n".encode("cp1252"), encoding="utf-8")
 
     assert refused.value.message.startswith("line 2, column 4: byte 0xe9 is not utf-8 text;")
     assert refused.value.details == {"field": "encoding", "line": 2, "column": 4}
