@@ -586,6 +586,25 @@ export interface components {
             data: ((string | number | boolean) | null)[][];
             index?: unknown[];
         };
+        /** @description One dataset with its ``profile`` (per column statistics; lists leave it out, it can be large). */
+        DatasetDetailOut: {
+            readonly id: number;
+            workspace: number;
+            name: string;
+            /** @default 1 */
+            version: number;
+            filename: string;
+            sha256: string;
+            n_rows: number;
+            columns: unknown;
+            preview: unknown;
+            read_options: unknown;
+            /** @description a username */
+            readonly created_by: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            profile: unknown;
+        };
         DatasetListInput: {
             /**
              * Format: uri
@@ -647,7 +666,6 @@ export interface components {
             columns: unknown;
             preview: unknown;
             read_options: unknown;
-            profile: unknown;
             /** @description a username */
             readonly created_by: string | null;
             /** Format: date-time */
@@ -1520,7 +1538,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetOut"];
+                    "application/json": components["schemas"]["DatasetDetailOut"];
                 };
             };
             /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
@@ -1586,7 +1604,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetOut"];
+                    "application/json": components["schemas"]["DatasetDetailOut"];
                 };
             };
             /** @description Not allowed: the role is too low (or the CSRF check failed). */

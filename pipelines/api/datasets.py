@@ -18,7 +18,7 @@ from ..services.datasets import (
 )
 from .base import Paginated, paginate
 from .schema import error_responses, id_query
-from .serializers import DatasetOut
+from .serializers import DatasetDetailOut, DatasetOut
 
 
 class DatasetListApi(APIView):
@@ -56,11 +56,11 @@ class DatasetListApi(APIView):
         workspace = optional_id(request.query_params.get("workspace"), field="workspace")
         if workspace is not None:
             datasets = datasets.filter(workspace_id=workspace)
-        return paginate(self, datasets.select_related("created_by"), DatasetOut)
+        return paginate(self, datasets.select_related("created_by").defer("profile"), DatasetOut)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={201: DatasetOut, **error_responses(404)},
+        responses={201: DatasetDetailOut, **error_responses(404)},
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -82,14 +82,14 @@ class DatasetListApi(APIView):
             encoding=values["encoding"],
             short_lines=values["short_lines"],
         )
-        return Response(DatasetOut(dataset).data, status=status.HTTP_201_CREATED)
+        return Response(DatasetDetailOut(dataset).data, status=status.HTTP_201_CREATED)
 
 
 class DatasetDetailApi(APIView):
-    @extend_schema(responses=DatasetOut)
+    @extend_schema(responses=DatasetDetailOut)
     def get(self, request, dataset_id: int):
         dataset = Dataset.objects.filter(pk=dataset_id).first()
         if dataset is None:
             raise NotFound("dataset not found")
         require_role(request.user, dataset.workspace_id, Role.VIEWER, what="dataset")
-        return Response(DatasetOut(dataset).data)
+        return Response(DatasetDetailOut(dataset).data)

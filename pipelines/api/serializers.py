@@ -136,5 +136,12 @@ class DatasetOut(serializers.ModelSerializer):
         model = Dataset
         fields = [
             "id", "workspace", "name", "version", "filename", "sha256", "n_rows", "columns", "preview",
-            "read_options", "profile", "created_by", "created_at",
+            "read_options", "created_by", "created_at",
         ]
+
+
+class DatasetDetailOut(DatasetOut):
+    """One dataset with its ``profile`` (per column statistics; lists leave it out, it can be large)."""
+
+    class Meta(DatasetOut.Meta):
+        fields = [*DatasetOut.Meta.fields, "profile"]

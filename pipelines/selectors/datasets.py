@@ -10,9 +10,10 @@ from ..models import Dataset, Role
 
 
 def dataset_list(*, user) -> QuerySet[Dataset]:
-    """Datasets of every workspace ``user`` is a member of, newest first."""
+    """Datasets of every workspace ``user`` is a member of, newest first (without their profiles)."""
     return (
         Dataset.objects.filter(workspace_id__in=workspace_ids_for(user))
+        .defer("profile")
         .select_related("workspace", "created_by")
         .order_by("-created_at")
     )
@@ -31,6 +32,6 @@ def dataset_versions(*, dataset: Dataset) -> QuerySet[Dataset]:
     """Every upload under ``dataset``'s name in its workspace, newest version first (access already checked)."""
     return (
         Dataset.objects.filter(workspace_id=dataset.workspace_id, name=dataset.name)
-        .select_related("created_by")
+        .only("id", "version", "n_rows", "created_at")
         .order_by("-version")
     )

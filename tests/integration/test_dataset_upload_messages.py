@@ -197,3 +197,13 @@ def test_a_bad_byte_far_into_a_chunked_file_is_located_by_line_and_column(owner_
 
     assert response.status_code == 400
     assert (response.json()["line"], response.json()["column"]) == (102, 4)
+
+
+def test_the_list_leaves_profiles_out_and_the_detail_has_them(owner_api):
+    created = owner_api.post("/api/datasets/", {"file": _csv(b"a,b\n1,x\n2,y\n")}, format="multipart").json()
+
+    listed = owner_api.get("/api/datasets/").json()["results"][0]
+    detail = owner_api.get(f"/api/datasets/{created['id']}/").json()
+
+    assert "profile" not in listed and listed["version"] == 1
+    assert [c["name"] for c in detail["profile"]["columns"]] == ["a", "b"]
