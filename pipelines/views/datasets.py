@@ -118,6 +118,10 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
             "datasets": datasets,
             "workspaces": workspace_list(user=request.user, role=Role.EDITOR),
             "error": error,
+            # After a refusal the form keeps what was chosen, so one option can be changed and the file sent again.
+            "chosen": {k: request.POST.get(k, "") for k in ("name", "delimiter", "decimal", "encoding", "short_lines")}
+            if error
+            else {},
         },
         status=status,
     )

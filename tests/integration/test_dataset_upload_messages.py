@@ -207,3 +207,16 @@ def test_the_list_leaves_profiles_out_and_the_detail_has_them(owner_api):
 
     assert "profile" not in listed and listed["version"] == 1
     assert [c["name"] for c in detail["profile"]["columns"]] == ["a", "b"]
+
+
+def test_after_a_refusal_the_page_keeps_the_chosen_options(client, owner):
+    client.force_login(owner)
+
+    response = client.post(
+        "/datasets/", {"file": _csv(b"a;b\n1;2\n3\n"), "name": "sales", "delimiter": "semicolon", "decimal": "comma"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert '<option value="semicolon" selected>' in page and '<option value="comma" selected>' in page
+    assert 'value="sales"' in page

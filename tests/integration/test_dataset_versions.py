@@ -126,3 +126,25 @@ def test_a_run_records_the_version_it_used_and_a_new_version_is_not_served_from_
     assert load["params"]["version"] == 2 and not load["cache_hit"]
     assert load["summary"]["outputs"]["table"]["rows"] == 60
     assert first["steps"][0]["params"]["version"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_uploads_under_one_name_at_once_get_two_version_numbers(owner):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from pipelines.services.datasets import dataset_upload
+
+    workspace = Workspace.objects.get(memberships__user=owner)
+
+    def upload(data: bytes) -> int:
+        try:
+            return dataset_upload(workspace=workspace, user=owner, name="sales", filename="s.csv", data=data).version
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        versions = sorted(pool.map(upload, [V1, V2]))
+
+    assert versions == [1, 2]
