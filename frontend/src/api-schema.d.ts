@@ -586,8 +586,30 @@ export interface components {
             data: ((string | number | boolean) | null)[][];
             index?: unknown[];
         };
+        /** @description One dataset with its ``profile`` (per column statistics; lists leave it out, it can be large). */
+        DatasetDetailOut: {
+            readonly id: number;
+            workspace: number;
+            name: string;
+            /** @default 1 */
+            version: number;
+            filename: string;
+            sha256: string;
+            n_rows: number;
+            columns: unknown;
+            preview: unknown;
+            read_options: unknown;
+            /** @description a username */
+            readonly created_by: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            profile: unknown;
+        };
         DatasetListInput: {
-            /** Format: uri */
+            /**
+             * Format: uri
+             * @description a CSV file, or a Parquet file (recognised by its PAR1 magic bytes)
+             */
             file: string;
             name?: string;
             /** Format: int64 */
@@ -603,16 +625,47 @@ export interface components {
              * @default auto
              */
             delimiter: components["schemas"]["DelimiterEnum"];
+            /**
+             * @description auto reads text columns of decimal-comma numbers (1,5) as numbers when the delimiter is not a comma
+             *
+             *     * `auto` - auto
+             *     * `dot` - dot
+             *     * `comma` - comma
+             * @default auto
+             */
+            decimal: components["schemas"]["DecimalEnum"];
+            /**
+             * @description auto: a byte-order mark, else UTF-8 when the bytes are valid UTF-8, else cp1252
+             *
+             *     * `auto` - auto
+             *     * `utf-8` - utf-8
+             *     * `utf-16` - utf-16
+             *     * `cp1252` - cp1252
+             *     * `latin-1` - latin-1
+             * @default auto
+             */
+            encoding: components["schemas"]["EncodingEnum"];
+            /**
+             * @description a line with fewer fields than the header is refused with its number, or read with the rest empty
+             *
+             *     * `refuse` - refuse
+             *     * `fill` - fill
+             * @default refuse
+             */
+            short_lines: components["schemas"]["ShortLinesEnum"];
         };
         DatasetOut: {
             readonly id: number;
             workspace: number;
             name: string;
+            /** @default 1 */
+            version: number;
             filename: string;
             sha256: string;
             n_rows: number;
             columns: unknown;
             preview: unknown;
+            read_options: unknown;
             /** @description a username */
             readonly created_by: string | null;
             /** Format: date-time */
@@ -635,6 +688,13 @@ export interface components {
          * @enum {string}
          */
         DatatypeEnum: "BOOL" | "UINT8" | "UINT16" | "UINT32" | "UINT64" | "INT8" | "INT16" | "INT32" | "INT64" | "FP16" | "FP32" | "FP64" | "BYTES";
+        /**
+         * @description * `auto` - auto
+         *     * `dot` - dot
+         *     * `comma` - comma
+         * @enum {string}
+         */
+        DecimalEnum: "auto" | "dot" | "comma";
         /**
          * @description * `auto` - auto
          *     * `comma` - comma
@@ -667,6 +727,15 @@ export interface components {
             /** Format: date-time */
             readonly updated_at: string;
         };
+        /**
+         * @description * `auto` - auto
+         *     * `utf-8` - utf-8
+         *     * `utf-16` - utf-16
+         *     * `cp1252` - cp1252
+         *     * `latin-1` - latin-1
+         * @enum {string}
+         */
+        EncodingEnum: "auto" | "utf-8" | "utf-16" | "cp1252" | "latin-1";
         /** @description Every error body. More keys may be present (e.g. ``current_version``, ``row``). */
         ErrorOut: {
             /** @description a human message saying what is wrong */
@@ -1145,6 +1214,12 @@ export interface components {
          * @enum {string}
          */
         RunStatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /**
+         * @description * `refuse` - refuse
+         *     * `fill` - fill
+         * @enum {string}
+         */
+        ShortLinesEnum: "refuse" | "fill";
         StepOut: {
             readonly id: number;
             node_id: string;
@@ -1463,7 +1538,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetOut"];
+                    "application/json": components["schemas"]["DatasetDetailOut"];
                 };
             };
             /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
@@ -1529,7 +1604,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetOut"];
+                    "application/json": components["schemas"]["DatasetDetailOut"];
                 };
             };
             /** @description Not allowed: the role is too low (or the CSRF check failed). */

@@ -8,10 +8,17 @@ from ..access import require_role, workspace_for, workspace_ids_for
 from ..errors import NotFound
 from ..inputs import MAX_ID, optional_id
 from ..models import Dataset, Role
-from ..services.datasets import DELIMITERS, dataset_check_size, dataset_upload
+from ..services.datasets import (
+    DECIMALS,
+    DELIMITERS,
+    ENCODINGS,
+    SHORT_LINES,
+    dataset_check_size,
+    dataset_upload,
+)
 from .base import Paginated, paginate
 from .schema import error_responses, id_query
-from .serializers import DatasetOut
+from .serializers import DatasetDetailOut, DatasetOut
 
 
 class DatasetListApi(APIView):
@@ -19,13 +26,28 @@ class DatasetListApi(APIView):
     pagination_class = Paginated
 
     class InputSerializer(serializers.Serializer):
-        file = serializers.FileField()
+        file = serializers.FileField(help_text="a CSV file, or a Parquet file (recognised by its PAR1 magic bytes)")
         name = serializers.CharField(max_length=200, required=False, allow_blank=True)
         workspace = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID)
         delimiter = serializers.ChoiceField(
             choices=list(DELIMITERS),
             default="auto",
             help_text="auto detects it from the head of the file; any other choice is used as given",
+        )
+        decimal = serializers.ChoiceField(
+            choices=list(DECIMALS),
+            default="auto",
+            help_text="auto reads text columns of decimal-comma numbers (1,5) as numbers when the delimiter is not a comma",
+        )
+        encoding = serializers.ChoiceField(
+            choices=list(ENCODINGS),
+            default="auto",
+            help_text="auto: a byte-order mark, else UTF-8 when the bytes are valid UTF-8, else cp1252",
+        )
+        short_lines = serializers.ChoiceField(
+            choices=list(SHORT_LINES),
+            default="refuse",
+            help_text="a line with fewer fields than the header is refused with its number, or read with the rest empty",
         )
 
     @extend_schema(parameters=[id_query("workspace")], responses=DatasetOut(many=True))
@@ -34,11 +56,11 @@ class DatasetListApi(APIView):
         workspace = optional_id(request.query_params.get("workspace"), field="workspace")
         if workspace is not None:
             datasets = datasets.filter(workspace_id=workspace)
-        return paginate(self, datasets.select_related("created_by"), DatasetOut)
+        return paginate(self, datasets.select_related("created_by").defer("profile"), DatasetOut)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={201: DatasetOut, **error_responses(404)},
+        responses={201: DatasetDetailOut, **error_responses(404)},
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -54,17 +76,20 @@ class DatasetListApi(APIView):
             user=request.user,
             name=values.get("name") or upload.name.rsplit(".", 1)[0],
             filename=upload.name,
-            data=upload.read(),
+            data=upload.file,  # read in chunks by the parser, never whole
             delimiter=values["delimiter"],
+            decimal=values["decimal"],
+            encoding=values["encoding"],
+            short_lines=values["short_lines"],
         )
-        return Response(DatasetOut(dataset).data, status=status.HTTP_201_CREATED)
+        return Response(DatasetDetailOut(dataset).data, status=status.HTTP_201_CREATED)
 
 
 class DatasetDetailApi(APIView):
-    @extend_schema(responses=DatasetOut)
+    @extend_schema(responses=DatasetDetailOut)
     def get(self, request, dataset_id: int):
         dataset = Dataset.objects.filter(pk=dataset_id).first()
         if dataset is None:
             raise NotFound("dataset not found")
         require_role(request.user, dataset.workspace_id, Role.VIEWER, what="dataset")
-        return Response(DatasetOut(dataset).data)
+        return Response(DatasetDetailOut(dataset).data)

@@ -135,6 +135,13 @@ class DatasetOut(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = [
-            "id", "workspace", "name", "filename", "sha256", "n_rows", "columns", "preview",
-            "created_by", "created_at",
+            "id", "workspace", "name", "version", "filename", "sha256", "n_rows", "columns", "preview",
+            "read_options", "created_by", "created_at",
         ]
+
+
+class DatasetDetailOut(DatasetOut):
+    """One dataset with its ``profile`` (per column statistics; lists leave it out, it can be large)."""
+
+    class Meta(DatasetOut.Meta):
+        fields = [*DatasetOut.Meta.fields, "profile"]

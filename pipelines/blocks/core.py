@@ -86,8 +86,12 @@ DATASET_BUILTIN = Block(
 
 
 def _run_upload(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, Any]:
+    # The run resolved the node's dataset to one upload before it started
+    # (services.graphs.graph_compile): ``dataset`` is then its sha256 and
+    # ``version``/``name`` say which upload that was.
     table = ctx.load_table(params["dataset"])
-    ctx.log(f"loaded uploaded dataset: {table.shape[0]} rows, {table.shape[1]} columns")
+    which = f"{params['name']} version {params['version']}" if params.get("name") else "uploaded dataset"
+    ctx.log(f"loaded {which}: {table.shape[0]} rows, {table.shape[1]} columns")
     return {TABLE: table}
 
 
@@ -95,17 +99,24 @@ DATASET_UPLOAD = Block(
     key="dataset.upload",
     label="Uploaded dataset",
     category="Data",
-    description="A CSV file uploaded to the workspace.",
+    description="A table uploaded to the workspace (CSV or Parquet), a pinned version or the latest.",
     inputs=(),
     outputs=(Port(TABLE, TABLE, description="the uploaded table"),),
     params_schema=_object(
         {
             "dataset": {
                 "type": "string",
-                "pattern": "^[0-9a-f]{64}$",
                 "title": "Dataset",
-                "description": "The uploaded dataset (the sha256 of its artifact).",
-            }
+                "description": "The uploaded dataset: its name, or the sha256 of one of its uploads.",
+            },
+            "version": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "default": None,
+                "title": "Version",
+                "description": "Empty: the latest upload of this dataset when the run starts; "
+                "a number pins that version.",
+            },
         },
         required=("dataset",),
     ),

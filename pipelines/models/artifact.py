@@ -20,17 +20,26 @@ class Artifact(models.Model):
 
 
 class Dataset(models.Model):
-    """A CSV uploaded to a workspace, stored as a Parquet table artifact."""
+    """One version of an uploaded table (CSV or Parquet), stored as a Parquet table artifact.
+
+    Uploading under a name the workspace already has makes the next ``version``
+    of that name (1, 2, …); a ``dataset.upload`` node pins one or follows the latest.
+    """
 
     workspace = models.ForeignKey(
         "pipelines.Workspace", on_delete=models.CASCADE, related_name="datasets"
     )
     name = models.CharField(max_length=200)
+    version = models.PositiveIntegerField(default=1)
     artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="+")
     filename = models.CharField(max_length=300, blank=True)
     n_rows = models.PositiveIntegerField()
     columns = models.JSONField()  # [{"name", "dtype"}]
     preview = models.JSONField(default=dict)
+    # How the file was read: {"format": "csv"|"parquet", and for CSV "delimiter", "decimal", "encoding", "short_lines"}.
+    read_options = models.JSONField(default=dict)
+    # Per column statistics computed once at upload (services.dataset_profile); {} for older uploads.
+    profile = models.JSONField(default=dict)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -38,6 +47,9 @@ class Dataset(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name", "version"], name="dataset_version_unique"),
+        ]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.name} v{self.version}"

@@ -10,9 +10,10 @@ from ..models import Dataset, Role
 
 
 def dataset_list(*, user) -> QuerySet[Dataset]:
-    """Datasets of every workspace ``user`` is a member of, newest first."""
+    """Datasets of every workspace ``user`` is a member of, newest first (without their profiles)."""
     return (
         Dataset.objects.filter(workspace_id__in=workspace_ids_for(user))
+        .defer("profile")
         .select_related("workspace", "created_by")
         .order_by("-created_at")
     )
@@ -25,3 +26,12 @@ def dataset_get(*, user, dataset_id: int, role: str = Role.VIEWER) -> Dataset:
         raise NotFound("dataset not found")
     require_role(user, dataset.workspace_id, role, what="dataset")
     return dataset
+
+
+def dataset_versions(*, dataset: Dataset) -> QuerySet[Dataset]:
+    """Every upload under ``dataset``'s name in its workspace, newest version first (access already checked)."""
+    return (
+        Dataset.objects.filter(workspace_id=dataset.workspace_id, name=dataset.name)
+        .only("id", "version", "n_rows", "created_at")
+        .order_by("-version")
+    )

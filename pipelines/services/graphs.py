@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..blocks import catalogue
@@ -10,13 +11,15 @@ from ..graph import (
     Graph,
     GraphFormatError,
     Plan,
+    PlanStep,
     ValidationResult,
     compile_plan,
     parse_graph,
     validate_graph,
 )
 from ..inputs import refuse_nul
-from ..models import Dataset, Workspace
+from ..models import Workspace
+from .datasets import dataset_resolve
 
 MAX_NODES = 500
 MAX_EDGES = 2000
@@ -48,21 +51,17 @@ def graph_validate(*, graph: Any, workspace: Workspace) -> ValidationResult:
         parsed = parse_graph(graph)
     except GraphFormatError as exc:
         return ValidationResult(errors={}, graph_errors=[str(exc)])
-    owned: set[str] | None = None
 
     def check_context(node) -> dict[str, str]:
-        nonlocal owned
-        if node.block != "dataset.upload":
+        if node.block != "dataset.upload" or not isinstance(node.params, dict):
             return {}
-        sha = (node.params or {}).get("dataset") if isinstance(node.params, dict) else None
-        if not isinstance(sha, str):
+        ref, version = node.params.get("dataset"), node.params.get("version")
+        if not isinstance(ref, str):
             return {}
-        if owned is None:
-            owned = set(
-                Dataset.objects.filter(workspace=workspace).values_list("artifact_id", flat=True)
-            )
-        if sha not in owned:
-            return {"dataset": "no uploaded dataset with this id in this workspace"}
+        try:
+            dataset_resolve(workspace=workspace, ref=ref, version=version)
+        except ApplicationError as exc:
+            return {exc.details.get("field", "dataset"): exc.message}
         return {}
 
     return validate_graph(
@@ -103,4 +102,22 @@ def graph_compile(*, graph: Any, workspace: Workspace) -> Plan:
         raise GraphInvalid(
             "the pipeline has errors; fix the marked nodes and run again", details=result.as_dict()
         )
-    return compile_plan(parse_graph(graph), catalogue())
+    plan = compile_plan(parse_graph(graph), catalogue())
+    return Plan(steps=[_pin_dataset(step, workspace) for step in plan.steps])
+
+
+def _pin_dataset(step: PlanStep, workspace: Workspace) -> PlanStep:
+    """A ``dataset.upload`` step with its dataset resolved to one upload, now.
+
+    Its params become ``{"dataset": <that upload's sha256>, "version": n,
+    "name": …}``: the block loads exactly that table, the cache key changes
+    when a new version is followed, and the step's params record which
+    version the run used.
+    """
+    if step.block_key != "dataset.upload":
+        return step
+    dataset = dataset_resolve(
+        workspace=workspace, ref=step.params["dataset"], version=step.params.get("version")
+    )
+    params = {"dataset": dataset.artifact_id, "version": dataset.version, "name": dataset.name}
+    return replace(step, params=params)

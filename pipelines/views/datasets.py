@@ -14,7 +14,7 @@ from ..access import workspace_for
 from ..errors import ApplicationError, NotFound
 from ..inputs import optional_id
 from ..models import Role
-from ..selectors.datasets import dataset_get, dataset_list
+from ..selectors.datasets import dataset_get, dataset_list, dataset_versions
 from ..selectors.workspaces import workspace_list
 from ..services.datasets import dataset_check_size, dataset_upload, size_text
 from .common import error_page as _error_page
@@ -87,7 +87,7 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
             if limit.refusal is not None:
                 raise limit.refusal
             if upload is None:
-                raise ApplicationError("choose a CSV file to upload", details={"field": "file"})
+                raise ApplicationError("choose a CSV or Parquet file to upload", details={"field": "file"})
             dataset_check_size(size=upload.size)
             workspace = workspace_for(request.user, optional_id(workspace_id, field="workspace"), Role.EDITOR)
             dataset = dataset_upload(
@@ -95,8 +95,11 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
                 user=request.user,
                 name=request.POST.get("name", "").strip() or upload.name.rsplit(".", 1)[0],
                 filename=upload.name,
-                data=upload.read(),
+                data=upload.file,  # read in chunks by the parser, never whole
                 delimiter=request.POST.get("delimiter") or "auto",
+                decimal=request.POST.get("decimal") or "auto",
+                encoding=request.POST.get("encoding") or "auto",
+                short_lines=request.POST.get("short_lines") or "refuse",
             )
         except NotFound:
             return _error_page(request, 404, "Not found", "workspace not found")
@@ -115,6 +118,10 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
             "datasets": datasets,
             "workspaces": workspace_list(user=request.user, role=Role.EDITOR),
             "error": error,
+            # After a refusal the form keeps what was chosen, so one option can be changed and the file sent again.
+            "chosen": {k: request.POST.get(k, "") for k in ("name", "delimiter", "decimal", "encoding", "short_lines")}
+            if error
+            else {},
         },
         status=status,
     )
@@ -123,7 +130,40 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
 @_page
 def dataset_detail_page(request, dataset_id: int):
     dataset = dataset_get(user=request.user, dataset_id=dataset_id)
-    return render(request, "pages/dataset_detail.html", {"nav": "datasets", "dataset": dataset})
+    return render(
+        request,
+        "pages/dataset_detail.html",
+        {
+            "nav": "datasets",
+            "dataset": dataset,
+            "profile": _profile_display(dataset.profile, dataset.n_rows),
+            "versions": dataset_versions(dataset=dataset),
+        },
+    )
+
+
+def _profile_display(profile: dict, n_rows: int) -> list[dict]:
+    """The stored profile with bar sizes (0-100) for the page's small charts."""
+    columns = []
+    for column in profile.get("columns", []):
+        shown = dict(column)
+        histogram = column.get("histogram")
+        if histogram:
+            counts, edges = histogram["counts"], histogram["edges"]
+            peak = max(counts) or 1
+            shown["bars"] = [
+                {"height": round(100 * c / peak, 1), "count": c, "low": edges[i], "high": edges[i + 1]}
+                for i, c in enumerate(counts)
+            ]
+        # A column of all-different values (ids, free text) has no top values worth drawing.
+        shown["all_distinct"] = column["kind"] == "text" and column["distinct"] > 5 and (
+            column["distinct"] == n_rows - column["missing"]
+        )
+        shown["top_bars"] = [
+            {**t, "width": round(100 * t["count"] / n_rows, 1) if n_rows else 0} for t in column.get("top", [])
+        ]
+        columns.append(shown)
+    return columns
 
 
 urlpatterns = [

@@ -199,7 +199,7 @@ def test_an_uploaded_dataset_of_another_workspace_is_refused(owner_api, outsider
     upload = outsider_api.post("/api/datasets/", {"file": _csv(b"a,b\n1,2\n3,4\n")}, format="multipart")
     graph = GraphBuilder().node("load", "dataset.upload", dataset=upload.json()["sha256"]).build()
     response = owner_api.post(f"/api/pipelines/{pipeline.pk}/validate/", {"graph": graph}, format="json")
-    assert response.json()["errors"]["load"] == ["dataset: no uploaded dataset with this id in this workspace"]
+    assert response.json()["errors"]["load"] == ["dataset: no uploaded dataset with this name or id in this workspace"]
 
 
 # --- bad input --------------------------------------------------------------------------------
@@ -273,14 +273,22 @@ def test_a_csv_with_a_ragged_row_reports_the_line(owner_api):
     assert response.json()["line"] == 3
 
 
-def test_a_csv_that_is_not_utf8_reports_line_and_column(owner_api):
+def test_a_csv_that_is_not_the_chosen_encoding_reports_line_and_column(owner_api):
     response = owner_api.post(
-        "/api/datasets/", {"file": _csv("a,b\n1,caf\u00e9\n".encode("latin-1"))}, format="multipart"
+        "/api/datasets/",
+        {"file": _csv("a,b\n1,caf\u00e9\n".encode("latin-1")), "encoding": "utf-8"},
+        format="multipart",
     )
     body = response.json()
     assert response.status_code == 400
-    assert (body["line"], body["column"]) == (2, 6)
-    assert "UTF-8" in body["detail"]
+    assert (body["line"], body["column"], body["field"]) == (2, 6, "encoding")
+    assert "not utf-8 text" in body["detail"]
+
+
+def test_a_csv_that_is_not_utf8_is_read_as_windows_1252_when_the_encoding_is_detected(owner_api):
+    response = owner_api.post("/api/datasets/", {"file": _csv("a,b\n1,caf\u00e9\n".encode("latin-1"))}, format="multipart")
+    assert response.status_code == 201
+    assert response.json()["preview"]["rows"] == [[1, "caf\u00e9"]]
 
 
 def test_an_empty_csv_is_refused(owner_api):

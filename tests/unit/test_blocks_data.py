@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from pipelines.blocks import BlockError, catalogue
+from pipelines.blocks.params import validate_params
 
 
 class FakeContext:
@@ -51,10 +52,12 @@ def test_upload_returns_the_table_the_context_stores():
     assert run("dataset.upload", ctx=FakeContext({sha: stored}), dataset=sha)["table"] is stored
 
 
-def test_upload_requires_a_sha256_param():
+def test_upload_takes_a_dataset_reference_and_an_optional_version():
     schema = catalogue().get("dataset.upload").params_schema
     assert schema["required"] == ["dataset"]
-    assert schema["properties"]["dataset"]["pattern"] == "^[0-9a-f]{64}$"
+    assert schema["properties"]["version"]["default"] is None
+    assert validate_params(schema, {"dataset": "sales", "version": 0})[1] != {}
+    assert validate_params(schema, {"dataset": "sales", "version": 2}) == ({"dataset": "sales", "version": 2}, {})
 
 
 def test_split_sizes_follow_test_size():

@@ -1,0 +1,51 @@
+"""The dataset profile: per column type, missing share, distinct count, range, top values and histogram."""
+
+import numpy as np
+import pandas as pd
+
+from pipelines.services.dataset_profile import HISTOGRAM_BINS, column_profile, table_profile
+
+
+def test_a_numeric_column_gets_its_range_mean_and_a_20_bin_histogram_of_every_value():
+    profile = column_profile(pd.Series([1.0, 2.0, 2.0, None, 5.0], name="x"))
+
+    assert (profile["kind"], profile["missing"], profile["missing_pct"]) == ("numeric", 1, 20.0)
+    assert (profile["distinct"], profile["min"], profile["max"], profile["mean"]) == (3, 1.0, 5.0, 2.5)
+    assert len(profile["histogram"]["counts"]) == HISTOGRAM_BINS == len(profile["histogram"]["edges"]) - 1
+    assert sum(profile["histogram"]["counts"]) == 4
+    assert profile["top"][0] == {"value": 2.0, "count": 2}
+
+
+def test_a_text_column_gets_its_five_most_frequent_values_and_no_histogram():
+    series = pd.Series(list("aaabbcdefg") + [None], name="letter")
+
+    profile = column_profile(series)
+
+    assert profile["kind"] == "text" and profile["histogram"] is None and profile["mean"] is None
+    assert [t["value"] for t in profile["top"]][:2] == ["a", "b"]
+    assert len(profile["top"]) == 5 and profile["distinct"] == 7
+
+
+def test_infinities_are_left_out_of_the_range_but_shown_as_values():
+    profile = column_profile(pd.Series([np.inf, 1.0, 3.0], name="x"))
+
+    assert (profile["min"], profile["max"]) == (1.0, 3.0)
+    assert {"value": "inf", "count": 1} in profile["top"]
+
+
+def test_an_all_missing_column_has_no_range_and_no_histogram():
+    profile = column_profile(pd.Series([None, None], dtype="float64", name="x"))
+
+    assert profile["missing_pct"] == 100.0 and profile["min"] is None and profile["histogram"] is None
+
+
+def test_the_table_profile_lists_every_column_in_order_as_plain_json():
+    import json
+
+    df = pd.DataFrame({"b": [1, 2], "a": ["x", "y"], "when": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+
+    profile = table_profile(df)
+
+    assert [c["name"] for c in profile["columns"]] == ["b", "a", "when"]
+    assert profile["columns"][2]["min"] == "2024-01-01T00:00:00"
+    assert json.loads(json.dumps(profile, allow_nan=False)) == profile
