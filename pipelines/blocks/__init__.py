@@ -13,6 +13,7 @@ from typing import Any
 
 from .base import CATEGORIES, Block, BlockError, Port, StepContext
 from .core import CORE_BLOCKS
+from .prep import PREP_BLOCKS
 from .sklearn_blocks import estimator_blocks
 from .tuning import MODEL_TUNE
 
@@ -66,4 +67,4 @@ class Catalogue:
 @functools.cache
 def catalogue() -> Catalogue:
     """The process-wide catalogue (built on first call)."""
-    return Catalogue([*CORE_BLOCKS, MODEL_TUNE, *estimator_blocks()])
+    return Catalogue([*CORE_BLOCKS, *PREP_BLOCKS, MODEL_TUNE, *estimator_blocks()])
