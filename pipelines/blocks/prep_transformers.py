@@ -27,6 +27,7 @@ from .base import BlockError
 
 DTYPES = ("number", "text", "date", "bool", "any")
 DATE_PARTS = ("year", "month", "day", "dayofweek", "dayofyear", "hour")
+PANDAS_PART = {"dayofweek": "day_of_week", "dayofyear": "day_of_year"}
 MISSING_TEXT = "(missing)"
 ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key)$|^id[_\W]", re.IGNORECASE)
 
@@ -72,6 +73,16 @@ def looks_like_dates(series: pd.Series) -> bool:
         return False
     parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= 0.9)
+
+
+def _folds(y: Any) -> Any:
+    """Seeded folds for target encoding's cross-fitting (equal inputs, equal model)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.utils.multiclass import type_of_target
+
+    if type_of_target(y) in ("binary", "multiclass"):
+        return StratifiedKFold(5, shuffle=True, random_state=0)
+    return KFold(5, shuffle=True, random_state=0)
 
 
 def as_text(X: Any) -> np.ndarray:
@@ -286,7 +297,7 @@ class AutoPrep(BaseEstimator, TransformerMixin):
                     "target",
                     make_pipeline(
                         FunctionTransformer(as_text, feature_names_out="one-to-one"),
-                        TargetEncoder(random_state=0),
+                        TargetEncoder(cv=_folds(y)),
                     ),
                     by["target"],
                 )
@@ -441,7 +452,7 @@ class DateParts(_FrameStep):
             if not pd.api.types.is_datetime64_any_dtype(values):
                 values = pd.to_datetime(values.astype(object), errors="coerce", format=self.format or "mixed")
             for part in self.parts:
-                out[f"{column}_{part}"] = getattr(values.dt, part).astype(np.float64)
+                out[f"{column}_{part}"] = getattr(values.dt, PANDAS_PART.get(part, part)).astype(np.float64)
         return out
 
 
