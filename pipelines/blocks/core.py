@@ -214,7 +214,6 @@ MODEL_TRAIN = Block(
             "target": _target_param("predict"),
             "features": {
                 "type": "array",
-                "items": {"type": "string"},
                 "default": [],
                 "title": "Feature columns",
                 "description": "The columns the model learns from; empty: every column but "
@@ -222,7 +221,6 @@ MODEL_TRAIN = Block(
             },
             "exclude": {
                 "type": "array",
-                "items": {"type": "string"},
                 "default": [],
                 "title": "Exclude columns",
                 "description": "Columns that are not features (ids, leaks, sensitive columns "

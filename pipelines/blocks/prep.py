@@ -29,7 +29,7 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def _columns_param(title: str, description: str) -> dict[str, Any]:
-    return {"type": "array", "items": {"type": "string"}, "default": [], "title": title, "description": description}
+    return {"type": "array", "default": [], "title": title, "description": description}
 
 
 def _names(params: Params, name: str) -> list[str]:
@@ -251,7 +251,7 @@ PREP_MISSING = Block(
         {
             "strategy": {"type": "string", "enum": list(MISSING_STRATEGIES), "default": "median", "title": "Strategy"},
             "per_column": {
-                "type": "object", "default": {}, "additionalProperties": True, "title": "Per column",
+                "type": "object", "default": {}, "title": "Per column",
                 "description": "{column: strategy} for columns that need another strategy.",
             },
             "fill_value": {"type": ["number", "string"], "default": 0, "title": "Constant", "description": "The value 'constant' fills in."},
@@ -290,7 +290,7 @@ PREP_DATES = Block(
         {
             "columns": _columns_param("Date columns", "Empty: detect them."),
             "parts": {
-                "type": "array", "items": {"type": "string"}, "default": ["year", "month", "day", "dayofweek"],
+                "type": "array", "default": ["year", "month", "day", "dayofweek"],
                 "title": "Parts", "description": "Any of year, month, day, dayofweek, dayofyear, hour.",
             },
             "format": {"type": "string", "default": "", "title": "Format", "description": "e.g. %d/%m/%Y; empty: inferred."},

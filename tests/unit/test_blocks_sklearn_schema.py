@@ -25,7 +25,8 @@ ALLOWED_KEYWORDS = {
 }
 # "object" is used by model.tune for its {param: [values]} search space; the editor
 # edits it as JSON.
-JSON_TYPES = {"integer", "number", "string", "boolean", "null", "object"}
+# "array": lists of column names (prep.columns groups, model.train exclude); params.py checks the type.
+JSON_TYPES = {"integer", "number", "string", "boolean", "null", "object", "array"}
 
 
 def props(key):
