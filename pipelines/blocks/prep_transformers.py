@@ -118,6 +118,12 @@ class ColumnPicker:
         self.node = node
         self.param = param
 
+    def __repr__(self) -> str:
+        parts = [f"names={self.names!r}"] if self.names else []
+        parts += [f"dtype={self.dtype!r}"] if self.dtype else []
+        parts += [f"pattern={self.pattern!r}"] if self.pattern else []
+        return f"ColumnPicker({', '.join(parts)})"
+
     def __call__(self, X: pd.DataFrame) -> list[str]:
         X = _frame(X)
         _check_columns(X, self.names, self.node, self.param)
