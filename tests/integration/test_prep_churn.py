@@ -179,3 +179,21 @@ def test_an_unknown_column_in_prep_columns_fails_the_training_step_naming_the_no
     assert run["status"] == "failed"
     train = next(s for s in run["steps"] if s["node_id"] == "train")
     assert "node 'cols'" in train["error"] and "'cty'" in train["error"]
+
+
+def test_seed_demo_loads_the_churn_dataset_and_its_pipeline_once(db):
+    import io
+
+    from django.core.management import call_command
+
+    from pipelines.models import Dataset
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    dataset = Dataset.objects.get(name=CHURN_DEMO["dataset_name"])
+    pipeline = Pipeline.objects.get(name=CHURN_DEMO["name"])
+    assert pipeline.workspace_id == dataset.workspace_id
+    load = next(n for n in pipeline.graph["nodes"] if n["id"] == "load")
+    assert load["params"]["dataset"] == dataset.artifact_id
+    assert dataset.n_rows == 2000
