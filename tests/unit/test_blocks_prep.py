@@ -234,3 +234,13 @@ def test_the_churn_demo_csv_is_the_same_bytes_every_time_with_about_five_percent
     table = churn_table()
     assert len(table) == 2000 and table["customer_id"].is_unique
     assert 0.03 < table[["age", "city", "plan"]].isna().mean().mean() < 0.07
+
+
+def test_the_model_output_summary_shows_the_plan_chosen_for_each_column(churn):
+    from pipelines.execution.summaries import model_summary
+
+    plan = model_summary(train(chain(("prep.auto", {}), BOOST), churn[0]))["plan"]
+
+    assert plan[0] == "not used (not asked for at the endpoint): customer_id"
+    assert "auto · city: text: one-hot (unknown categories ignored)" in plan
+    assert "auto · age: number: median imputation + missing indicator" in plan
