@@ -75,6 +75,18 @@ def looks_like_dates(series: pd.Series) -> bool:
     return bool(parsed.notna().mean() >= 0.9)
 
 
+def looks_like_prose(series: pd.Series) -> bool:
+    """Free text (most values have three or more words), not codes or categories."""
+    sample = series.dropna().astype(str).head(200)
+    return bool(len(sample)) and sample.str.split().str.len().median() >= 3
+
+
+def as_words(X: Any) -> np.ndarray:
+    """One text column as a 1-D array of strings (blanks empty), for a vectoriser."""
+    column = pd.DataFrame(X).iloc[:, 0].astype(object)
+    return column.where(column.notna(), "").astype(str).to_numpy()
+
+
 def _folds(y: Any) -> Any:
     """Seeded folds for target encoding's cross-fitting (equal inputs, equal model)."""
     from sklearn.model_selection import KFold, StratifiedKFold
@@ -228,6 +240,7 @@ class AutoPrep(BaseEstimator, TransformerMixin):
       day of week (and hour when times are present); blanks imputed;
     - text with at most ``max_categories`` distinct values: one-hot, unknown
       categories ignored, blanks one category;
+    - free text (mostly three or more words): TF-IDF of its 100 most frequent words;
     - other text: target encoding (one number per class, cross-fitted).
     """
 
@@ -256,6 +269,8 @@ class AutoPrep(BaseEstimator, TransformerMixin):
                 plan[column] = "drop:id" if is_id else "number"
             elif kind == "date" or looks_like_dates(series):
                 plan[column] = "date"
+            elif looks_like_prose(series):
+                plan[column] = "words"
             elif self.drop_ids and distinct >= 0.95 * series.notna().sum() and n >= 20:
                 plan[column] = "drop:id"
             elif self.drop_ids and ID_NAME.search(str(column)) and distinct >= 0.9 * n:
@@ -308,6 +323,16 @@ class AutoPrep(BaseEstimator, TransformerMixin):
                     by["target"],
                 )
             )
+        for column in [c for c, v in kinds.items() if v == "words"]:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            transformers.append(
+                (
+                    f"words_{column}",
+                    make_pipeline(FunctionTransformer(as_words), TfidfVectorizer(max_features=100)),
+                    [column],
+                )
+            )
         if not transformers:
             raise BlockError(f"{_where(self.node)}no column is left to use as a feature (all are ids or constant)")
         self.transformer_ = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0)
@@ -323,6 +348,7 @@ class AutoPrep(BaseEstimator, TransformerMixin):
             "date": "date: year, month, day, day of week",
             "onehot": "text: one-hot (unknown categories ignored)",
             "target": "text with many values: target encoding",
+            "words": "free text: TF-IDF of the 100 most frequent words",
             "drop:id": "dropped: looks like an id",
             "drop:constant": "dropped: a single value",
         }

@@ -244,3 +244,20 @@ def test_the_model_output_summary_shows_the_plan_chosen_for_each_column(churn):
     assert plan[0] == "not used (not asked for at the endpoint): customer_id"
     assert "auto · city: text: one-hot (unknown categories ignored)" in plan
     assert "auto · age: number: median imputation + missing indicator" in plan
+
+
+def test_prep_auto_vectorises_free_text_but_drops_codes_that_are_distinct_on_every_row():
+    n = 60
+    table = pd.DataFrame(
+        {
+            "note": [f"customer called about invoice {i}" for i in range(n)],
+            "ticket": [f"T-{i:04d}" for i in range(n)],
+            "x": np.arange(n, dtype=float),
+            "churned": [0, 1] * (n // 2),
+        }
+    )
+    model = train(chain(("prep.auto", {}), BOOST), table)
+
+    assert model.feature_columns_ == ["note", "x"]
+    plan = {entry["column"]: entry["plan"] for entry in model[0].plan_}
+    assert plan["note"].startswith("free text")
