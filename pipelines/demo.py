@@ -96,6 +96,41 @@ def tuned_breast_cancer_graph() -> dict:
     )
 
 
+def churn_graph(dataset: str) -> dict:
+    """Uploaded churn CSV → split → prep.auto → gradient boosting → train → evaluate.
+
+    ``dataset`` is the sha256 of the workspace's churn dataset (``demo_data``).
+    model.evaluate has no target: it reads the one the model was trained on.
+    """
+    return (
+        GraphBuilder()
+        .node("load", "dataset.upload", at=(0, 0), dataset=dataset)
+        .node("split", "data.split", at=(260, 0), test_size=0.25, stratify_column="churned", seed=0)
+        .node("prep", "prep.auto", at=(0, 200))
+        .node("boost", "sklearn.ensemble.HistGradientBoostingClassifier", at=(260, 200))
+        .node("train", "model.train", at=(520, 100), target="churned")
+        .node("evaluate", "model.evaluate", at=(780, 100))
+        .edge("load.table", "split.table")
+        .edge("prep.estimator", "boost.estimator")
+        .edge("boost.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .edge("train.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+        .build()
+    )
+
+
+CHURN_DEMO = {
+    "name": "Customer churn — auto-prep + gradient boosting",
+    "description": "A mixed-type table as people upload it (numbers, city and plan as text, blanks, "
+    "a customer_id): prep.auto encodes each column by its type and drops the id, a histogram "
+    "gradient boosting classifier predicts 'churned'. Deploy it and try a blank field.",
+    "dataset_name": "Customer churn (demo)",
+    "filename": "churn.csv",
+    "graph": churn_graph,
+}
+
+
 DEMO_PIPELINES = [
     {
         "name": "Breast cancer — logistic regression",

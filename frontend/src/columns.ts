@@ -3,7 +3,7 @@
 // passed through a block that keeps the columns (train/test split).
 import type { Catalogue } from "./catalogue";
 import type { BlockNode, PortEdge } from "./graph";
-import { upstreamTable } from "./graph";
+import { estimatorConsumer, upstreamTable } from "./graph";
 import type { ColumnInfo, Dataset } from "./types";
 
 const PASS_THROUGH = new Set(["data.split"]);
@@ -36,8 +36,16 @@ export function outputColumns(
   return null;
 }
 
-/** Columns of the table flowing into ``nodeId``, or null if unknown. */
+/**
+ * Columns of the table flowing into ``nodeId``, or null if unknown. For an
+ * estimator step (e.g. prep.columns), which takes no table: the columns of the
+ * table that the model.train its chain ends in trains on.
+ */
 export function inputColumns(nodeId: string, ctx: Parameters<typeof outputColumns>[2]): ColumnInfo[] | null {
-  const up = upstreamTable(nodeId, ctx.nodes, ctx.edges, ctx.catalogue);
+  let up = upstreamTable(nodeId, ctx.nodes, ctx.edges, ctx.catalogue);
+  if (!up) {
+    const consumer = estimatorConsumer(nodeId, ctx.nodes, ctx.edges, ctx.catalogue);
+    up = consumer ? upstreamTable(consumer, ctx.nodes, ctx.edges, ctx.catalogue) : null;
+  }
   return up ? outputColumns(up.node, up.port, ctx) : null;
 }

@@ -180,6 +180,36 @@ export function upstreamTable(
   return null;
 }
 
+/**
+ * The node that trains on the steps ``nodeId`` (an estimator block) adds to: follow
+ * the ``estimator`` wires downstream (through further steps, or into a prep.columns
+ * group) to the first node that also takes a table, e.g. model.train or model.tune.
+ */
+export function estimatorConsumer(
+  nodeId: string,
+  nodes: BlockNode[],
+  edges: PortEdge[],
+  catalogue: Catalogue | null,
+): string | null {
+  const seen = new Set<string>();
+  let current = nodeId;
+  while (!seen.has(current)) {
+    seen.add(current);
+    const node = nodes.find((n) => n.id === current);
+    const block = node && catalogue?.byKey[node.data.block];
+    if (!block) return null;
+    const port = block.outputs.find((o) => o.type === "estimator");
+    const edge = port && edges.find((e) => e.source === current && e.sourceHandle === port.name);
+    if (!edge) return null;
+    const next = nodes.find((n) => n.id === edge.target);
+    const nextBlock = next && catalogue?.byKey[next.data.block];
+    if (!nextBlock) return null;
+    if (nextBlock.inputs.some((i) => i.type === "table")) return edge.target;
+    current = edge.target;
+  }
+  return null;
+}
+
 /** Parse and check an imported graph file; throws Error with a readable message. */
 export function parseGraphFile(text: string): Graph {
   let data: unknown;

@@ -13,6 +13,7 @@ from typing import Any
 
 from .base import CATEGORIES, Block, BlockError, Port, StepContext
 from .core import CORE_BLOCKS
+from .prep import PREP_BLOCKS
 from .sklearn_blocks import estimator_blocks
 from .table import TABLE_BLOCKS
 from .tuning import MODEL_TUNE
@@ -67,4 +68,4 @@ class Catalogue:
 @functools.cache
 def catalogue() -> Catalogue:
     """The process-wide catalogue (built on first call)."""
-    return Catalogue([*CORE_BLOCKS, MODEL_TUNE, *TABLE_BLOCKS, *estimator_blocks()])
+    return Catalogue([*CORE_BLOCKS, *PREP_BLOCKS, MODEL_TUNE, *TABLE_BLOCKS, *estimator_blocks()])

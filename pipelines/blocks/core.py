@@ -191,12 +191,33 @@ DATA_SPLIT = Block(
 
 
 def _run_train(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, Any]:
+    from .prep_transformers import plan_lines
     from .training import train
 
     steps = list(inputs[ESTIMATOR])
-    model = train(steps, inputs[TABLE], params.get("target", "target"))
+    model = train(
+        steps,
+        inputs[TABLE],
+        params.get("target", "target"),
+        features=_column_list(params, "features"),
+        exclude=_column_list(params, "exclude"),
+    )
     ctx.log("trained " + " → ".join(type(est).__name__ for _, est in steps))
+    ctx.log(f"features ({len(model.feature_columns_)}): " + ", ".join(model.feature_columns_))
+    if model.unused_columns_:
+        ctx.log(f"{steps[0][0]} · not used, so not asked for at the endpoint: " + ", ".join(model.unused_columns_))
+    for line in plan_lines(model):
+        ctx.log(line)
     return {MODEL: model}
+
+
+def _column_list(params: Params, name: str) -> list[str]:
+    from .base import BlockError
+
+    value = params.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BlockError(f"{name} must be a list of column names", param=name)
+    return value
 
 
 MODEL_TRAIN = Block(
@@ -209,11 +230,30 @@ MODEL_TRAIN = Block(
         Port(TABLE, TABLE, description="the training rows"),
     ),
     outputs=(Port(MODEL, MODEL, description="the fitted Pipeline"),),
-    params_schema=_object({"target": _target_param("predict")}),
+    params_schema=_object(
+        {
+            "target": _target_param("predict"),
+            "features": {
+                "type": "array",
+                "default": [],
+                "title": "Feature columns",
+                "description": "The columns the model learns from; empty: every column but "
+                "the target. The deployed endpoint asks for exactly these.",
+            },
+            "exclude": {
+                "type": "array",
+                "default": [],
+                "title": "Exclude columns",
+                "description": "Columns that are not features (ids, leaks, sensitive columns "
+                "kept for evaluation only).",
+            },
+        }
+    ),
     run=_run_train,
+    version="2",
     curated=True,
     tags=("training",),
-    column_params=("target",),
+    column_params=("target", "features", "exclude"),
 )
 
 
@@ -223,7 +263,7 @@ MODEL_TRAIN = Block(
 def _run_evaluate(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, Any]:
     from .training import evaluate
 
-    metrics = evaluate(inputs[MODEL], inputs[TABLE], params.get("target", "target"))
+    metrics = evaluate(inputs[MODEL], inputs[TABLE], params.get("target"))
     headline = metrics["headline"]
     ctx.log(f"{headline['name']} = {headline['value']} on {metrics['n_samples']} rows")
     return {METRICS: metrics}
@@ -240,8 +280,19 @@ MODEL_EVALUATE = Block(
         Port(TABLE, TABLE, description="labelled rows the model has not seen"),
     ),
     outputs=(Port(METRICS, METRICS, description="task-appropriate metrics"),),
-    params_schema=_object({"target": _target_param("compare predictions with")}),
+    params_schema=_object(
+        {
+            "target": {
+                "type": ["string", "null"],
+                "default": None,
+                "title": "Target column",
+                "description": "The column holding the true labels; none: the column the "
+                "model was trained to predict.",
+            }
+        }
+    ),
     run=_run_evaluate,
+    version="2",
     curated=True,
     tags=("evaluation",),
     column_params=("target",),

@@ -72,7 +72,10 @@ def _diagnose(
         )
     if text and not _has_step(steps, "Encoder", "Vectorizer", "Hasher"):
         verb = "holds" if len(text) == 1 else "hold"
-        return f"{_names(text)} {verb} text; add a OneHotEncoder before {first}"
+        return (
+            f"{_names(text)} {verb} text; add prep.auto (or prep.columns with a "
+            f"OneHotEncoder) before {first}"
+        )
     if missing and not _has_step(steps, "Imputer"):
         column, count = next(iter(missing.items()))
         return f"column {column!r} has {count} missing value(s); add a SimpleImputer before {first}"
@@ -151,10 +154,58 @@ def fit_with_hints(pipeline: Pipeline, steps: Steps, features: pd.DataFrame, y: 
     return pipeline
 
 
-def train(steps: Steps, table: pd.DataFrame, target: str) -> Pipeline:
-    """One fitted Pipeline of fresh copies of ``steps`` (the inputs stay unfitted)."""
-    features, y = check_training_data(steps, table, target)
-    return fit_with_hints(make_pipeline(steps), steps, features, y, target)
+def select_features(
+    table: pd.DataFrame, target: str, features: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The table cut to the feature columns: ``features`` (all but the target when
+    empty) minus ``exclude``; the target column stays so it can be split off."""
+    for param, names in (("features", features), ("exclude", exclude)):
+        absent = [c for c in names if c not in table.columns]
+        if absent:
+            raise BlockError(
+                f"{param}: there is no {_names(absent)}; columns are: {_columns(table)}", param=param
+            )
+    if target in features:
+        raise BlockError(f"features: the target {target!r} cannot also be a feature", param="features")
+    chosen = list(features) or [c for c in table.columns if c != target]
+    kept = [c for c in chosen if c not in set(exclude) and c != target]
+    if target in table.columns:
+        kept.append(target)
+    return table[kept]
+
+
+def train(
+    steps: Steps,
+    table: pd.DataFrame,
+    target: str,
+    *,
+    features: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> Pipeline:
+    """One fitted Pipeline of fresh copies of ``steps`` (the inputs stay unfitted).
+
+    The Pipeline records ``target_`` (the label column) and ``feature_columns_``
+    (the columns it reads, also ``feature_names_in_``), so evaluation, prediction
+    and serving need not be told again.
+    """
+    table = select_features(table, target, features, exclude)
+    x, y = check_training_data(steps, table, target)
+    used = getattr(steps[0][1], "used_columns", None)
+    unused: list[str] = []
+    if used is not None:  # a prep step that drops columns: the model does not ask for them
+        keep = used(x)
+        unused = [str(c) for c in x.columns if c not in set(keep)]
+        x = x[keep]
+    model = fit_with_hints(make_pipeline(steps), steps, x, y, target)
+    model.unused_columns_ = unused
+    model.target_ = target
+    model.feature_columns_ = [str(c) for c in x.columns]
+    return model
+
+
+def model_target(model: Pipeline, target: str | None = None) -> str:
+    """The label column: ``target`` when given, else what the model was trained on."""
+    return target or getattr(model, "target_", None) or "target"
 
 
 def model_features(model: Pipeline, table: pd.DataFrame) -> pd.DataFrame:
@@ -171,9 +222,9 @@ def model_features(model: Pipeline, table: pd.DataFrame) -> pd.DataFrame:
     return table[list(names)]
 
 
-def evaluate(model: Pipeline, table: pd.DataFrame, target: str) -> dict[str, Any]:
-    """Task-appropriate metrics, plain JSON."""
-    _, y = split_target(table, target)
+def evaluate(model: Pipeline, table: pd.DataFrame, target: str | None = None) -> dict[str, Any]:
+    """Task-appropriate metrics, plain JSON; the target defaults to the model's."""
+    _, y = split_target(table, model_target(model, target))
     if len(table) == 0:
         raise BlockError("the table has no rows to evaluate on")
     features = model_features(model, table)

@@ -277,6 +277,8 @@ class TuneSearch:
         pipeline = make_pipeline(steps)
         pipeline.set_params(**{_qualified(plan.final_step, k): v for k, v in best["params"].items()})
         model = fit_with_hints(pipeline, steps, features, y, target)
+        model.target_ = target  # model.evaluate and the registry read it
+        model.feature_columns_ = [str(c) for c in features.columns]
         report = {
             "kind": "tuning",
             "scoring": plan.scoring,

@@ -66,9 +66,11 @@ class StepOutcome:
 
 
 class _Context:
-    def __init__(self, store: ArtifactStore, log_lines: list[str]):
+    def __init__(self, store: ArtifactStore, log_lines: list[str], node_id: str = ""):
         self._store = store
         self._log_lines = log_lines
+        # Blocks name their node in errors raised later, e.g. at model.train.
+        self.node_id = node_id
 
     def load_table(self, sha256: str):
         return self._store.load(sha256, TABLE)
@@ -104,6 +106,7 @@ class StepExecutor:
         *,
         timeout_errors: tuple[type[BaseException], ...] = (),
         timeout_seconds: float | None = None,
+        node_id: str = "",
     ) -> StepOutcome:
         """Run ``block`` on the artifacts ``input_refs`` ({port: {"sha256", "kind"}}).
 
@@ -129,7 +132,7 @@ class StepExecutor:
             ):
                 warnings.simplefilter("always")
                 inputs = self.load_inputs(block, input_refs)
-                values = block.run(_Context(self.store, log_lines), inputs, dict(params))
+                values = block.run(_Context(self.store, log_lines, node_id), inputs, dict(params))
                 outcome = self._store_outputs(block, values)
         except timeout_errors:
             outcome = StepOutcome(

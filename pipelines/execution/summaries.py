@@ -62,7 +62,21 @@ def model_summary(model: Any) -> dict[str, Any]:
     features = getattr(model, "feature_names_in_", None)
     if features is not None:
         summary["features"] = [str(f) for f in features]
+    plan = _prep_plan(model)
+    if plan:
+        summary["plan"] = plan
     return summary
+
+
+def _prep_plan(model: Any) -> list[str]:
+    """What the prep steps decided per column or group (``plan_`` of prep.* steps)."""
+    unused = getattr(model, "unused_columns_", None) or []
+    lines = [f"not used (not asked for at the endpoint): {', '.join(map(str, unused))}"] if unused else []
+    for name, est in model.steps:
+        for entry in getattr(est, "plan_", None) or []:
+            text = f"{entry.get('column')}: {entry.get('plan')}" if isinstance(entry, dict) else str(entry)
+            lines.append(f"{name} · {text}")
+    return lines[:200]
 
 
 # The kind each port type implies when its port declares none.

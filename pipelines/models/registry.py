@@ -47,8 +47,10 @@ class RegisteredModel(models.Model):
 class ModelVersion(models.Model):
     """One registered, immutable trained model.
 
-    ``signature`` is ``{"inputs": [{"name", "dtype"}], "example": {column: value},
-    "target": str, "allow_nan": bool}``: the feature columns in training order.
+    ``signature`` is ``{"inputs": [{"name", "dtype", "nullable"}], "example": {column: value},
+    "target": str, "allow_nan": bool}``: the feature columns in training order
+    (excluded and dropped columns left out); ``nullable``: the model predicts with
+    a blank there (older signatures lack it and follow ``allow_nan``).
     ``metrics`` maps an evaluate node id to the metrics it computed.
     """
 

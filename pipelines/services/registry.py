@@ -58,17 +58,55 @@ def _allows_nan(model) -> bool:
     return True
 
 
+def _nullable_columns(model, features: pd.DataFrame) -> set[str]:
+    """The columns the model predicts with when they are blank, found by trying.
+
+    One probe row per column (a training row with that column blanked) in one
+    call; if the batch fails, the columns are probed one by one, so a single
+    column that refuses blanks does not make every column refuse them.
+    """
+    columns = list(features.columns)
+    if features.empty or not hasattr(model, "predict") or not columns or len(columns) > 500:
+        return set()
+    base = features.head(1)
+    probes = pd.concat([base] * len(columns), ignore_index=True)
+    for i, column in enumerate(columns):
+        if pd.api.types.is_numeric_dtype(probes[column]) and not pd.api.types.is_bool_dtype(probes[column]):
+            probes[column] = probes[column].astype("float64")
+        elif not pd.api.types.is_bool_dtype(probes[column]):
+            probes[column] = probes[column].astype(object)
+        else:
+            continue  # booleans have no blank
+        probes.loc[i, column] = float("nan")
+
+    def works(rows: pd.DataFrame) -> bool:
+        try:
+            model.predict(rows)
+        except Exception:  # noqa: BLE001 - any refusal means "not nullable"
+            return False
+        return True
+
+    if works(probes):
+        return {c for c in columns if not pd.api.types.is_bool_dtype(features[c])}
+    return {c for i, c in enumerate(columns) if works(probes.iloc[[i]])}
+
+
 def signature_infer(model, table: pd.DataFrame, target: str) -> dict[str, Any]:
-    """Feature columns (training order, target excluded), dtypes and an example row."""
+    """Feature columns (training order, target and excluded columns left out), dtypes,
+    an example row, and which columns may be blank (``nullable``: the model predicts
+    with a blank there, e.g. after an imputer or with a NaN-tolerant estimator)."""
     names = getattr(model, "feature_names_in_", None)
     columns = [str(c) for c in names] if names is not None else [str(c) for c in table.columns if c != target]
     features = table[[c for c in columns if c in table.columns]]
     example = features.head(1).astype(object).where(features.head(1).notna(), None).to_dict("records")
+    nullable = _nullable_columns(model, features)
     return {
-        "inputs": [{"name": c, "dtype": str(features[c].dtype)} for c in features.columns],
+        "inputs": [
+            {"name": c, "dtype": str(features[c].dtype), "nullable": c in nullable} for c in features.columns
+        ],
         "example": json_safe(example[0]) if example else {},
         "target": target,
-        "allow_nan": _allows_nan(model),
+        "allow_nan": _allows_nan(model) or (bool(nullable) and nullable == set(map(str, features.columns))),
     }
 
 
@@ -164,7 +202,7 @@ def model_register(*, user, name: str, run: Run, node_id: str) -> ModelVersion:
         table = store.load(table_ref["sha256"], TABLE)
     except ArtifactError as exc:
         raise ApplicationError(f"cannot read the model's artifacts: {exc}", status=409, details={"field": "node"}) from exc
-    target = (step.params or {}).get("target", "target")
+    target = getattr(model, "target_", None) or (step.params or {}).get("target", "target")
     task, classes = _task(model)
     metrics = {
         s.node_id: (s.summary or {}).get("metrics")

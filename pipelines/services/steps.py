@@ -101,6 +101,7 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
             input_refs,
             timeout_errors=timeout_errors,
             timeout_seconds=step.timeout_seconds or settings.STEP_DEFAULT_TIMEOUT,
+            node_id=step.node_id,
         )
     finally:
         heartbeat.stopped.set()

@@ -47,7 +47,9 @@ def dtype_kind(dtype: str) -> str:
 class Signature:
     """The compiled form of a ModelVersion signature, cached with the deployment."""
 
-    __slots__ = ("columns", "dtypes", "kinds", "allow_nan", "index", "all_float", "max_rows", "pandas_columns")
+    __slots__ = (
+        "columns", "dtypes", "kinds", "allow_nan", "nullable", "index", "all_float", "max_rows", "pandas_columns",
+    )
 
     def __init__(self, signature: dict[str, Any], *, max_rows: int = DEFAULT_MAX_ROWS):
         inputs = signature.get("inputs") or []
@@ -55,6 +57,9 @@ class Signature:
         self.dtypes: list[str] = [str(c.get("dtype", "float64")) for c in inputs]
         self.kinds: list[str] = [dtype_kind(d) for d in self.dtypes]
         self.allow_nan: bool = bool(signature.get("allow_nan", False))
+        # Per column (newer signatures): the model predicts with a blank there, so
+        # "" and null become NaN instead of a 422.
+        self.nullable: list[bool] = [bool(c.get("nullable", self.allow_nan)) for c in inputs]
         self.index = {c: i for i, c in enumerate(self.columns)}
         self.all_float = all(k == "float" for k in self.kinds)
         self.max_rows = max_rows
@@ -294,7 +299,7 @@ def _check_finite(array: np.ndarray, sig: Signature) -> None:
     finite = np.isfinite(array)
     if finite.all():
         return
-    bad = ~finite if not sig.allow_nan else np.isinf(array)
+    bad = np.isinf(array) | (np.isnan(array) & ~np.asarray(sig.nullable, dtype=bool))
     if not bad.any():
         return
     r, j = (int(x) for x in np.argwhere(bad)[0])
@@ -308,20 +313,22 @@ def _check_finite(array: np.ndarray, sig: Signature) -> None:
 
 def _build(by_column: dict[str, list], n: int, sig: Signature) -> pd.DataFrame:
     data: dict[str, Any] = {}
-    for name, dtype, kind in zip(sig.columns, sig.dtypes, sig.kinds, strict=True):
+    for name, dtype, kind, nullable in zip(sig.columns, sig.dtypes, sig.kinds, sig.nullable, strict=True):
         values = by_column[name]
-        data[name] = _column(name, values, dtype, kind, sig)
+        data[name] = _column(name, values, dtype, kind, nullable)
     return pd.DataFrame(data, columns=sig.pandas_columns)
 
 
-def _column(name: str, values: list, dtype: str, kind: str, sig: Signature):
+def _column(name: str, values: list, dtype: str, kind: str, nullable: bool):
+    """One column's values as the dtype the model was trained on. Blanks (null, and
+    "" where the column is nullable) become NaN when the model handles them."""
     if kind in ("float", "int"):
         out = np.empty(len(values), dtype=np.float64)
         for r, v in enumerate(values):
             t = type(v)
             if t is float or t is int:
                 out[r] = v
-            elif v is None:
+            elif v is None or (v == "" and nullable):
                 out[r] = math.nan
             elif isinstance(v, int | float) and not isinstance(v, bool):
                 out[r] = float(v)
@@ -331,7 +338,7 @@ def _column(name: str, values: list, dtype: str, kind: str, sig: Signature):
                 )
             if not math.isfinite(out[r]):
                 x = out[r]
-                if math.isnan(x) and sig.allow_nan:
+                if math.isnan(x) and nullable:
                     continue
                 what = "missing (null or NaN)" if math.isnan(x) else f"{x} (not a finite number)"
                 hint = "; this model has no imputer, so every value is needed" if math.isnan(x) else ""
@@ -351,9 +358,11 @@ def _column(name: str, values: list, dtype: str, kind: str, sig: Signature):
             if not isinstance(v, bool):
                 raise ApplicationError(f"column {name!r} takes true or false; row {r} has {_describe(v)}", field=name, row=r, status=422)
         return np.array(values, dtype=bool)
+    blank = False
     for r, v in enumerate(values):
-        if v is None:
-            if not sig.allow_nan:
+        if v is None or (v == "" and nullable):
+            blank = True
+            if not nullable:
                 raise ApplicationError(
                     f"column {name!r} is missing (null) in row {r}; this model needs every value",
                     field=name,
@@ -361,6 +370,8 @@ def _column(name: str, values: list, dtype: str, kind: str, sig: Signature):
                 )
         elif not isinstance(v, str):
             raise ApplicationError(f"column {name!r} takes text; row {r} has {_describe(v)}", field=name, row=r, status=422)
+    if blank:  # NaN, as a blank cell of the training CSV was; unseen categories pass as they are
+        return pd.array([math.nan if v is None or v == "" else v for v in values], dtype=object)
     return pd.array(values, dtype=object)
 
 

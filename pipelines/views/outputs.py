@@ -133,6 +133,7 @@ def object_view(values: Mapping[str, Any]) -> dict[str, Any]:
         "steps": values.get("steps") or [],
         "classes": values.get("classes"),
         "features": values.get("features"),
+        "plan": values.get("plan") or [],
         "has_content": bool(values.get("steps")),
     }
 

@@ -24,8 +24,9 @@ ALLOWED_KEYWORDS = {
     "description",
     "items",  # the table.* blocks' lists; params.py ignores it, each block checks its items
 }
-# "object" is used by model.tune for its {param: [values]} search space, "array" by the
-# table.* blocks (column lists, filter conditions); the editor edits both as JSON.
+# "object" is used by model.tune for its {param: [values]} search space (edited as JSON);
+# "array" by the table.* blocks (column lists, filter conditions) and the prep blocks
+# (prep.columns groups, model.train exclude).
 JSON_TYPES = {"integer", "number", "string", "boolean", "null", "object", "array"}
 
 

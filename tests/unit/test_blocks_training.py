@@ -120,11 +120,12 @@ def test_regression_metrics_are_r2_mae_and_rmse():
     assert all(type(metrics[k]) is float for k in ("r2", "mae", "rmse"))
 
 
-def test_a_text_column_without_an_encoder_names_the_column_and_suggests_a_one_hot_encoder():
+def test_a_text_column_without_an_encoder_names_the_column_and_suggests_prep_auto_or_an_encoder():
     with pytest.raises(BlockError) as info:
         train(steps("sklearn.linear_model.LogisticRegression"), people())
     assert info.value.message == (
-        "column 'sex' holds text; add a OneHotEncoder before LogisticRegression"
+        "column 'sex' holds text; add prep.auto (or prep.columns with a OneHotEncoder) "
+        "before LogisticRegression"
     )
 
 

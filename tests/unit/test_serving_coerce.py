@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipelines.errors import ApplicationError
@@ -143,3 +144,50 @@ def test_v2_refusals_name_the_tensor(body, field):
         frame_from_v2(body, NUMERIC)
 
     assert info.value.field == field
+
+
+MIXED = Signature(
+    {
+        "inputs": [
+            {"name": "age", "dtype": "float64", "nullable": True},
+            {"name": "calls", "dtype": "int64", "nullable": True},
+            {"name": "city", "dtype": "str", "nullable": True},
+            {"name": "plan", "dtype": "str", "nullable": False},
+        ]
+    }
+)
+
+
+def test_blanks_become_nan_in_columns_the_model_can_leave_blank():
+    frame = frame_from_body(
+        {"instances": [{"age": "", "calls": None, "city": "", "plan": "basic"}, {"age": 3, "calls": 2, "city": None, "plan": "pro"}]},
+        MIXED,
+    )
+
+    assert frame["age"].isna().tolist() == [True, False]
+    assert frame["calls"].tolist()[1] == 2 and pd.isna(frame["calls"].tolist()[0])
+    assert frame["city"].isna().tolist() == [True, True]
+    assert frame["plan"].tolist() == ["basic", "pro"]
+
+
+def test_a_blank_in_a_column_the_model_cannot_leave_blank_is_a_422_naming_it():
+    with pytest.raises(ApplicationError) as info:
+        frame_from_body({"instances": [{"age": 1, "calls": 1, "city": "Lyon", "plan": None}]}, MIXED)
+
+    assert info.value.status == 422
+    assert info.value.field == "plan"
+
+
+def test_an_unseen_category_passes_through_to_the_encoder():
+    frame = frame_from_body({"instances": [{"age": 1, "calls": 1, "city": "Grenoble", "plan": "basic"}]}, MIXED)
+
+    assert frame["city"].tolist() == ["Grenoble"]
+
+
+def test_per_column_nullable_is_honoured_on_the_all_numeric_fast_path():
+    sig = Signature({"inputs": [{"name": "a", "dtype": "float64", "nullable": True}, {"name": "b", "dtype": "float64"}]})
+
+    assert frame_from_body({"instances": [[None, 1.0]]}, sig)["a"].isna().all()
+    with pytest.raises(ApplicationError) as info:
+        frame_from_body({"instances": [[1.0, None]]}, sig)
+    assert info.value.field == "b"

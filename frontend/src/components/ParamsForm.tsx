@@ -128,6 +128,8 @@ function ParamField(props: FieldProps) {
   if (branch) {
     if (datasets !== undefined && branch.kind === "string") {
       control = <DatasetSelect id={fieldId} value={effective} datasets={datasets} disabled={disabled} onChange={set} />;
+    } else if (columns && branch.kind === "json" && branch.label === "array") {
+      control = <ColumnsInput id={fieldId} value={effective} def={def} columns={columns} disabled={disabled} onChange={set} />;
     } else if (columns !== undefined && branch.kind === "string") {
       control = (
         <ColumnInput id={fieldId} value={isSet ? effective : undefined} def={def} columns={columns} disabled={disabled} onChange={set} />
@@ -404,6 +406,42 @@ function ColumnInput({
         </option>
       ))}
     </select>
+  );
+}
+
+/** A list of column names (prep.columns groups, model.train exclude …) as checkboxes. */
+function ColumnsInput({
+  id,
+  value,
+  def,
+  columns,
+  disabled,
+  onChange,
+}: {
+  id: string;
+  value: JsonValue | undefined;
+  def: JsonValue | undefined;
+  columns: ColumnInfo[];
+  disabled: boolean;
+  onChange: (v: JsonValue | undefined) => void;
+}) {
+  const picked = Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  const unknown = picked.filter((name) => !columns.some((c) => c.name === name));
+  const toggle = (name: string, on: boolean) => {
+    const next = on ? [...picked, name] : picked.filter((p) => p !== name);
+    onChange(JSON.stringify(next) === JSON.stringify(def) ? undefined : next);
+  };
+  return (
+    <div id={id} role="group" className="ed-column-list" style={{ maxHeight: "10rem", overflowY: "auto" }}>
+      {[...columns.map((c) => ({ name: c.name, note: c.dtype })), ...unknown.map((name) => ({ name, note: "not in the input table" }))].map(
+        ({ name, note }) => (
+          <label key={name} className="ed-small" style={{ display: "block" }}>
+            <input type="checkbox" checked={picked.includes(name)} disabled={disabled} onChange={(e) => toggle(name, e.target.checked)} /> {name}{" "}
+            <span className="ed-muted">· {note}</span>
+          </label>
+        ),
+      )}
+    </div>
   );
 }
 

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from pipelines.demo import DEMO_PIPELINES
 from pipelines.models import Pipeline, Workspace
+from pipelines.services.demo import demo_churn_create
 from pipelines.services.pipelines import pipeline_create
 from pipelines.services.workspaces import workspace_create_personal
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
                     description=spec["description"],
                     graph=spec["graph"](),
                 )
+        demo_churn_create(workspace=workspace, user=user)
         self.stdout.write(
             self.style.SUCCESS(f"demo login: username '{DEMO_USERNAME}', password '{DEMO_PASSWORD}'")
         )

@@ -4,6 +4,7 @@ import { OutputTitle, type OutputProps } from "./common";
 export function ObjectOutput({ port, type, values }: OutputProps) {
   const steps = (values.steps as { name: string; class: string }[] | undefined) ?? [];
   const classes = values.classes as unknown[] | undefined;
+  const plan = (values.plan as string[] | undefined) ?? [];
   return (
     <section className="ed-out-section" data-testid={`output-${port}`}>
       <OutputTitle port={port} type={type} />
@@ -15,6 +16,16 @@ export function ObjectOutput({ port, type, values }: OutputProps) {
         ))}
       </ol>
       {classes && classes.length > 0 && <p className="ed-muted ed-small">Classes: {classes.map(String).join(", ")}</p>}
+      {plan.length > 0 && (
+        <details open data-testid="column-plan">
+          <summary className="ed-small">Column plan</summary>
+          <ul className="ed-small">
+            {plan.map((line, i) => (
+              <li key={i}>{line}</li>
+            ))}
+          </ul>
+        </details>
+      )}
     </section>
   );
 }
