@@ -15,6 +15,7 @@ from .base import CATEGORIES, Block, BlockError, Port, StepContext
 from .core import CORE_BLOCKS
 from .sklearn_blocks import estimator_blocks
 from .tuning import MODEL_TUNE
+from .viz import VIZ_BLOCKS
 
 __all__ = [
     "Block",
@@ -66,4 +67,4 @@ class Catalogue:
 @functools.cache
 def catalogue() -> Catalogue:
     """The process-wide catalogue (built on first call)."""
-    return Catalogue([*CORE_BLOCKS, MODEL_TUNE, *estimator_blocks()])
+    return Catalogue([*CORE_BLOCKS, MODEL_TUNE, *VIZ_BLOCKS, *estimator_blocks()])

@@ -221,6 +221,7 @@ MODEL_EVALUATE = Block(
     outputs=(Port(METRICS, METRICS, description="task-appropriate metrics"),),
     params_schema=_object({"target": _target_param("compare predictions with")}),
     run=_run_evaluate,
+    version="2",  # 2: charts (ROC, PR, calibration / residuals, importances) in the metrics
     curated=True,
     tags=("evaluation",),
     column_params=("target",),
