@@ -30,3 +30,12 @@ export function isChartSpec(value: unknown): value is ChartSpec {
   const spec = value as ChartSpec;
   return Boolean(spec.mark || spec.layer || spec.concat || spec.hconcat || spec.vconcat || spec.facet);
 }
+
+/**
+ * `spec` sized to the width of the element it is drawn into (the editor's narrow Outputs panel);
+ * concatenated panels (a profile) keep their own sizes and scroll instead.
+ */
+export function fitToWidth(spec: ChartSpec): ChartSpec {
+  if (spec.concat || spec.hconcat || spec.vconcat || spec.facet) return spec;
+  return { ...spec, width: "container", autosize: { type: "fit-x", contains: "padding" } };
+}

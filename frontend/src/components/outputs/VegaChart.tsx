@@ -1,6 +1,6 @@
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import "../../charts.css";
-import { chartTitle, drawChart, type ChartSpec } from "../../vegaChart";
+import { chartTitle, drawChart, fitToWidth, type ChartSpec } from "../../vegaChart";
 
 /**
  * One Vega-Lite chart drawn by vega-embed (loaded on first use). Until it is drawn, and on the
@@ -12,7 +12,7 @@ export const VegaChart = memo(function VegaChart({ spec }: { spec: ChartSpec }) 
   // Summaries are rebuilt on every poll: redraw only when the spec itself changed.
   const text = useMemo(() => JSON.stringify(spec), [spec]);
   useEffect(() => {
-    const parsed = JSON.parse(text) as ChartSpec;
+    const parsed = fitToWidth(JSON.parse(text) as ChartSpec);
     const element = view.current;
     if (!element) return;
     let cancelled = false;
