@@ -30,6 +30,8 @@ MAX_FEATURES = 20
 # model.evaluate's charts travel with its metrics (run summary, registry): kept lighter.
 EVALUATION_POINTS = 1000
 EVALUATION_CURVE_POINTS = 500
+# Permutation importance refits nothing but predicts once per column and repeat: bounded.
+MAX_PERMUTED_COLUMNS = 50
 
 Spec = dict[str, Any]
 
@@ -177,6 +179,9 @@ def scatter(
         "x": {"field": _field(x), "type": "quantitative" if _is_numeric(frame[x]) else "nominal", "title": x},
         "y": {"field": _field(y), "type": "quantitative" if _is_numeric(frame[y]) else "nominal", "title": y},
     }
+    for channel in (encoding["x"], encoding["y"]):
+        if channel["type"] == "quantitative":
+            channel["scale"] = {"zero": False}
     tips = [(x, encoding["x"]["type"]), (y, encoding["y"]["type"])]
     if color:
         numeric = _is_numeric(frame[color]) and frame[color].nunique() > MAX_CATEGORIES
@@ -246,6 +251,9 @@ def profile(frame: pd.DataFrame, *, bins: int = 15) -> Spec:
     panels = []
     for column in used:
         layer = _histogram_layer(frame[column], column, bins)
+        for channel in layer["encoding"].values():
+            if isinstance(channel, dict) and channel.get("title") == column:
+                channel["title"] = None  # the panel's title names the column already
         missing = int(frame[column].isna().sum())
         panels.append(
             {
@@ -438,6 +446,44 @@ def feature_importance(model: Any, *, top: int = MAX_FEATURES) -> Spec | None:
     )
 
 
+def permutation_importance_chart(
+    model: Any,
+    features: pd.DataFrame,
+    y: Any,
+    *,
+    top: int = MAX_FEATURES,
+    max_rows: int = EVALUATION_POINTS,
+    repeats: int = 3,
+    seed: int = 0,
+) -> Spec:
+    """How much the model's score drops when one input column is shuffled (on a seeded sample).
+
+    For models without importances of their own (k-NN, kernel SVMs); measured on
+    the raw input columns, so the names are the table's.
+    """
+    from sklearn.inspection import permutation_importance
+
+    rows = sample_rows(features.reset_index(drop=True), max_rows, seed)
+    target = pd.Series(np.asarray(y)).iloc[rows.index]
+    result = permutation_importance(model, rows, target, n_repeats=repeats, random_state=seed)
+    frame = pd.DataFrame(
+        {"feature": [str(c) for c in features.columns], "value": result.importances_mean, "std": result.importances_std}
+    )
+    frame = frame.sort_values("value", ascending=False, kind="stable").head(top)
+    return base_spec(
+        "Feature importance",
+        f"permutation importance (score drop when a column is shuffled, {repeats} repeats on "
+        f"{len(rows)} rows); top {len(frame)} of {features.shape[1]} columns",
+        records(frame.round({"value": 6, "std": 6})),
+        mark={"type": "bar", "tooltip": True},
+        encoding={
+            "y": {"field": "feature", "type": "nominal", "sort": None, "title": None},
+            "x": {"field": "value", "type": "quantitative", "title": "score drop when shuffled"},
+            "tooltip": _tooltip(("feature", "nominal"), ("value", "quantitative"), ("std", "quantitative")),
+        },
+    )
+
+
 def _prediction_frame(y_true: Any, predicted: Any, max_points: int, seed: int) -> tuple[pd.DataFrame, int]:
     frame = pd.DataFrame({"actual": np.asarray(y_true, dtype=float), "predicted": np.asarray(predicted, dtype=float)})
     frame["residual"] = frame["actual"] - frame["predicted"]
@@ -510,7 +556,8 @@ def evaluation_charts(model: Any, features: pd.DataFrame, y: pd.Series, *, task:
 
     Binary classification: ROC, precision-recall and (with probabilities)
     calibration; regression: residuals and predicted-vs-actual; both: the
-    model's own feature importances when its final step has them. A chart that
+    model's own feature importances when its final step has them, else permutation
+    importances on a sample (up to 50 input columns). A chart that
     is undefined for the data (one class present) is left out.
     """
     charts: list[Spec] = []
@@ -530,6 +577,8 @@ def evaluation_charts(model: Any, features: pd.DataFrame, y: pd.Series, *, task:
         charts.append(predicted_vs_actual(y, predicted, max_points=EVALUATION_POINTS))
         charts.append(residuals(y, predicted, max_points=EVALUATION_POINTS))
     importance = feature_importance(model)
+    if importance is None and 0 < features.shape[1] <= MAX_PERMUTED_COLUMNS:
+        importance = permutation_importance_chart(model, features, y)
     if importance is not None:
         charts.append(importance)
     return charts

@@ -20,6 +20,9 @@ def charted_graph() -> dict:
         GraphBuilder()
         .node("load", "dataset.builtin", at=(0, 0), name="breast_cancer")
         .node("histogram", "viz.histogram", at=(0, 160), column="mean radius", bins=25)
+        .node("profile", "viz.profile", at=(0, 480))
+        .node("correlation", "viz.correlation", at=(260, 480))
+        .node("scatter", "viz.scatter", at=(520, 480), x="mean radius", y="mean texture", color="target")
         .node("split", "data.split", at=(260, 0), test_size=0.25, stratify_column="target", seed=0)
         .node("scale", "sklearn.preprocessing.StandardScaler", at=(0, 320))
         .node("logreg", "sklearn.linear_model.LogisticRegression", at=(260, 320), max_iter=1000)
@@ -27,6 +30,9 @@ def charted_graph() -> dict:
         .node("evaluate", "model.evaluate", at=(780, 160), target="target")
         .edge("load.table", "split.table")
         .edge("load.table", "histogram.table")
+        .edge("load.table", "profile.table")
+        .edge("load.table", "correlation.table")
+        .edge("load.table", "scatter.table")
         .edge("scale.estimator", "logreg.estimator")
         .edge("logreg.estimator", "train.estimator")
         .edge("split.train", "train.table")
@@ -79,6 +85,15 @@ def test_charts_are_drawn_on_the_run_page_and_in_the_editor(login, live_server, 
     expect(bars).to_have_count(25)
     histogram.scroll_into_view_if_needed()
     screenshot(page, "charts-run-histogram")
+
+    # A profile is one small chart per column (the first 24 of 31); every table chart draws.
+    for node in ("profile", "correlation", "scatter"):
+        step = page.locator(f"#step-{node}")
+        step.locator("summary").click()
+        expect(drawn(step)).to_have_count(1)
+        step.scroll_into_view_if_needed()
+        screenshot(page, f"charts-run-{node}")
+    expect(page.locator("#step-profile .vega-chart svg")).to_contain_text("worst radius")
     assert page.errors == []
 
     editor = login(user)

@@ -160,11 +160,20 @@ def test_feature_importance_names_features_after_the_preprocessing_steps():
     assert "coefficient" in charts.feature_importance(linear)["description"]
 
 
-def test_a_model_without_importances_gets_no_importance_chart():
+def test_a_model_without_importances_is_explained_by_permutation_on_its_input_columns():
     from sklearn.neighbors import KNeighborsClassifier
 
-    knn = Pipeline([("knn", KNeighborsClassifier(n_neighbors=1))]).fit([[0], [1]], [0, 1])
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame({"signal": rng.normal(size=400), "noise": rng.normal(size=400)})
+    y = pd.Series((x["signal"] > 0).astype(int))
+    knn = Pipeline([("knn", KNeighborsClassifier())]).fit(x, y)
     assert charts.feature_importance(knn) is None
+    spec = charts.evaluation_charts(knn, x, y, task="classification")[-1]
+    assert_valid(spec)
+    assert "permutation" in spec["description"]
+    ranked = data_of(spec)
+    assert ranked[0]["feature"] == "signal" and ranked[0]["value"] > 0.2 > abs(ranked[1]["value"])
+    assert spec == charts.evaluation_charts(knn, x, y, task="classification")[-1]  # seeded
 
 
 def test_binary_evaluation_charts_are_roc_pr_calibration_and_importance():
