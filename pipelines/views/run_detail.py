@@ -22,7 +22,7 @@ from .common import can_edit, page
 from .downloads import Download, step_downloads
 from .editor import vite_assets
 from .graph_svg import block_label, graph_svg
-from .outputs import CHARTS_ENTRY, RenderedOutput, render_step_outputs
+from .outputs import RenderedOutput, render_step_outputs
 from .run_graph import RUN_GRAPH_ENTRY, run_graph_data, run_graph_height
 
 
@@ -133,7 +133,6 @@ def run_detail_context(run: Run, steps: list[StepRun], *, user) -> dict[str, Any
         "graph_assets": assets,
         "graph_data": run_graph_data(run, views) if assets else None,
         "graph_height": run_graph_height(graph),
-        "chart_assets": vite_assets(CHARTS_ENTRY),
         "steps": views,
         "register_name": model_name(run.pipeline.name),
         "poll_signature": poll_signature(run.status, run.steps_done, steps),

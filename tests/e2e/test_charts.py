@@ -96,6 +96,17 @@ def test_charts_are_drawn_on_the_run_page_and_in_the_editor(login, live_server, 
     expect(page.locator("#step-profile .vega-chart svg")).to_contain_text("worst radius")
     assert page.errors == []
 
+    # The model page shows the evaluation's metrics, charts included, through the same renderer.
+    api = APIClient()
+    api.force_authenticate(user)
+    registered = api.post("/api/models/", {"name": "charts", "run": finished_run["id"], "node": "train"}, format="json")
+    assert registered.status_code == 201, registered.content
+    page.goto(f"{live_server.url}/models/{registered.json()['id']}/")
+    expect(drawn(page)).to_have_count(4, timeout=20_000)
+    page.locator(".vega-chart").first.scroll_into_view_if_needed()
+    screenshot(page, "charts-model-page")
+    assert page.errors == []
+
     editor = login(user)
     editor.goto(f"{live_server.url}/pipelines/{finished_run['pipeline']}/edit/")
     expect(editor.get_by_test_id("node-histogram")).to_have_attribute("data-status", "succeeded")

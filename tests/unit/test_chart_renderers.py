@@ -52,3 +52,19 @@ def test_the_metrics_output_draws_the_charts_model_evaluate_attached():
 
 def test_an_empty_chart_shows_nothing():
     assert not render_output("chart", "chart", {"title": "nothing"}).has_content
+
+
+def test_a_chart_brings_the_script_that_draws_it_so_any_page_showing_one_draws_it(tmp_path, settings):
+    manifest = tmp_path / ".vite" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text(json.dumps({
+        "src/charts.ts": {"file": "assets/charts-1.js", "imports": ["_shared.js"]},
+        "_shared.js": {"file": "assets/shared-2.js", "css": ["assets/charts-3.css"]},
+    }))
+    settings.FRONTEND_DIST = tmp_path
+    html = included(render_output("chart", "chart", SPEC))
+    assert '<script type="module" src="/static/assets/charts-1.js"></script>' in html
+    assert '<link rel="stylesheet" href="/static/assets/charts-3.css">' in html
+
+    settings.FRONTEND_DIST = tmp_path / "not-built"
+    assert "<script type=\"module\"" not in included(render_output("chart", "chart", SPEC))
