@@ -24,10 +24,10 @@ TABLE_IN = (Port(TABLE, TABLE, description="the rows to chart"),)
 MAX_CLASSES = 10
 
 
-def _column_param(title: str, description: str, *, optional: bool = False) -> dict[str, Any]:
-    if optional:
-        return {"type": ["string", "null"], "default": None, "title": title, "description": description}
-    return {"type": "string", "minLength": 1, "title": title, "description": description}
+def _column_param(title: str, description: str) -> dict[str, Any]:
+    # Every param has a default (the editor starts from them); a column still unset is
+    # refused when the step runs (``_check_columns``), naming the param.
+    return {"type": ["string", "null"], "default": None, "title": title, "description": description}
 
 
 MAX_POINTS_PARAM = {
@@ -59,10 +59,13 @@ def _bins_param(default: int) -> dict[str, Any]:
     }
 
 
-def _check_columns(table: Any, params: Params, *names: str) -> None:
-    """Every named param that is set must name a column of ``table``."""
+def _check_columns(table: Any, params: Params, *names: str, required: Mapping[str, str] = {}) -> None:  # noqa: B006 - read only
+    """Every named param that is set must name a column of ``table``; unset ``required`` ones
+    fail with their message ({param: what to choose})."""
     for name in names:
         column = params.get(name)
+        if not column and name in required:
+            raise BlockError(f"choose {required[name]}", param=name)
         if column and column not in table.columns:
             shown = ", ".join(repr(str(c)) for c in table.columns[:20])
             raise BlockError(f"there is no column {column!r}; columns are: {shown}", param=name)
@@ -80,7 +83,7 @@ def _run_histogram(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str
     from .charts import histogram
 
     table = inputs[TABLE]
-    _check_columns(table, params, "column")
+    _check_columns(table, params, "column", required={"column": "the column to chart"})
     _check_rows(table)
     return {CHART: histogram(table, params["column"], bins=params.get("bins", 20))}
 
@@ -94,7 +97,6 @@ VIZ_HISTOGRAM = Block(
     outputs=CHART_OUT,
     params_schema=_object(
         {"column": _column_param("Column", "The column to chart."), "bins": _bins_param(20)},
-        required=("column",),
     ),
     run=_run_histogram,
     curated=True,
@@ -110,7 +112,8 @@ def _run_scatter(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, 
     from .charts import scatter
 
     table = inputs[TABLE]
-    _check_columns(table, params, "x", "y", "color")
+    required = {"x": "the column for the horizontal axis (x)", "y": "the column for the vertical axis (y)"}
+    _check_columns(table, params, "x", "y", "color", required=required)
     _check_rows(table)
     spec = scatter(
         table,
@@ -134,11 +137,10 @@ VIZ_SCATTER = Block(
         {
             "x": _column_param("X column", "The column along the horizontal axis."),
             "y": _column_param("Y column", "The column along the vertical axis."),
-            "color": _column_param("Colour by", "A column to colour the points by.", optional=True),
+            "color": _column_param("Colour by", "A column to colour the points by (optional)."),
             "max_points": MAX_POINTS_PARAM,
             "seed": SEED_PARAM,
         },
-        required=("x", "y"),
     ),
     run=_run_scatter,
     curated=True,

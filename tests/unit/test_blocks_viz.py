@@ -66,6 +66,12 @@ def test_table_charts_name_a_missing_column_and_the_param(table):
     assert "'nope'" in info.value.message
 
 
+def test_a_table_chart_whose_column_is_not_chosen_yet_asks_for_it(table):
+    with pytest.raises(BlockError) as info:
+        chart("viz.histogram", {"table": table})
+    assert (info.value.param, info.value.message) == ("column", "choose the column to chart")
+
+
 def test_scatter_correlation_and_profile_draw_their_table(table):
     scatter = chart("viz.scatter", {"table": table}, x="x", y="z", color="kind", max_points=50)
     assert len(scatter["data"]["values"]) == 50
