@@ -20,7 +20,7 @@ function block(key: string, category: string, inputs: [string, string, boolean?]
 }
 
 export const BLOCKS: BlocksResponse = {
-  port_types: ["table", "estimator", "model", "metrics", "report"],
+  port_types: ["table", "estimator", "model", "metrics", "report", "chart"],
   blocks: [
     block("dataset.builtin", "Data", [], [["table", "table"]], {
       params_schema: { type: "object", properties: { name: { type: "string", enum: ["iris", "breast_cancer"], default: "iris" } } },

@@ -17,6 +17,7 @@ from .prep import PREP_BLOCKS
 from .sklearn_blocks import estimator_blocks
 from .table import TABLE_BLOCKS
 from .tuning import MODEL_TUNE
+from .viz import VIZ_BLOCKS
 
 __all__ = [
     "Block",
@@ -68,4 +69,4 @@ class Catalogue:
 @functools.cache
 def catalogue() -> Catalogue:
     """The process-wide catalogue (built on first call)."""
-    return Catalogue([*CORE_BLOCKS, *PREP_BLOCKS, MODEL_TUNE, *TABLE_BLOCKS, *estimator_blocks()])
+    return Catalogue([*CORE_BLOCKS, *PREP_BLOCKS, MODEL_TUNE, *TABLE_BLOCKS, *VIZ_BLOCKS, *estimator_blocks()])

@@ -18,8 +18,9 @@ ESTIMATOR = "estimator"  # list[tuple[str, BaseEstimator]]: unfitted steps, in o
 MODEL = "model"  # fitted sklearn.pipeline.Pipeline
 METRICS = "metrics"  # dict of JSON-able values
 REPORT = "report"  # dict of JSON-able values
+CHART = "chart"  # a Vega-Lite spec (dict) with its data inlined, computed on a sample
 
-PORT_TYPES = (TABLE, ESTIMATOR, MODEL, METRICS, REPORT)
+PORT_TYPES = (TABLE, ESTIMATOR, MODEL, METRICS, REPORT, CHART)
 
 CATEGORIES = (
     "Data",
@@ -30,6 +31,7 @@ CATEGORIES = (
     "Dimensionality reduction",
     "Training",
     "Evaluation",
+    "Charts",
     "Other estimators",
 )
 

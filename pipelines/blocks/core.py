@@ -292,7 +292,7 @@ MODEL_EVALUATE = Block(
         }
     ),
     run=_run_evaluate,
-    version="2",
+    version="2",  # 2: the target defaults to the model's; charts (ROC, PR, calibration / residuals, importances)
     curated=True,
     tags=("evaluation",),
     column_params=("target",),

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import type_of_target
 
 from .base import BlockError
+from .charts import with_charts
 from .metrics import classification_metrics, regression_metrics
 
 Steps = Sequence[tuple[str, Any]]
@@ -230,9 +231,9 @@ def evaluate(model: Pipeline, table: pd.DataFrame, target: str | None = None) ->
     features = model_features(model, table)
     final = model[-1]
     if is_classifier(final):
-        return classification_metrics(model, features, y)
+        return with_charts(classification_metrics(model, features, y), model, features, y)
     if is_regressor(final):
-        return regression_metrics(model, features, y)
+        return with_charts(regression_metrics(model, features, y), model, features, y)
     raise BlockError(
         f"{type(final).__name__} is neither a classifier nor a regressor; "
         "model.evaluate needs one of those"

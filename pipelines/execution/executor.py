@@ -26,7 +26,14 @@ from pipelines.graph.canonical import canonical_params
 from .artifacts import JSON, OBJECT, TABLE, ArtifactStore, StoredArtifact
 from .summaries import json_safe, output_kind, output_summary
 
-PORT_KIND = {"table": TABLE, "estimator": OBJECT, "model": OBJECT, "metrics": JSON, "report": JSON}
+PORT_KIND = {
+    "table": TABLE,
+    "estimator": OBJECT,
+    "model": OBJECT,
+    "metrics": JSON,
+    "report": JSON,
+    "chart": JSON,  # a Vega-Lite spec, stored and summarized as its JSON
+}
 
 # Part of every cache key: a different scikit-learn may fit differently.
 LIBRARY_VERSIONS = {"sklearn": sklearn.__version__}

@@ -75,23 +75,23 @@ def graph_validate(*, graph: Any, workspace: Workspace) -> ValidationResult:
 
 
 def _upload_columns(graph: Graph, workspace: Workspace) -> dict[str, list[str]]:
-    """The stored columns of each ``dataset.upload`` node's dataset, by node id (one query)."""
-    wanted = {
-        node.id: node.params.get("dataset")
-        for node in graph.nodes
-        if node.block == "dataset.upload" and isinstance(node.params.get("dataset"), str)
-    }
-    if not wanted:
-        return {}
-    stored = dict(
-        Dataset.objects.filter(workspace=workspace, artifact_id__in=set(wanted.values()))
-        .values_list("artifact_id", "columns")
-    )
+    """The stored columns of each ``dataset.upload`` node's dataset (as the run would pin it), by node id.
+
+    A dataset that does not resolve is left out: ``check_context`` reports it on the node.
+    """
     known = {}
-    for node_id, sha in wanted.items():
-        columns = stored.get(sha)
+    for node in graph.nodes:
+        if node.block != "dataset.upload" or not isinstance(node.params.get("dataset"), str):
+            continue
+        try:
+            dataset = dataset_resolve(
+                workspace=workspace, ref=node.params["dataset"], version=node.params.get("version")
+            )
+        except ApplicationError:
+            continue
+        columns = dataset.columns
         if isinstance(columns, list) and all(isinstance(c, dict) and "name" in c for c in columns):
-            known[node_id] = [str(c["name"]) for c in columns]
+            known[node.id] = [str(c["name"]) for c in columns]
     return known
 
 

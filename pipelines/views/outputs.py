@@ -77,7 +77,8 @@ def render_step_outputs(summary: Any) -> list[RenderedOutput]:
 
 @renderer("metrics", "pages/outputs/metrics.html")
 def metrics_view(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Scalar metrics as rows, the headline marked, and the confusion matrix as shaded cells."""
+    """Scalar metrics as rows, the headline marked, the confusion matrix as shaded cells,
+    and the charts ``model.evaluate`` attached (``charts``: a list of Vega-Lite specs)."""
     headline = values.get("headline")
     scalars = [
         (name, value)
@@ -85,11 +86,14 @@ def metrics_view(values: Mapping[str, Any]) -> dict[str, Any]:
         if name not in {"headline", "confusion_matrix"} and not isinstance(value, dict | list)
     ]
     confusion = confusion_view(values.get("confusion_matrix"))
+    listed = values.get("charts") if isinstance(values.get("charts"), list) else []
+    charts = [c for c in (chart_view(spec) for spec in listed) if c["has_content"]]
     return {
         "headline": headline if isinstance(headline, dict) else None,
         "scalars": scalars,
         "confusion": confusion,
-        "has_content": bool(scalars or confusion),
+        "charts": charts,
+        "has_content": bool(scalars or confusion or charts),
     }
 
 
@@ -174,16 +178,25 @@ def tuning_view(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# The run page's script that draws every ``[data-vega-chart]`` (frontend/src/charts.ts).
+CHARTS_ENTRY = "src/charts.ts"
+
+
 @renderer("chart", "pages/outputs/chart.html")
 def chart_view(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """A Vega-Lite spec: its title and size here; the editor draws it."""
+    """A Vega-Lite spec to draw in the page (``chart_figure.html``), with its title and
+    description in words for the moment before the script draws it (or without scripts)."""
+    if not isinstance(spec, Mapping):
+        return {"has_content": False}
     data = spec.get("data") if isinstance(spec.get("data"), Mapping) else {}
     values = data.get("values") if isinstance(data.get("values"), list) else []
     title = spec.get("title")
     return {
+        "spec": dict(spec),
         "title": title.get("text") if isinstance(title, Mapping) else title,
-        "mark": spec.get("mark", {}).get("type") if isinstance(spec.get("mark"), Mapping) else spec.get("mark"),
+        "description": spec.get("description") if isinstance(spec.get("description"), str) else "",
         "points": len(values),
+        "has_content": bool(spec.get("mark") or spec.get("layer") or spec.get("concat")),
     }
 
 

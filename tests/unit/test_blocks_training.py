@@ -114,8 +114,9 @@ def test_regression_metrics_are_r2_mae_and_rmse():
     parts = split("diabetes")
     model = train(steps("sklearn.linear_model.Ridge"), parts["train"])
     metrics = evaluate(model, parts["test"])
-    assert set(metrics) == {"task", "n_samples", "r2", "mae", "rmse", "headline"}
+    assert set(metrics) == {"task", "n_samples", "r2", "mae", "rmse", "headline", "charts"}
     assert metrics["task"] == "regression"
+    assert [c["title"] for c in metrics["charts"]] == ["Predicted vs actual", "Residuals", "Feature importance"]
     assert metrics["headline"] == {"name": "r2", "value": metrics["r2"]}
     assert all(type(metrics[k]) is float for k in ("r2", "mae", "rmse"))
 

@@ -1,5 +1,7 @@
 import { formatMetric } from "../../format";
+import { isChartSpec } from "../../vegaChart";
 import type { OutputProps } from "./common";
+import { VegaChart } from "./VegaChart";
 
 interface Confusion {
   labels: unknown[];
@@ -18,6 +20,8 @@ export function MetricsOutput({ values }: OutputProps) {
   );
   const cm = confusion(values.confusion_matrix);
   const headline = values.headline as { name: string; value: number } | undefined;
+  // model.evaluate's charts (ROC, precision-recall, calibration, residuals, importances).
+  const charts = Array.isArray(values.charts) ? values.charts.filter(isChartSpec) : [];
   return (
     <section className="ed-out-section" data-testid="metrics">
       <h3>Metrics</h3>
@@ -72,6 +76,13 @@ export function MetricsOutput({ values }: OutputProps) {
             </table>
           </div>
         </>
+      )}
+      {charts.length > 0 && (
+        <div className="charts-row" data-testid="metrics-charts">
+          {charts.map((spec, i) => (
+            <VegaChart key={i} spec={spec} />
+          ))}
+        </div>
       )}
     </section>
   );

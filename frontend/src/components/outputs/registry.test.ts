@@ -65,3 +65,29 @@ describe("stepOutputs", () => {
     expect(both[0].values).toEqual({ accuracy: 0.9 });
   });
 });
+
+describe("charts", () => {
+  const spec = {
+    title: "Distribution of age",
+    description: "150 rows",
+    data: { values: [{ bin_start: 0, bin_end: 1, count: 3 }] },
+    mark: { type: "bar" },
+    encoding: { x: { field: "bin_start", type: "quantitative" } },
+  };
+
+  it("renders a chart output as a vega-embed target named by its title until it is drawn", () => {
+    const html = render({ outputs: { chart: { type: "chart", kind: "chart", ...spec } } });
+    expect(html).toContain('data-testid="vega-chart"');
+    expect(html).toContain('class="vega-chart-view"');
+    expect(html).toContain("<strong>Distribution of age</strong> — 150 rows");
+  });
+
+  it("draws model.evaluate's charts inside the metrics output, and skips entries that are no spec", () => {
+    const html = render({
+      metrics: { accuracy: 0.9, charts: [spec, { title: "not a chart" }, "junk"] },
+    });
+    expect(html).toContain('data-testid="metrics-charts"');
+    expect(html.match(/data-testid="vega-chart"/g)).toHaveLength(1);
+    expect(html).not.toContain("not a chart");
+  });
+});
