@@ -247,6 +247,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Key material for the Fernet key that encrypts saved database connections'
+# passwords (HKDF-derived, pipelines.services.connections); defaults to SECRET_KEY.
+CONNECTION_ENCRYPTION_KEY = os.environ.get("CONNECTION_ENCRYPTION_KEY", "").strip() or SECRET_KEY
+
 # --- Artifacts ---------------------------------------------------------------
 ARTIFACT_ROOT = Path(os.environ.get("ARTIFACT_ROOT", VAR_DIR / "artifacts"))
 # Key for the HMAC that guards every pickled artifact; defaults to SECRET_KEY.

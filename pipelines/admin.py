@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from .models import (
     Artifact,
+    Connection,
     Dataset,
     Membership,
     Pipeline,
@@ -86,6 +87,18 @@ class ArtifactAdmin(admin.ModelAdmin):
 class DatasetAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "workspace", "n_rows", "created_at"]
     raw_id_fields = ["workspace", "artifact", "created_by"]
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    # The encrypted password is left out: it is never shown, not even encrypted.
+    list_display = ["id", "name", "workspace", "kind", "host", "port", "database", "user", "created_at"]
+    fields = ["workspace", "name", "kind", "host", "port", "database", "user", "created_by"]
+    readonly_fields = fields
+    raw_id_fields = ["workspace", "created_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # created through the API, which tests the login and encrypts the password
 
 
 from . import admin_registry  # noqa: E402,F401 - registry and deployment admin

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import auth, blocks, datasets, pipelines, runs, workspaces
+from . import auth, blocks, connections, datasets, pipelines, runs, workspaces
 from . import registry as registry_api
 from . import serving as serving_api
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("blocks/", blocks.BlockListApi.as_view(), name="api-blocks"),
     path("datasets/", datasets.DatasetListApi.as_view(), name="api-datasets"),
     path("datasets/<int:dataset_id>/", datasets.DatasetDetailApi.as_view(), name="api-dataset"),
+    path("connections/", connections.ConnectionListApi.as_view(), name="api-connections"),
+    path("connections/<int:connection_id>/", connections.ConnectionDetailApi.as_view(), name="api-connection"),
     path("pipelines/", pipelines.PipelineListApi.as_view(), name="api-pipelines"),
     path("pipelines/<int:pipeline_id>/", pipelines.PipelineDetailApi.as_view(), name="api-pipeline"),
     path(

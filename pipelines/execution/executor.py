@@ -14,7 +14,7 @@ import logging
 import time
 import traceback
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,11 +73,20 @@ class StepOutcome:
 
 
 class _Context:
-    def __init__(self, store: ArtifactStore, log_lines: list[str], node_id: str = ""):
+    def __init__(
+        self,
+        store: ArtifactStore,
+        log_lines: list[str],
+        node_id: str = "",
+        connection: Callable[[int], Mapping[str, Any]] | None = None,
+    ):
         self._store = store
         self._log_lines = log_lines
         # Blocks name their node in errors raised later, e.g. at model.train.
         self.node_id = node_id
+        # ``connection(id)`` -> credentials of a saved connection of the run's
+        # workspace (dataset.sql); None where the caller offers none.
+        self.connection = connection
 
     def load_table(self, sha256: str):
         return self._store.load(sha256, TABLE)
@@ -114,6 +123,7 @@ class StepExecutor:
         timeout_errors: tuple[type[BaseException], ...] = (),
         timeout_seconds: float | None = None,
         node_id: str = "",
+        connection: Callable[[int], Mapping[str, Any]] | None = None,
     ) -> StepOutcome:
         """Run ``block`` on the artifacts ``input_refs`` ({port: {"sha256", "kind"}}).
 
@@ -122,6 +132,7 @@ class StepExecutor:
         ``permanent`` is False only for errors worth retrying (lost files or
         connections), never for bad data or parameters. ``timeout_errors`` are
         the exceptions the caller's time limit raises inside the step.
+        ``connection`` is offered to the block as ``ctx.connection`` (see ``dataset.sql``).
         """
         log_lines: list[str] = []
         caught: list[warnings.WarningMessage] = []
@@ -139,7 +150,7 @@ class StepExecutor:
             ):
                 warnings.simplefilter("always")
                 inputs = self.load_inputs(block, input_refs)
-                values = block.run(_Context(self.store, log_lines, node_id), inputs, dict(params))
+                values = block.run(_Context(self.store, log_lines, node_id, connection), inputs, dict(params))
                 outcome = self._store_outputs(block, values)
         except timeout_errors:
             outcome = StepOutcome(

@@ -40,3 +40,7 @@ __all__ += [
     "RevisionAction",
     "Task",
 ]
+
+from .connection import Connection, ConnectionKind  # noqa: E402
+
+__all__ += ["Connection", "ConnectionKind"]

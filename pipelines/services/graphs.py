@@ -19,6 +19,7 @@ from ..graph import (
 )
 from ..inputs import refuse_nul
 from ..models import Workspace
+from .connections import connection_resolve
 from .datasets import dataset_resolve
 
 MAX_NODES = 500
@@ -53,6 +54,12 @@ def graph_validate(*, graph: Any, workspace: Workspace) -> ValidationResult:
         return ValidationResult(errors={}, graph_errors=[str(exc)])
 
     def check_context(node) -> dict[str, str]:
+        if node.block == "dataset.sql" and isinstance(node.params, dict):
+            try:
+                connection_resolve(workspace=workspace, name=node.params.get("connection"))
+            except ApplicationError as exc:
+                return {"connection": exc.message}
+            return {}
         if node.block != "dataset.upload" or not isinstance(node.params, dict):
             return {}
         ref, version = node.params.get("dataset"), node.params.get("version")
@@ -103,7 +110,7 @@ def graph_compile(*, graph: Any, workspace: Workspace) -> Plan:
             "the pipeline has errors; fix the marked nodes and run again", details=result.as_dict()
         )
     plan = compile_plan(parse_graph(graph), catalogue())
-    return Plan(steps=[_pin_dataset(step, workspace) for step in plan.steps])
+    return Plan(steps=[_pin_connection(_pin_dataset(step, workspace), workspace) for step in plan.steps])
 
 
 def _pin_dataset(step: PlanStep, workspace: Workspace) -> PlanStep:
@@ -121,3 +128,18 @@ def _pin_dataset(step: PlanStep, workspace: Workspace) -> PlanStep:
     )
     params = {"dataset": dataset.artifact_id, "version": dataset.version, "name": dataset.name}
     return replace(step, params=params)
+
+
+def _pin_connection(step: PlanStep, workspace: Workspace) -> PlanStep:
+    """A ``dataset.sql`` step with its connection resolved to one row of the workspace, now.
+
+    Its params gain ``connection_id`` (never a credential: params are stored
+    and shown); the worker answers the block's ``ctx.connection(id)`` for the
+    run's workspace only. The step always reruns (``cache: always_rerun``):
+    the query's result changes while its params do not.
+    """
+    if step.block_key != "dataset.sql":
+        return step
+    connection = connection_resolve(workspace=workspace, name=step.params["connection"])
+    raw_node = {**step.raw_node, "cache": "always_rerun"}
+    return replace(step, params={**step.params, "connection_id": connection.pk}, raw_node=raw_node)

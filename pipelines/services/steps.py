@@ -28,6 +28,7 @@ from ..models.run import RUN_FINAL
 from . import dispatch
 from .advance import RunRef, offer_headline, run_reconcile, run_step_finished, step_input_refs
 from .artifacts import artifact_store, artifacts_record, worker_name
+from .connections import connection_opener
 from .fanout import fanout_start
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
             timeout_errors=timeout_errors,
             timeout_seconds=step.timeout_seconds or settings.STEP_DEFAULT_TIMEOUT,
             node_id=step.node_id,
+            # Credentials are read here, for the run's workspace only, never from params.
+            connection=connection_opener(workspace_id=step.run_workspace_id),
         )
     finally:
         heartbeat.stopped.set()
