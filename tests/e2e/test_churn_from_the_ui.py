@@ -20,7 +20,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from pipelines.blocks.data import split_table
 from pipelines.demo_data import churn_csv
-from pipelines.models import Deployment, Pipeline
+from pipelines.models import Deployment, Pipeline, PredictionLog
+from pipelines.serving.logbuffer import prediction_log_writer_stop
 
 from .conftest import screenshot
 from .test_editor import add_block, connect, select_node
@@ -30,6 +31,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 TEXT = ["city", "plan"]
 NUMBERS = ["age", "tenure_months", "monthly_charges", "total_charges", "support_calls"]
 TARGET = "churned"
+
+
+@pytest.fixture
+def page(login, owner):
+    """The owner's logged-in page; afterwards the prediction-log writer thread is
+    stopped, so that its database connection does not outlive the test database."""
+    yield login(owner)
+    prediction_log_writer_stop()
 
 
 def reference_accuracy(csv_path) -> float:
@@ -63,11 +72,10 @@ def check_columns(page, param: str, names: list[str]) -> None:
 
 
 def test_churn_is_uploaded_built_run_deployed_and_predicted_from_the_ui(
-    celery_worker_process, login, live_server, owner, tmp_path
+    celery_worker_process, page, live_server, tmp_path
 ):
     csv_path = tmp_path / "churn.csv"
     csv_path.write_bytes(churn_csv())
-    page = login(owner)
     page.set_viewport_size({"width": 1600, "height": 1000})
 
     # 1. Upload the CSV on the datasets page.
@@ -177,3 +185,6 @@ def test_churn_is_uploaded_built_run_deployed_and_predicted_from_the_ui(
     assert answer["predictions"][0] in (0, 1)
     screenshot(page, "churn-6-predicted")
     assert page.errors == []
+    prediction_log_writer_stop()  # writes the queued log row now
+    logged = PredictionLog.objects.get()
+    assert (logged.status, logged.inputs[0]["age"]) == (200, None)
