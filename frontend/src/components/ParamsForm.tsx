@@ -472,7 +472,11 @@ function DatasetSelect({
           </option>
         ))}
       </select>
-      {!datasets.length && <div className="ed-help ed-help-soft">Upload a CSV with POST /api/datasets/ (multipart field “file”).</div>}
+      {!datasets.length && (
+        <div className="ed-help ed-help-soft">
+          No datasets yet: <a href="/datasets/" target="_blank" rel="noreferrer">upload a CSV or Parquet file</a> on the Datasets page.
+        </div>
+      )}
     </>
   );
 }
