@@ -3,6 +3,8 @@ import os
 from celery import Celery
 from celery.signals import worker_init
 
+from . import filebroker  # noqa: F401 - registers the "atomicfs://" broker transport
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_studio.settings")
 
 app = Celery("mlops_studio")

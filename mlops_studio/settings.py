@@ -273,7 +273,8 @@ if REDIS_URL:
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    # Celery's filesystem transport, writing each message atomically (mlops_studio/filebroker.py).
+    CELERY_BROKER_URL = "atomicfs://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
