@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
+from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
@@ -10,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from ..errors import ApplicationError
-from ..execution.summaries import table_summary
+from ..execution.summaries import PREVIEW_ROWS, table_summary
 from ..models import Dataset, Workspace
 from .artifacts import artifact_store, artifacts_record
 from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of datasets)
@@ -21,11 +24,17 @@ from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of dat
     CsvError,
     csv_parse,
     csv_read,
+    csv_to_parquet,
     detect_delimiter,
     is_parquet,
     parquet_read,
 )
-from .dataset_profile import table_profile
+from .dataset_profile import column_profile, table_profile
+
+# A CSV over this size is converted to Parquet chunk by chunk and profiled
+# column by column (the web process holds one chunk or one column, never the
+# table); a smaller one is read whole, which is faster.
+STREAM_BYTES = 32 * 1024 * 1024
 
 
 def size_text(n: int) -> str:
@@ -70,10 +79,16 @@ def dataset_upload(
     recorded with "auto" resolved to what was detected.
     """
     stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
-    dataset_check_size(size=stream.seek(0, io.SEEK_END))
+    size = stream.seek(0, io.SEEK_END)
+    dataset_check_size(size=size)
     stream.seek(0)
     if is_parquet(stream) or filename.lower().endswith((".parquet", ".pq")):
         df, read_options = parquet_read(stream), {"format": "parquet"}
+    elif size > STREAM_BYTES:
+        return _dataset_stream(
+            workspace=workspace, user=user, name=name or filename or "dataset", filename=filename, stream=stream,
+            csv_options={"delimiter": delimiter, "decimal": decimal, "encoding": encoding, "short_lines": short_lines},
+        )
     else:
         df, options = csv_read(
             stream, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines
@@ -85,11 +100,53 @@ def dataset_upload(
     )
 
 
+def _dataset_stream(
+    *, workspace: Workspace, user, name: str, filename: str, stream: BinaryIO, csv_options: dict
+) -> Dataset:
+    """A large CSV: converted chunk by chunk into a Parquet file beside the artifact
+    store (then moved into it), profiled one column at a time from that file."""
+    import pyarrow.parquet as pq
+
+    root = artifact_store().root
+    root.mkdir(parents=True, exist_ok=True)
+    fd, target = tempfile.mkstemp(dir=root, prefix=".upload-", suffix=".parquet")
+    os.close(fd)
+    try:
+        converted = csv_to_parquet(stream, target, **csv_options)
+        parquet = pq.ParquetFile(target)
+        profile = {
+            "rows": converted.rows,
+            "columns": [
+                column_profile(parquet.read(columns=[column]).column(0).to_pandas().rename(column))
+                for column in parquet.schema_arrow.names
+            ],
+        }
+        head = next(parquet.iter_batches(batch_size=PREVIEW_ROWS)).to_pandas()
+        del parquet
+        stored = artifact_store().put_table_file(Path(target))
+    finally:
+        if os.path.exists(target):
+            os.unlink(target)
+    artifacts_record([stored])
+    summary = {**table_summary(head), "rows": converted.rows}
+    return _dataset_create(
+        workspace=workspace, user=user, name=name, filename=filename, stored=stored, summary=summary,
+        profile=profile, read_options={"format": "csv", **converted.options.as_dict()},
+    )
+
+
 def _dataset_store(*, workspace: Workspace, user, name: str, filename: str, df, read_options: dict) -> Dataset:
     stored = artifact_store().put_table(df)
     artifacts_record([stored])
-    summary = table_summary(df)
-    profile = table_profile(df)
+    return _dataset_create(
+        workspace=workspace, user=user, name=name, filename=filename, stored=stored, summary=table_summary(df),
+        profile=table_profile(df), read_options=read_options,
+    )
+
+
+def _dataset_create(
+    *, workspace: Workspace, user, name: str, filename: str, stored, summary: dict, profile: dict, read_options: dict
+) -> Dataset:
     with transaction.atomic():
         Workspace.objects.select_for_update().filter(pk=workspace.pk).exists()
         latest = Dataset.objects.filter(workspace=workspace, name=name).aggregate(v=Max("version"))["v"] or 0
