@@ -26,6 +26,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -236,7 +237,13 @@ def graph(dataset: str) -> dict:
 
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-bigtable-"))
-    csv_path = workdir / "big.csv"
+    try:
+        measure(workdir / "big.csv")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(csv_path: Path) -> None:
     started = time.perf_counter()
     write_csv(csv_path, ROWS)
     size_mb = csv_path.stat().st_size / 1e6
