@@ -67,7 +67,10 @@ def dataset_upload(
     """Store ``data`` (CSV or Parquet: bytes, or a seekable binary file such as an
     upload Django spooled to disk) as the next version of dataset ``name`` in ``workspace``.
 
-    A file is read in chunks, never into memory whole; only the parsed table is.
+    A file is read in chunks, never into memory whole. A CSV up to STREAM_BYTES
+    is parsed into one DataFrame; a larger one is converted to Parquet chunk by
+    chunk (``csv_to_parquet``) and profiled one column at a time, so the process
+    holds one chunk or one column, never the table. A Parquet upload is read whole.
 
     Parquet is recognised by its PAR1 magic bytes (a file named ``.parquet``
     that lacks them is refused as not Parquet); the CSV options do not apply to it.
