@@ -326,11 +326,10 @@ def _write_chunks(stream, encoding, options, target, fixed, shape, comma_auto, c
                     chunk.columns = [str(c).strip() for c in chunk.columns]
                     if comma_auto:
                         before = chunk.dtypes
-                        known = None if commas is None else commas
                         rows_seen = int(chunk.index[-1]) + 1 if len(chunk) else 0
                         _decimal_commas(
                             chunk, shape if len(shape.records) >= rows_seen else None,
-                            only=known, skip={str(c).strip() for c in fixed},
+                            only=commas, skip={str(c).strip() for c in fixed},
                         )
                         if commas is None:
                             commas = {c for c in chunk.columns if chunk[c].dtype != before[c]}
