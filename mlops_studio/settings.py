@@ -194,7 +194,7 @@ SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEA
 # Request bodies: the API answers 413 above this (CSV uploads have their own limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", 5 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATASET_MAX_BYTES = int(os.environ.get("DATASET_MAX_BYTES", 50 * 1024 * 1024))
+DATASET_MAX_BYTES = int(os.environ.get("DATASET_MAX_BYTES", 1024 * 1024 * 1024))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -41,6 +41,17 @@ class StoredArtifact:
         return {"sha256": self.sha256, "kind": self.kind}
 
 
+def _same_device(a: Path, b: Path) -> bool:
+    return os.stat(a).st_dev == os.stat(b).st_dev
+
+
+def _copy(source: Path, target: str) -> None:
+    import shutil
+
+    shutil.copyfile(source, target)
+    os.unlink(source)
+
+
 class ArtifactStore:
     def __init__(self, root: Path | str, signing_key: str | bytes):
         self.root = Path(root)
@@ -60,6 +71,37 @@ class ArtifactStore:
     def put_json(self, obj: Any) -> StoredArtifact:
         data = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
         return self._put_bytes(data, JSON)
+
+    def put_table_file(self, source: Path) -> StoredArtifact:
+        """Store the Parquet file at ``source`` (moved into the store, or deleted if
+        the store already holds its bytes), hashing and signing it in 1 MB pieces:
+        a large table written by a ParquetWriter is never held in memory."""
+        digest = hashlib.sha256()
+        mac = hmac.new(self._key, TABLE.encode() + b"\0", hashlib.sha256)
+        with open(source, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+                mac.update(chunk)
+        sha, size = digest.hexdigest(), os.path.getsize(source)
+        path = self.path(sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            os.unlink(source)
+        else:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            os.close(fd)
+            try:
+                # A move within one file system; a copy when the upload lies elsewhere.
+                os.replace(source, tmp) if _same_device(source, path.parent) else _copy(source, tmp)
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+        sig_path = path.with_suffix(".sig")
+        if not sig_path.exists():
+            self._write_atomic(sig_path, mac.hexdigest().encode())
+        return StoredArtifact(sha256=sha, kind=TABLE, size=size)
 
     def _put_bytes(self, data: bytes, kind: str) -> StoredArtifact:
         sha = hashlib.sha256(data).hexdigest()

@@ -195,10 +195,32 @@ def csv_read(
     A file is read three times, each as a stream: decoding, the shape check,
     pandas. The whole file is never in memory, only the table it becomes.
     """
+    stream = _as_stream(source)
+    used_encoding, sep, shape = _prepare(stream, delimiter, decimal, encoding, short_lines)
+    try:
+        with _text(stream, used_encoding) as text:
+            df = pd.read_csv(text, **_pandas_options(sep, decimal))
+    except pd.errors.EmptyDataError as exc:
+        raise CsvError("the file has no columns", details={"field": "file"}) from exc
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        raise _parse_error(exc) from exc
+    if len(df) == 0:
+        raise CsvError("the file has a header but no rows", details={"field": "file", "line": 1})
+    df.columns = [str(c).strip() for c in df.columns]
+    used_decimal = "comma" if decimal == "comma" else "dot"
+    if decimal == "auto" and sep != ",":
+        if _decimal_commas(df, shape if len(shape.records) == len(df) else None):
+            used_decimal = "comma"
+    return df, _options(sep, used_decimal, used_encoding, short_lines)
+
+
+def _prepare(
+    stream: BinaryIO, delimiter: str, decimal: str, encoding: str, short_lines: str
+) -> tuple[str, str, Shape]:
+    """Check the choices, the encoding and every record's shape: (encoding, separator, shape)."""
     _choice(delimiter, DELIMITERS, "delimiter")
     _choice(decimal, DECIMALS, "decimal")
     _choice(short_lines, SHORT_LINES, "short_lines")
-    stream = _as_stream(source)
     used_encoding = csv_encoding(stream, encoding=encoding)
     sep = DELIMITERS[delimiter]
     if sep is None:
@@ -210,30 +232,155 @@ def csv_read(
             details={"field": "decimal"},
         )
     shape = _check_shape(lambda: _text(stream, used_encoding), sep, fill_short=short_lines == "fill")
-    try:
-        with _text(stream, used_encoding) as text:
-            df = pd.read_csv(
-                text, sep=sep, index_col=False, decimal="," if decimal == "comma" else ".",
-                thousands="." if decimal == "comma" else None,
-            )
-    except pd.errors.EmptyDataError as exc:
-        raise CsvError("the file has no columns", details={"field": "file"}) from exc
-    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-        # The shape check passed, so this is a quoting problem pandas saw differently.
-        message = str(exc).strip().splitlines()[-1]
-        raise CsvError(f"the CSV could not be parsed: {message}", details={"field": "file"}) from exc
-    if len(df) == 0:
-        raise CsvError("the file has a header but no rows", details={"field": "file", "line": 1})
-    df.columns = [str(c).strip() for c in df.columns]
-    used_decimal = "comma" if decimal == "comma" else "dot"
-    if decimal == "auto" and sep != ",":
-        if _decimal_commas(df, shape if len(shape.records) == len(df) else None):
-            used_decimal = "comma"
+    return used_encoding, sep, shape
+
+
+def _pandas_options(sep: str, decimal: str) -> dict:
+    return {"sep": sep, "index_col": False, "decimal": "," if decimal == "comma" else ".",
+            "thousands": "." if decimal == "comma" else None}
+
+
+def _parse_error(exc: Exception) -> CsvError:
+    # The shape check passed, so this is a quoting problem pandas saw differently.
+    message = str(exc).strip().splitlines()[-1]
+    return CsvError(f"the CSV could not be parsed: {message}", details={"field": "file"})
+
+
+def _options(sep: str, decimal: str, encoding: str, short_lines: str) -> CsvOptions:
     sep_name = next(k for k, v in DELIMITERS.items() if v == sep)
-    return df, CsvOptions(delimiter=sep_name, decimal=used_decimal, encoding=used_encoding, short_lines=short_lines)
+    return CsvOptions(delimiter=sep_name, decimal=decimal, encoding=encoding, short_lines=short_lines)
 
 
-def _decimal_commas(df: pd.DataFrame, shape: Shape | None) -> bool:
+# The chunked conversion reads this many rows at a time.
+# 20,000 rows of 30 columns hold ~60 MB as pandas + Arrow; larger chunks are not faster.
+CHUNK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class ConvertedCsv:
+    """A CSV written to a Parquet file chunk by chunk: its first rows, its row count, the options used."""
+
+    head: pd.DataFrame
+    rows: int
+    options: CsvOptions
+
+
+class _Retype(Exception):
+    """A chunk's column type differs from an earlier chunk's: read again with these dtypes."""
+
+    def __init__(self, dtypes: dict[str, object]):
+        self.dtypes = dtypes
+
+
+def csv_to_parquet(
+    source: BinaryIO,
+    target: str,
+    *,
+    delimiter: str = "auto",
+    decimal: str = "auto",
+    encoding: str = "auto",
+    short_lines: str = "refuse",
+    chunk_rows: int | None = None,
+) -> ConvertedCsv:
+    """``csv_read``'s checks and answers, but the table goes to the Parquet file
+    ``target`` in chunks of ``chunk_rows`` rows: memory holds one chunk, never the table.
+
+    Every refusal ``csv_read`` makes is made here, with the same message and
+    line. Column types are inferred per chunk; when a later chunk disagrees
+    with an earlier one (an integer column with a blank far down, a column
+    blank in the first chunk and text later) the file is read again with that
+    column's type fixed: float64 when both were numbers, else text. So the
+    types are those of the whole file, as ``csv_read`` would infer them (an
+    integer column with blanks is float64 in both).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stream = _as_stream(source)
+    used_encoding, sep, shape = _prepare(stream, delimiter, decimal, encoding, short_lines)
+    options = _pandas_options(sep, decimal)
+    comma_auto = decimal == "auto" and sep != ","
+    fixed: dict[str, object] = {}
+    while True:
+        try:
+            head, rows, converted = _write_chunks(
+                stream, used_encoding, options, target, fixed, shape if comma_auto else None,
+                comma_auto, chunk_rows or CHUNK_ROWS, pa, pq,
+            )
+            break
+        except _Retype as retype:
+            fixed.update(retype.dtypes)
+    used_decimal = "comma" if decimal == "comma" or converted else "dot"
+    return ConvertedCsv(head=head, rows=rows, options=_options(sep, used_decimal, used_encoding, short_lines))
+
+
+def _write_chunks(stream, encoding, options, target, fixed, shape, comma_auto, chunk_rows, pa, pq):
+    writer = None
+    head, dtypes, rows, commas = None, None, 0, None
+    try:
+        with _text(stream, encoding) as text:
+            try:
+                reader = pd.read_csv(text, chunksize=chunk_rows, dtype=fixed or None, **options)
+                for chunk in reader:
+                    raw = list(chunk.columns)
+                    chunk.columns = [str(c).strip() for c in chunk.columns]
+                    if comma_auto:
+                        before = chunk.dtypes
+                        rows_seen = int(chunk.index[-1]) + 1 if len(chunk) else 0
+                        _decimal_commas(
+                            chunk, shape if len(shape.records) >= rows_seen else None,
+                            only=commas, skip={str(c).strip() for c in fixed},
+                        )
+                        if commas is None:
+                            commas = {c for c in chunk.columns if chunk[c].dtype != before[c]}
+                    if dtypes is None:
+                        dtypes = chunk.dtypes
+                        head = chunk.head(100)
+                        table = pa.Table.from_pandas(chunk, preserve_index=False)
+                        # A text column blank throughout the first chunk: text, not Arrow's null type.
+                        schema = pa.schema(
+                            [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+                        )
+                        table = table.cast(schema)
+                        writer = pq.ParquetWriter(target, schema, compression="zstd")
+                    elif not chunk.dtypes.equals(dtypes):
+                        raise _Retype(_unified(raw, dtypes, chunk.dtypes))
+                    else:
+                        table = pa.Table.from_pandas(chunk, schema=writer.schema, preserve_index=False)
+                    writer.write_table(table)
+                    rows += len(chunk)
+            except pd.errors.EmptyDataError as exc:
+                raise CsvError("the file has no columns", details={"field": "file"}) from exc
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise CsvError(
+                    f"a column holds values of different kinds the table cannot store: {exc}",
+                    details={"field": "file"},
+                ) from exc
+            except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+                raise _parse_error(exc) from exc
+    finally:
+        if writer is not None:
+            writer.close()
+    if rows == 0:
+        raise CsvError("the file has a header but no rows", details={"field": "file", "line": 1})
+    return head, rows, bool(commas)
+
+
+def _unified(raw: list, first: pd.Series, later: pd.Series) -> dict[str, object]:
+    """The dtypes to read the columns whose chunks disagree with: float64 for two numbers, else text."""
+    fixed: dict[str, object] = {}
+    for name, stripped in zip(raw, later.index, strict=True):
+        a, b = first[stripped], later[stripped]
+        if a == b:
+            continue
+        numbers = all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in (a, b))
+        fixed[name] = "float64" if numbers else object
+    return fixed
+
+
+def _decimal_commas(
+    df: pd.DataFrame, shape: Shape | None, *, only: set[str] | None = None, skip: set[str] = frozenset()
+) -> bool:
     """Turn text columns of decimal-comma numbers into numbers, in place; True if any was.
 
     A column where most values are such numbers but some are not is refused
@@ -242,6 +389,8 @@ def _decimal_commas(df: pd.DataFrame, shape: Shape | None) -> bool:
     """
     converted = False
     for name in df.select_dtypes(include=["object", "string"]).columns:
+        if name in skip or (only is not None and name not in only):
+            continue
         values = df[name].dropna().astype(str).str.strip()
         if values.empty or not values.str.contains(",", regex=False).any():
             continue
