@@ -95,16 +95,19 @@ def feedback(request, name: str):
 # --- V2 -------------------------------------------------------------------------------
 
 
+@csrf_exempt  # read-only: any other method answers 405, not a CSRF page
 @require_GET
 def v2_server(request):
     return _json(200, handler.V2_SERVER)
 
 
+@csrf_exempt  # read-only: any other method answers 405, not a CSRF page
 @require_GET
 def v2_live(request):
     return _json(200, {"live": True})
 
 
+@csrf_exempt  # read-only: any other method answers 405, not a CSRF page
 @require_GET
 def v2_ready(request):
     from django.db import connection
@@ -116,12 +119,14 @@ def v2_ready(request):
     return _json(200, {"ready": True})
 
 
+@csrf_exempt  # read-only: any other method answers 405, not a CSRF page
 @require_GET
 def v2_model(request, name: str):
     served, _ = _prepare(request, name)
     return _json(200, handler.v2_metadata(served))
 
 
+@csrf_exempt  # read-only: any other method answers 405, not a CSRF page
 @require_GET
 def v2_model_ready(request, name: str):
     _prepare(request, name)

@@ -137,6 +137,12 @@ def open_readonly(credentials: Mapping[str, Any], *, timeout_seconds: int = TIME
     except psycopg.Error as exc:
         message = _scrub(str(exc).strip() or type(exc).__name__, password)
         raise BlockError(f"could not connect: {message}", param="connection") from None
+    except (UnicodeError, ValueError):
+        # A host, database or user the driver cannot even encode (NUL, lone surrogates).
+        raise BlockError(
+            "could not connect: the host, database or user holds characters a connection cannot use",
+            param="connection",
+        ) from None
     try:
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         conn.execute(f"SET statement_timeout = {int(timeout_seconds) * 1000}")

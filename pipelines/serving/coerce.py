@@ -407,7 +407,10 @@ def _v2_tensor(t: Any, i: int) -> tuple[str, list[int], list]:
         raise ApplicationError(f"input {name!r} needs a 'shape' of non-negative integers", status=400, field=f"{field}.shape")
     if not isinstance(datatype, str) or (datatype not in V2_NUMERIC and datatype != "BYTES"):
         raise ApplicationError(f"input {name!r} has an unknown datatype {datatype!r}", status=400, field=f"{field}.datatype")
-    if t.get("parameters", {}).get("binary_data_size") is not None:
+    parameters = t.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ApplicationError(f"input {name!r}: 'parameters' must be an object", status=400, field=f"{field}.parameters")
+    if parameters.get("binary_data_size") is not None:
         raise ApplicationError(
             "binary tensor data is not supported; send JSON data (binary_data=False)",
             status=400,

@@ -133,6 +133,8 @@ def test_v2_takes_one_2d_tensor_or_one_tensor_per_column():
         ({"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}]}, "inputs[0] (input-0)"),
         ({"inputs": [{"name": "input-0", "shape": [2, 2], "datatype": "FP64", "data": [1, 2, 3]}]}, "inputs[0] (input-0)"),
         ({"inputs": [{"name": "a", "shape": [1], "datatype": "FP99", "data": [1]}]}, "inputs[0].datatype"),
+        ({"inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": [1], "parameters": []}]},
+         "inputs[0].parameters"),
         ({"inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": [1]},
                      {"name": "c", "shape": [1], "datatype": "FP64", "data": [1]}]}, "c"),
         ({"inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": [1]},
