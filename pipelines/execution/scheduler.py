@@ -88,9 +88,6 @@ class Actions:
     skip: list[str] = field(default_factory=list)
     cancel: list[str] = field(default_factory=list)
 
-    def __bool__(self) -> bool:
-        return bool(self.from_cache or self.enqueue or self.skip or self.cancel)
-
 
 # Given cache keys, answer the ones with a usable stored result.
 CacheLookup = Callable[[Sequence[str]], Mapping[str, Hit]]

@@ -94,7 +94,7 @@ def run_step_finished(
         to_send += sent
     if done:
         _count(run.id, done=done, failed=0, now=now)
-    transaction.on_commit(lambda: _send(to_send))
+    transaction.on_commit(lambda: dispatch.enqueue_steps(to_send))
 
 
 def run_reconcile(*, run: Run, steps: Sequence[StepRun] | None = None) -> None:
@@ -132,7 +132,7 @@ def run_reconcile(*, run: Run, steps: Sequence[StepRun] | None = None) -> None:
             node, error = failed_steps[0]
             fields["error"] = f"step '{node}' failed: {error}"
     Run.objects.filter(pk=run.pk).exclude(status__in=RUN_FINAL).update(**fields)
-    transaction.on_commit(lambda: _send(to_send))
+    transaction.on_commit(lambda: dispatch.enqueue_steps(to_send))
 
 
 # --- loading --------------------------------------------------------------
@@ -269,9 +269,7 @@ def run_prepare(*, run: Run, steps: list[StepRun]) -> list[StepRun]:
         step = rows[node_id]
         for name, value in _cache_copy(key, hit, now).items():
             setattr(step, name, value)
-        metrics = step.summary.get("metrics")
-        if node_id == run.headline_node and isinstance(metrics, dict) and isinstance(metrics.get("headline"), dict):
-            run.headline = metrics["headline"]
+        run.headline = _headline_of(step, step.summary, ref) or run.headline
     for node_id, ready in actions.enqueue.items():
         step = rows[node_id]
         step.status, step.cache_key, step.input_refs = StepStatus.QUEUED, ready.cache_key, ready.input_refs
@@ -334,14 +332,15 @@ def offer_headline(step: StepRun, summary: dict, run: RunRef, *, held: Q | None 
 
     ``held`` adds a condition on the step (its attempt still holds it).
     """
-    if step.node_id != run.headline_node:
-        return
-    metrics = summary.get("metrics") if isinstance(summary, dict) else None
-    headline = metrics.get("headline") if isinstance(metrics, dict) else None
-    if isinstance(headline, dict):
+    headline = _headline_of(step, summary, run)
+    if headline is not None:
         Run.objects.filter(pk=run.id).filter(held or Q()).update(headline=headline)
 
 
-def _send(steps: list[StepRun]) -> None:
-    if steps:
-        dispatch.enqueue_steps(steps)
+def _headline_of(step: StepRun, summary: dict, run: RunRef) -> dict | None:
+    """The headline metric in ``summary`` if ``step`` is its run's headline step."""
+    if step.node_id != run.headline_node:
+        return None
+    metrics = summary.get("metrics") if isinstance(summary, dict) else None
+    headline = metrics.get("headline") if isinstance(metrics, dict) else None
+    return headline if isinstance(headline, dict) else None
