@@ -234,7 +234,7 @@ def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = Non
     elif not outcome.permanent and step.attempts < MAX_ATTEMPTS:
         # A transient error (lost file system or connection): queue it again.
         task_id = dispatch.step_task_id(step, step.attempts + 1)
-        if StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts).update(
+        if _this_attempt(step).update(
             status=StepStatus.QUEUED, logs=outcome.logs, error_detail=outcome.error_detail,
             task_id=task_id, queued_at=timezone.now(),
         ):
@@ -264,7 +264,7 @@ def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = Non
     else:
         if outcome.ok:
             artifacts_record(list(outcome.outputs.values()))
-        held = StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts).update(**fields)
+        held = _this_attempt(step).update(**fields)
     if not held:
         logger.info("step %s attempt %s no longer holds the step; its result is dropped", step.pk, step.attempts)
         return
@@ -274,6 +274,11 @@ def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = Non
         step=step, run=run, failed=not outcome.ok, error=outcome.error, counted=counted,
         children=getattr(step, "children_rows", None),
     )
+
+
+def _this_attempt(step: StepRun):
+    """The step's row, only while this attempt still holds it (running, same attempt number)."""
+    return StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts)
 
 
 def _record_success(step: StepRun, fields: dict, stored: list) -> tuple[bool, bool]:
@@ -322,7 +327,7 @@ def steps_sweep_stale() -> int:
         # Lost: silent for too long, or (on this machine) its process is gone.
         if not (step.heartbeat_at is not None and step.heartbeat_at < cutoff) and not _process_gone(step.worker):
             continue
-        lost = StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts)
+        lost = _this_attempt(step)
         if step.attempts < MAX_ATTEMPTS:
             new_task = dispatch.step_task_id(step, step.attempts + 1)
             if lost.update(status=StepStatus.QUEUED, task_id=new_task, queued_at=timezone.now()):
