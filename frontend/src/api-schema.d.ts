@@ -1252,6 +1252,7 @@ export interface components {
             workspace: number;
             status: components["schemas"]["RunStatusEnum"];
             trigger: components["schemas"]["TriggerEnum"];
+            trigger_detail: string;
             use_cache: boolean;
             retry_of: number | null;
             /** @description a username */
@@ -1280,6 +1281,7 @@ export interface components {
             workspace: number;
             status: components["schemas"]["RunStatusEnum"];
             trigger: components["schemas"]["TriggerEnum"];
+            trigger_detail: string;
             use_cache: boolean;
             retry_of: number | null;
             /** @description a username */
@@ -1377,9 +1379,14 @@ export interface components {
          *     * `api` - API
          *     * `retry` - Retry
          *     * `schedule` - Schedule
+         *     * `dataset` - New dataset version
+         *     * `pipeline` - Upstream pipeline
+         *     * `webhook` - Webhook
+         *     * `drift` - Drift alert
+         *     * `performance` - Performance alert
          * @enum {string}
          */
-        TriggerEnum: "manual" | "api" | "retry" | "schedule";
+        TriggerEnum: "manual" | "api" | "retry" | "schedule" | "dataset" | "pipeline" | "webhook" | "drift" | "performance";
         V2ErrorOut: {
             detail: string;
             field?: string;

@@ -106,7 +106,7 @@ class RunListOut(serializers.ModelSerializer):
         model = Run
         fields = [
             "id", "pipeline", "pipeline_name", "pipeline_version", "version", "workspace",
-            "status", "trigger", "use_cache", "retry_of", "created_by", "created_at",
+            "status", "trigger", "trigger_detail", "use_cache", "retry_of", "created_by", "created_at",
             "started_at", "finished_at", "duration_seconds", "steps_total", "steps_done",
             "progress", "error", "headline",
         ]

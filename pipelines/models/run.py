@@ -31,6 +31,11 @@ class Trigger(models.TextChoices):
     API = "api", "API"
     RETRY = "retry", "Retry"
     SCHEDULE = "schedule", "Schedule"
+    DATASET = "dataset", "New dataset version"
+    PIPELINE = "pipeline", "Upstream pipeline"
+    WEBHOOK = "webhook", "Webhook"
+    DRIFT = "drift", "Drift alert"
+    PERFORMANCE = "performance", "Performance alert"
 
 
 class Run(models.Model):
@@ -44,7 +49,10 @@ class Run(models.Model):
         "pipelines.PipelineVersion", on_delete=models.PROTECT, related_name="runs"
     )
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
+    # What caused an automatic run, in words a user reads in history: "drift alert #12",
+    # "schedule every 1 hour", "dataset churn v3".
+    trigger_detail = models.CharField(max_length=200, blank=True)
     use_cache = models.BooleanField(default=True)
     retry_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
