@@ -373,3 +373,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 WHITENOISE_USE_FINDERS = True
+
+# --- Alerts and retraining (issue 9) ------------------------------------------------
+# Webhook and email deliveries are retried with exponential backoff (base × 2^(n-1),
+# at most an hour apart) up to ALERT_DELIVERY_MAX_ATTEMPTS attempts in all.
+ALERT_DELIVERY_MAX_ATTEMPTS = env_int("ALERT_DELIVERY_MAX_ATTEMPTS", 6)
+ALERT_DELIVERY_BACKOFF_SECONDS = float(os.environ.get("ALERT_DELIVERY_BACKOFF_SECONDS", 10))
+ALERT_WEBHOOK_TIMEOUT = float(os.environ.get("ALERT_WEBHOOK_TIMEOUT", 10))
+# A retrain run's model is registered as a candidate when the run has succeeded:
+# beat looks for finished retrain runs this often (and every monitoring tick does too).
+RETRAIN_COLLECT_SECONDS = float(os.environ.get("RETRAIN_COLLECT_SECONDS", 30))
+CELERY_BEAT_SCHEDULE["collect-retrain-runs"] = {
+    "task": "pipelines.retrain_runs_collect", "schedule": RETRAIN_COLLECT_SECONDS,
+}

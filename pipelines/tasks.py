@@ -68,3 +68,23 @@ def run_advance(run_id: int) -> None:
     run = Run.objects.filter(pk=run_id).first()
     if run is not None and not run.is_final:
         advance.run_reconcile(run=run)
+
+
+@engine_task("pipelines.alert_delivery_send", bind=True)
+def alert_delivery_send(self, delivery_id: int) -> None:
+    """One attempt at an alert's email or webhook; transient failures come back with backoff."""
+    from django.conf import settings
+
+    from .services.alert_channels import alert_delivery_send as send
+
+    countdown = send(delivery_id=delivery_id)
+    if countdown is not None:
+        raise self.retry(countdown=countdown, max_retries=settings.ALERT_DELIVERY_MAX_ATTEMPTS)
+
+
+@engine_task("pipelines.retrain_runs_collect")
+def retrain_runs_collect() -> int:
+    """Register the candidate models of retrain runs that have succeeded (beat)."""
+    from .services.retrain import retrain_runs_collect as collect
+
+    return collect()

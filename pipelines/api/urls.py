@@ -54,3 +54,19 @@ urlpatterns = [
     path("deployments/<str:name>/feedback", serving_api.feedback, name="api-deployment-feedback"),
     path("deployments/<str:name>/feedback/", serving_api.feedback),
 ]
+
+# Alerts, channels and retraining (issue 9)
+from . import alerts as alerts_api  # noqa: E402
+
+urlpatterns += [
+    path("deployments/<str:name>/alert-rules/", alerts_api.AlertRuleListApi.as_view(), name="api-alert-rules"),
+    path(
+        "deployments/<str:name>/alert-rules/<int:rule_id>/",
+        alerts_api.AlertRuleDetailApi.as_view(),
+        name="api-alert-rule",
+    ),
+    path("deployments/<str:name>/retrain/", alerts_api.RetrainPolicyApi.as_view(), name="api-deployment-retrain"),
+    path("alerts/", alerts_api.AlertListApi.as_view(), name="api-alerts"),
+    path("alerts/<int:alert_id>/", alerts_api.AlertDetailApi.as_view(), name="api-alert"),
+    path("alerts/<int:alert_id>/ack/", alerts_api.AlertAckApi.as_view(), name="api-alert-ack"),
+]

@@ -44,3 +44,27 @@ __all__ += [
 from .connection import Connection, ConnectionKind  # noqa: E402
 
 __all__ += ["Connection", "ConnectionKind"]
+
+from .alerts import (  # noqa: E402
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    AlertStatus,
+    DeliveryKind,
+    DeliveryStatus,
+    RetrainPolicy,
+    RetrainRun,
+    Signal,
+)
+
+__all__ += [
+    "Alert",
+    "AlertDelivery",
+    "AlertRule",
+    "AlertStatus",
+    "DeliveryKind",
+    "DeliveryStatus",
+    "RetrainPolicy",
+    "RetrainRun",
+    "Signal",
+]

@@ -65,3 +65,17 @@ def revoke(task_ids: Iterable[str]) -> None:
     for task_id in task_ids:
         if task_id:
             app.control.revoke(task_id, terminate=True, signal="SIGTERM")
+
+
+def enqueue_alert_deliveries(delivery_ids: Iterable[int]) -> None:
+    """Send ``pipelines.alert_delivery_send`` for each AlertDelivery.
+
+    A broker that is down is logged: the delivery stays pending in the database.
+    """
+    from ..tasks import alert_delivery_send
+
+    for delivery_id in delivery_ids:
+        try:
+            alert_delivery_send.apply_async(args=[delivery_id], task_id=f"alert-delivery-{delivery_id}")
+        except Exception:  # noqa: BLE001 - the row is stored; it can be sent again
+            logger.exception("could not send alert delivery %s", delivery_id)
