@@ -23,3 +23,7 @@ urlpatterns = [
     *editor.urlpatterns,
     *registry.urlpatterns,
 ]
+
+from . import alerts  # noqa: E402 - issue 9
+
+urlpatterns += alerts.urlpatterns
