@@ -20,9 +20,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from ..access import member_roles, role_allows
-from ..models import AlertStatus, Role, Signal
-from ..selectors.alerts import alert_list
-from ..selectors.registry import deployment_list
+from ..models import Alert, AlertStatus, Pipeline, Role, Signal
+from ..models.alerts import ALERT_OPEN
+from ..selectors.alerts import alert_list, alert_rule_list, retrain_policy_get, retrain_run_list
+from ..selectors.registry import deployment_get, deployment_list
+from ..services.alert_signals import SIGNALS
+from ..services.retrain import RETRAIN_ON
 from .common import page
 from .outputs import chart_view
 
@@ -92,4 +95,40 @@ def alerts_page(request):
     })
 
 
-urlpatterns = [path("alerts/", alerts_page, name="page-alerts")]
+@page
+def deployment_alerts_page(request, name: str):
+    """One deployment's alert rules (add, change, switch off, delete) and its retrain policy."""
+    deployment = deployment_get(user=request.user, name=name)
+    can_edit = role_allows(member_roles(request.user).get(deployment.workspace_id), Role.EDITOR)
+    rules = list(alert_rule_list(deployment=deployment))
+    open_alerts = dict(
+        Alert.objects.filter(rule__in=rules, status__in=ALERT_OPEN).values_list("rule_id", "pk")
+    )
+    for rule in rules:
+        spec = SIGNALS[rule.signal]
+        rule.compare = "<" if spec.fires_below else "≥"
+        rule.open_alert = open_alerts.get(rule.pk)
+        rule.label = Signal(rule.signal).label
+    policy = retrain_policy_get(deployment=deployment)
+    pipelines = (
+        list(Pipeline.objects.filter(workspace_id=deployment.workspace_id).order_by("name").values("id", "name")[:500])
+        if can_edit else []
+    )
+    signals = [
+        {"value": key, "label": Signal(key).label, "compare": "<" if spec.fires_below else "≥",
+         "help": ("fires when the metric falls below it" if spec.fires_below else f"{spec.range_text()}"),
+         "default": spec.default if spec.default is not None else (1 if key == "feature_drift" else 0.8),
+         "step": "1" if key in ("feature_drift", "latency_p95_ms") else "0.01"}
+        for key, spec in SIGNALS.items()
+    ]
+    return render(request, "pages/deployment_alerts.html", {
+        "nav": "alerts", "deployment": deployment, "rules": rules, "can_edit": can_edit, "policy": policy,
+        "retrain_runs": retrain_run_list(deployment=deployment, limit=10), "pipelines": pipelines,
+        "signals": signals, "retrain_on": RETRAIN_ON,
+    })
+
+
+urlpatterns = [
+    path("alerts/", alerts_page, name="page-alerts"),
+    path("deployments/<str:name>/alerts/", deployment_alerts_page, name="page-deployment-alerts"),
+]

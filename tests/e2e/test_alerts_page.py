@@ -65,3 +65,56 @@ def test_a_viewer_sees_alerts_but_no_acknowledge_button(login, owner, owner_api,
     page.goto(f"{live_server.url}/alerts/")
     assert page.locator("tbody tr").count() == 2
     assert page.locator("[data-ack]").count() == 0
+
+
+def test_an_editor_adds_a_webhook_rule_sees_its_secret_once_and_sets_a_retrain_policy(
+    login, owner, owner_api, live_server
+):
+    from pipelines.graph.builder import GraphBuilder
+    from pipelines.models import Pipeline, RetrainPolicy, Workspace
+
+    deploy_with_key(owner_api, owner, "churn-api")
+    graph = (GraphBuilder().node("load", "dataset.builtin", name="iris")
+             .node("logreg", "sklearn.linear_model.LogisticRegression").node("train", "model.train", target="target")
+             .edge("load.table", "train.table").edge("logreg.estimator", "train.estimator").build())
+    pipeline = Pipeline.objects.create(workspace=Workspace.objects.get(personal_owner=owner), name="churn retrain",
+                                       graph=graph, created_by=owner)
+    page = login(owner)
+
+    page.goto(f"{live_server.url}/deployments/churn-api/")
+    page.click("text=Alerts & retraining")
+    page.wait_for_url(f"{live_server.url}/deployments/churn-api/alerts/")
+    defaults = page.locator("tr[data-rule]").count()
+    assert defaults >= 4
+
+    page.select_option("#rule-signal", "performance")
+    assert page.locator("#rule-compare").text_content() == "<"
+    page.fill("#rule-threshold", "0.85")
+    page.fill("#rule-form [name=webhook]", "http://169.254.169.254/latest/")
+    page.click("[data-testid=add-rule]")
+    page.locator("#page-error").wait_for()
+    assert "channels[0].target" in page.locator("#page-error").text_content()
+
+    page.fill("#rule-form [name=webhook]", "http://127.0.0.1:9000/hooks/mlops")
+    page.click("[data-testid=add-rule]")
+    page.locator("#secret-box").wait_for()
+    assert page.locator("#secret-value").text_content().startswith("whsec_")
+    screenshot(page, "deployment-alerts-secret")
+    page.click("#secret-done")
+    page.wait_for_selector(f"tr[data-rule]:nth-child({defaults + 1})")
+    assert "127.0.0.1:9000" in page.locator("tr[data-rule]").last.text_content()
+    assert "whsec_" not in page.content()
+
+    page.select_option("#retrain-form [name=pipeline]", str(pipeline.pk))
+    page.uncheck("#retrain-form [name=on][value=performance]")
+    page.click("[data-testid=save-retrain]")
+    page.wait_for_selector("#retrain-remove")
+    policy = RetrainPolicy.objects.get(deployment__name="churn-api")
+    assert (policy.pipeline_id, policy.on, policy.consecutive) == (pipeline.pk, ["drift"], 2)
+
+    first = page.locator("[data-toggle]").first
+    first.uncheck()
+    page.wait_for_selector("tr.rule-off")
+    assert AlertRule.objects.filter(deployment__name="churn-api", enabled=False).count() == 1
+    screenshot(page, "deployment-alerts")
+    assert page.errors == []
