@@ -326,3 +326,46 @@ def test_an_unreachable_webhook_is_retried_with_growing_backoff_then_given_up(wo
     assert waits == [2, 4, None]
     delivery.refresh_from_db()
     assert delivery.status == "failed" and delivery.attempts == 3 and "gave up" in delivery.error
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_the_inbox_and_rules_pages_take_a_fixed_number_of_queries(world, owner, owner_api, client,
+                                                                   django_assert_max_num_queries):
+    client.force_login(owner)
+    AlertRule.objects.update(cooldown_minutes=0, consecutive=1)
+    for day in range(1, 8):
+        bad = day % 2 == 1
+        alert_rules_evaluate(_dep(), window(day, share=0.9 if bad else 0.0, error_rate=0.5 if bad else 0.0,
+                                            p95=2000.0 if bad else 10.0))
+    assert Alert.objects.count() >= 9
+
+    with django_assert_max_num_queries(10):
+        rules = client.get("/deployments/dep/alerts/")
+    with django_assert_max_num_queries(10):
+        inbox = client.get("/alerts/")
+
+    assert inbox.status_code == 200 and rules.status_code == 200
+    assert inbox.content.count(b'data-alert="') == Alert.objects.count()
+
+
+def test_outsiders_get_a_404_page_for_another_workspaces_alert_rules_and_see_none_of_its_alerts(
+    world, outsider, client
+):
+    alert_rules_evaluate(_dep(), window(1, share=0.9))
+    client.force_login(outsider)
+
+    assert client.get("/deployments/dep/alerts/").status_code == 404
+    inbox = client.get("/alerts/?deployment=dep")
+    assert inbox.status_code == 200 and b'data-alert="' not in inbox.content
+    assert b"nav-badge" not in inbox.content
+
+
+def test_the_nav_badge_counts_firing_alerts_only(world, owner, client):
+    client.force_login(owner)
+    alert = alert_rules_evaluate(_dep(), window(1, share=0.9))[0]
+    assert b'<span class="nav-badge" aria-label="1 firing">1</span>' in client.get("/pipelines/").content
+
+    Alert.objects.filter(pk=alert.pk).update(status="acknowledged")
+    assert b"nav-badge" not in client.get("/pipelines/").content
