@@ -4,6 +4,54 @@
  */
 
 export interface paths {
+    "/api/alerts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_alerts_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{alert_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_alerts_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts/{alert_id}/ack/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["api_alerts_ack_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/token/": {
         parameters: {
             query?: never;
@@ -145,6 +193,38 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/deployments/{name}/alert-rules/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_deployments_alert_rules_list"];
+        put?: never;
+        post: operations["api_deployments_alert_rules_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}/alert-rules/{rule_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_deployments_alert_rules_retrieve"];
+        put: operations["api_deployments_alert_rules_update"];
+        post?: never;
+        delete: operations["api_deployments_alert_rules_destroy"];
+        options?: never;
+        head?: never;
+        patch: operations["api_deployments_alert_rules_partial_update"];
+        trace?: never;
+    };
     "/api/deployments/{name}/feedback": {
         parameters: {
             query?: never;
@@ -206,6 +286,22 @@ export interface paths {
         /** @description Predict with the deployment's current model. Every response names the `model_version` that answered and a `request_id` for feedback. */
         post: operations["deployments_predict"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/deployments/{name}/retrain/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_deployments_retrain_retrieve"];
+        put: operations["api_deployments_retrain_update"];
+        post?: never;
+        delete: operations["api_deployments_retrain_destroy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -592,6 +688,37 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AlertOut: {
+            readonly id: number;
+            deployment: string;
+            rule: number;
+            signal: components["schemas"]["SignalEnum"];
+            status: components["schemas"]["AlertOutStatusEnum"];
+            /** Format: double */
+            value: number;
+            /** Format: double */
+            threshold: number;
+            detail: string;
+            window: unknown;
+            first_window: unknown;
+            windows: number;
+            /** Format: date-time */
+            fired_at: string;
+            /** Format: date-time */
+            acknowledged_at: string | null;
+            /** @description a username */
+            readonly acknowledged_by: string | null;
+            /** Format: date-time */
+            resolved_at: string | null;
+            readonly retrain_runs: number[];
+        };
+        /**
+         * @description * `firing` - Firing
+         *     * `acknowledged` - Acknowledged
+         *     * `resolved` - Resolved
+         * @enum {string}
+         */
+        AlertOutStatusEnum: "firing" | "acknowledged" | "resolved";
         BlockCatalogueOut: {
             port_types: string[];
             blocks: components["schemas"]["BlockOut"][];
@@ -613,6 +740,17 @@ export interface components {
             };
             column_params: string[];
         };
+        Channel: {
+            kind: components["schemas"]["ChannelKindEnum"];
+            /** @description an email address, or an http(s) URL for a webhook */
+            target: string;
+        };
+        /**
+         * @description * `email` - Email
+         *     * `webhook` - Webhook
+         * @enum {string}
+         */
+        ChannelKindEnum: "email" | "webhook";
         ConnectionListInput: {
             /**
              * Format: int64
@@ -909,6 +1047,27 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        /**
+         * @description * `drift` - drift
+         *     * `performance` - performance
+         * @enum {string}
+         */
+        OnEnum: "drift" | "performance";
+        PaginatedAlertOutList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["AlertOut"][];
+        };
         PaginatedConnectionOutList: {
             /** @example 123 */
             count: number;
@@ -1047,6 +1206,26 @@ export interface components {
             } & {
                 [key: string]: unknown;
             };
+        };
+        PatchedRuleChangeIn: {
+            signal?: components["schemas"]["SignalEnum"];
+            /**
+             * Format: double
+             * @description drift_share, error_rate, quality: (0, 1]; feature_drift: a count ≥ 1; latency_p95_ms: milliseconds > 0; performance: fires below it
+             */
+            threshold?: number;
+            /** @default 1 */
+            consecutive: number;
+            /** @default 60 */
+            cooldown_minutes: number;
+            channels?: components["schemas"]["Channel"][];
+            /** @default true */
+            enabled: boolean;
+            /**
+             * @description make a new webhook secret (answered once in webhook_secret)
+             * @default false
+             */
+            rotate_secret: boolean;
         };
         PipelineDetailInput: {
             /**
@@ -1232,6 +1411,30 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        RetrainIn: {
+            /** Format: int64 */
+            pipeline: number;
+            on?: components["schemas"]["OnEnum"][];
+            /** @default 2 */
+            consecutive: number;
+            /**
+             * Format: double
+             * @default 24
+             */
+            cooldown_hours: number;
+        };
+        RetrainOut: {
+            pipeline: number;
+            on: string[];
+            consecutive: number;
+            /** Format: double */
+            cooldown_hours: number;
+            /** @description runs are started as this user */
+            readonly user: string | null;
+            last_error: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         /**
          * @description * `viewer` - Viewer
          *     * `editor` - Editor
@@ -1242,6 +1445,63 @@ export interface components {
         RollbackIn: {
             /** Format: int64 */
             revision?: number;
+        };
+        RuleChangeIn: {
+            signal: components["schemas"]["SignalEnum"];
+            /**
+             * Format: double
+             * @description drift_share, error_rate, quality: (0, 1]; feature_drift: a count ≥ 1; latency_p95_ms: milliseconds > 0; performance: fires below it
+             */
+            threshold: number;
+            /** @default 1 */
+            consecutive: number;
+            /** @default 60 */
+            cooldown_minutes: number;
+            channels?: components["schemas"]["Channel"][];
+            /** @default true */
+            enabled: boolean;
+            /**
+             * @description make a new webhook secret (answered once in webhook_secret)
+             * @default false
+             */
+            rotate_secret: boolean;
+        };
+        RuleIn: {
+            signal: components["schemas"]["SignalEnum"];
+            /**
+             * Format: double
+             * @description drift_share, error_rate, quality: (0, 1]; feature_drift: a count ≥ 1; latency_p95_ms: milliseconds > 0; performance: fires below it
+             */
+            threshold: number;
+            /** @default 1 */
+            consecutive: number;
+            /** @default 60 */
+            cooldown_minutes: number;
+            channels?: components["schemas"]["Channel"][];
+            /** @default true */
+            enabled: boolean;
+        };
+        RuleOut: {
+            readonly id: number;
+            deployment: string;
+            signal: components["schemas"]["SignalEnum"];
+            /** Format: double */
+            threshold: number;
+            consecutive: number;
+            cooldown_minutes: number;
+            channels: components["schemas"]["Channel"][];
+            enabled: boolean;
+            is_default: boolean;
+            readonly has_webhook_secret: boolean;
+            streak: number;
+            /** Format: double */
+            last_value: number | null;
+            /** Format: date-time */
+            last_window_start: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
         };
         RunListOut: {
             readonly id: number;
@@ -1319,6 +1579,16 @@ export interface components {
          * @enum {string}
          */
         ShortLinesEnum: "refuse" | "fill";
+        /**
+         * @description * `drift_share` - Share of drifted features
+         *     * `feature_drift` - Drifted features
+         *     * `performance` - Performance
+         *     * `latency_p95_ms` - p95 latency (ms)
+         *     * `error_rate` - Error rate
+         *     * `quality` - Data quality
+         * @enum {string}
+         */
+        SignalEnum: "drift_share" | "feature_drift" | "performance" | "latency_p95_ms" | "error_rate" | "quality";
         StepOut: {
             readonly id: number;
             node_id: string;
@@ -1494,6 +1764,138 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    api_alerts_list: {
+        parameters: {
+            query?: {
+                /** @description a deployment name */
+                deployment?: string;
+                /** @description Number of results to return per page (default 50). */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+                status?: "acknowledged" | "firing" | "resolved";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAlertOutList"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_alerts_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_alerts_ack_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict with the current state (e.g. a stale version or a run that already ended). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     api_auth_token_create: {
         parameters: {
             query?: never;
@@ -2094,6 +2496,336 @@ export interface operations {
             };
         };
     };
+    api_deployments_alert_rules_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"][];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_alert_rules_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleIn"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_alert_rules_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_alert_rules_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleChangeIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_alert_rules_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_alert_rules_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedRuleChangeIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     deployments_feedback: {
         parameters: {
             query?: never;
@@ -2409,6 +3141,153 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_retrain_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetrainOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_retrain_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetrainIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetrainOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_retrain_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
