@@ -67,8 +67,9 @@ def test_deployment_index_lists_model_version_status_and_last_hour_traffic(
     assert 'href="/deployments/" class="active"' in html
 
 
-# Session, user, the user's workspaces, deployments (+ revision, model, workspace), traffic.
-INDEX_QUERIES = 5
+# Session, user, the user's workspaces, deployments (+ revision, model, workspace), traffic,
+# the nav's count of firing alerts.
+INDEX_QUERIES = 6
 
 
 def test_deployment_index_asks_the_same_number_of_queries_for_one_or_many_deployments(
