@@ -118,8 +118,10 @@ def _latency(window: dict) -> tuple[float | None, str]:
 
 
 def _error_rate(window: dict) -> tuple[float | None, str]:
+    # Not gated on ``n`` (rows predicted): a window where every request failed has
+    # predicted nothing, and that is exactly when this rule must fire.
     rate = _number(window.get("error_rate"))
-    if rate is None or not window.get("n"):
+    if rate is None:
         return None, "no requests"
     return rate, f"{rate:.1%} of requests failed"
 

@@ -34,7 +34,7 @@ def test_performance_fires_below_its_threshold_and_has_no_verdict_without_labels
         ("drift_share", _window(drift=None)),
         ("feature_drift", _window()),
         ("latency_p95_ms", _window(latency_ms={"p50": None, "p95": None, "p99": None})),
-        ("error_rate", _window(n=0, error_rate=0.0)),
+        ("error_rate", _window(n=0, error_rate=None)),
         ("quality", _window(quality={})),
     ],
 )
@@ -62,3 +62,8 @@ def test_quality_takes_the_worst_issue_rate_wherever_the_report_puts_it():
 )
 def test_thresholds_are_checked_per_signal(signal, threshold, ok):
     assert (threshold_problem(signal, threshold) is None) is ok
+
+
+def test_an_outage_where_every_request_failed_still_fires_the_error_rate():
+    value, _ = signal_value("error_rate", _window(n=0, error_rate=1.0))
+    assert value == 1.0 and breaches("error_rate", value, 0.05)
