@@ -54,10 +54,16 @@ class DatasetUsage:
         parts = []
         if self.pipelines:
             names = ", ".join(f"{p['name']!r} (node {', '.join(p['nodes'])})" for p in self.pipelines)
-            parts.append(f"pipelines {names} load it; pin another version there or remove the node first")
-        if self.models:
+            one = len(self.pipelines) == 1
             parts.append(
-                f"registered models {model_names(self.models)} were trained on it and their lineage points to it"
+                f"{'pipeline' if one else 'pipelines'} {names} {'loads' if one else 'load'} it; "
+                "pin another version there or remove the node first"
+            )
+        if self.models:
+            one = len(self.models) == 1
+            parts.append(
+                f"{'registered model' if one else 'registered models'} {model_names(self.models)} "
+                f"{'was' if one else 'were'} trained on it and {'its' if one else 'their'} lineage points to it"
             )
         return f"{dataset.name!r} v{dataset.version} cannot be deleted: " + "; and ".join(parts)
 
