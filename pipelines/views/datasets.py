@@ -14,6 +14,7 @@ from ..access import workspace_for
 from ..errors import ApplicationError, NotFound
 from ..inputs import optional_id
 from ..models import Role
+from ..selectors.connections import connection_list
 from ..selectors.datasets import dataset_get, dataset_list, dataset_versions
 from ..selectors.workspaces import workspace_list
 from ..services.dataset_manage import dataset_usage
@@ -114,12 +115,16 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
     datasets = list(dataset_list(user=request.user))
     for dataset in datasets:
         dataset.can_edit = can_edit(request.user, dataset.workspace_id)  # roles are read once per request
+    connections = list(connection_list(user=request.user))
+    for connection in connections:
+        connection.can_edit = can_edit(request.user, connection.workspace_id)
     return render(
         request,
         "pages/datasets.html",
         {
             "nav": "datasets",
             "datasets": datasets,
+            "connections": connections,
             "workspaces": workspace_list(user=request.user, role=Role.EDITOR),
             "error": error,
             # After a refusal the form keeps what was chosen, so one option can be changed and the file sent again.

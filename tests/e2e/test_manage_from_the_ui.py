@@ -104,3 +104,81 @@ def test_a_viewer_sees_no_rename_duplicate_or_delete(login, owner, make_user, ow
 
     assert (pipelines_buttons, dataset_buttons) == (0, 0)
     assert page.errors == []
+
+
+def test_the_editor_pins_a_dataset_version_picks_a_connection_and_renames_duplicates_deletes(
+    login, owner, owner_api, live_server
+):
+    from playwright.sync_api import expect
+
+    from pipelines.models import Connection
+    from pipelines.services.connections import connection_create
+
+    _upload(owner_api, rows=4)
+    _upload(owner_api, rows=6)
+    workspace = Workspace.objects.get(personal_owner=owner)
+    connection_create(
+        workspace=workspace, user=owner, name="warehouse", host="127.0.0.1", port=5432,
+        database="db", db_user="reader", password="", test=False,
+    )
+    graph = (
+        GraphBuilder()
+        .node("load", "dataset.upload", at=(0, 0), dataset="sales")
+        .node("sql", "dataset.sql", at=(0, 200), query="select 1")
+        .build()
+    )
+    pipeline = owner_api.post("/api/pipelines/", {"name": "Churn", "graph": graph}, format="json").json()
+    page = login(owner)
+    page.goto(f"{live_server.url}/pipelines/{pipeline['id']}/edit/")
+    expect(page.get_by_test_id("editor")).to_be_visible()
+
+    # One entry per dataset name; the version is "latest" or a pinned number.
+    page.get_by_test_id("node-load").locator(".ed-node-title").click()
+    dataset_select = page.locator("#param-load-dataset")
+    expect(dataset_select).to_have_value("sales")
+    assert dataset_select.locator("option").all_text_contents() == ["Choose an uploaded dataset…", "sales · 2 versions"]
+    expect(page.locator("#param-load-version")).to_have_value("latest")
+    assert "Latest (now v2)" in page.locator("#param-load-version").text_content()
+    page.locator("#param-load-version").select_option("1")
+    screenshot(page, "manage_editor_dataset_version")
+
+    page.get_by_test_id("node-sql").locator(".ed-node-title").click()
+    page.locator("#param-sql-connection").select_option("warehouse")
+    screenshot(page, "manage_editor_connection")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+    nodes = {n["id"]: n["params"] for n in Pipeline.objects.get(pk=pipeline["id"]).graph["nodes"]}
+    assert nodes["load"] == {"dataset": "sales", "version": 1}
+    assert nodes["sql"]["connection"] == "warehouse" and Connection.objects.count() == 1
+
+    # Rename: the name changes and later saves still go through (the editor follows the new version).
+    page.get_by_test_id("pipeline-menu").click()
+    page.get_by_role("menuitem", name="Rename…").click()
+    page.get_by_test_id("manage-name").fill("Churn v2 data")
+    page.get_by_test_id("manage-confirm").click()
+    expect(page.get_by_test_id("pipeline-menu")).to_contain_text("Churn v2 data")
+    page.get_by_test_id("node-load").locator(".ed-node-title").click()
+    page.locator("#param-load-version").select_option("latest")
+    page.get_by_test_id("save-button").click()
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+    saved = Pipeline.objects.get(pk=pipeline["id"])
+    assert saved.name == "Churn v2 data" and saved.graph["nodes"][0]["params"] == {"dataset": "sales"}
+
+    # Duplicate opens the copy; deleting it goes back to the list.
+    page.get_by_test_id("pipeline-menu").click()
+    page.get_by_role("menuitem", name="Duplicate…").click()
+    page.get_by_test_id("manage-confirm").click()
+    copy = None
+    page.wait_for_url(lambda url: url.endswith("/edit/") and f"/{pipeline['id']}/" not in url)
+    copy = Pipeline.objects.get(name="Churn v2 data (copy)")
+    assert page.url.endswith(f"/pipelines/{copy.pk}/edit/") and copy.graph == saved.graph
+    expect(page.get_by_test_id("pipeline-menu")).to_contain_text("Churn v2 data (copy)")
+
+    page.get_by_test_id("pipeline-menu").click()
+    page.get_by_role("menuitem", name="Delete…").click()
+    expect(page.get_by_test_id("manage-dialog")).to_contain_text("cannot be undone")
+    page.get_by_test_id("manage-confirm").click()
+    page.wait_for_url(f"{live_server.url}/pipelines/")
+    assert not Pipeline.objects.filter(pk=copy.pk).exists()
+    assert Pipeline.objects.filter(pk=pipeline["id"]).exists()
+    assert page.errors == []
