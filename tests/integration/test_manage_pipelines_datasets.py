@@ -347,3 +347,68 @@ def test_an_outsider_gets_a_bare_404_and_changes_nothing(world, outsider_api, ou
     assert [(a.status_code, a.json()) for a in answers] == [(404, {"detail": "dataset not found"})] * 4
     assert Dataset.objects.get(pk=dataset).name == "owner"
     assert Dataset.objects.filter(workspace=personal(outsider)).count() == 1
+
+
+# -- pages -------------------------------------------------------------------------------
+
+
+def test_the_lists_offer_rename_duplicate_and_delete_to_editors_only(world, owner, viewer, client):
+    pages = ["/pipelines/", "/datasets/", f"/datasets/{world['dataset']['id']}/"]
+
+    client.force_login(owner)
+    as_owner = [client.get(url).content.decode() for url in pages]
+    client.force_login(viewer)
+    as_viewer = [client.get(url).content.decode() for url in pages]
+
+    for html in as_owner:
+        assert 'data-manage="rename"' in html and 'data-manage="delete"' in html and 'id="manage-dialog"' in html
+    for html in as_viewer:
+        assert "data-manage=" not in html
+    assert 'id="connection-form"' in as_owner[1]
+
+
+def test_the_dataset_page_names_the_pipelines_that_load_the_version(owner_api, owner, client):
+    dataset = _upload(owner_api)
+    pipeline = _pipeline(owner_api, name="Uses sales", graph=_loads("sales"))
+    client.force_login(owner)
+
+    html = client.get(f"/datasets/{dataset['id']}/").content.decode()
+
+    assert f'href="/pipelines/{pipeline["id"]}/edit/">Uses sales</a>' in html
+    assert "(node load)" in html
+
+
+def test_the_datasets_page_lists_connections_without_their_passwords(owner, client):
+    from pipelines.services.connections import connection_create
+
+    connection_create(
+        workspace=personal(owner), user=owner, name="warehouse", host="db.internal", port=5433,
+        database="sales", db_user="reader", password="s3cret-pass", test=False,
+    )
+    client.force_login(owner)
+
+    html = client.get("/datasets/").content.decode()
+
+    assert "reader@db.internal:5433/sales" in html
+    assert "s3cret-pass" not in html
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_the_datasets_page_query_count_does_not_grow_with_datasets_or_connections(
+    owner, owner_api, client, count, django_assert_max_num_queries
+):
+    from pipelines.services.connections import connection_create
+
+    for i in range(count):
+        _upload(owner_api, name=f"d{i}")
+        connection_create(
+            workspace=personal(owner), user=owner, name=f"c{i}", host="db.internal", port=5432,
+            database="x", db_user="x", password="", test=False,
+        )
+    client.force_login(owner)
+
+    # session, user, memberships, datasets, connections, editable workspaces
+    with django_assert_max_num_queries(7):
+        response = client.get("/datasets/")
+
+    assert response.status_code == 200
