@@ -2073,6 +2073,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Conflict with the current state (e.g. a stale version or a run that already ended). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request body (or the number of rows) is over the limit. */
             413: {
                 headers: {
@@ -2136,6 +2145,15 @@ export interface operations {
             };
             /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict with the current state (e.g. a stale version or a run that already ended). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3327,6 +3345,15 @@ export interface operations {
             };
             /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Conflict with the current state (e.g. a stale version or a run that already ended). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -95,7 +95,9 @@ export async function renamePipeline(name: string): Promise<string | null> {
     document.title = `${p.name} · MLOps Studio`;
     return null;
   } catch (e) {
-    if (e instanceof ApiError && handleConflict(e, version)) return "Someone else saved this pipeline meanwhile; reload it first.";
+    // A taken name is a 409 naming the field; a stale version is the 409 that names current_version.
+    if (e instanceof ApiError && e.body.field !== "name" && handleConflict(e, version))
+      return "Someone else saved this pipeline meanwhile; reload it first.";
     return message(e);
   }
 }

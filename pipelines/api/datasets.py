@@ -97,7 +97,7 @@ class DatasetDetailApi(APIView):
     def get(self, request, dataset_id: int):
         return Response(DatasetDetailOut(dataset_get(user=request.user, dataset_id=dataset_id)).data)
 
-    @extend_schema(request=InputSerializer, responses={200: DatasetDetailOut, **error_responses(403, 404)})
+    @extend_schema(request=InputSerializer, responses={200: DatasetDetailOut, **error_responses(403, 404, 409)})
     def patch(self, request, dataset_id: int):
         """Rename the dataset: every version, and the ``dataset.upload`` nodes of the workspace's drafts that name it."""
         dataset = dataset_get(user=request.user, dataset_id=dataset_id, role=Role.EDITOR)
@@ -119,7 +119,7 @@ class DatasetDuplicateApi(APIView):
             max_length=200, required=False, help_text='default: "<name> (copy)"; must be free in the workspace'
         )
 
-    @extend_schema(request=InputSerializer, responses={201: DatasetDetailOut, **error_responses(403, 404)})
+    @extend_schema(request=InputSerializer, responses={201: DatasetDetailOut, **error_responses(403, 404, 409)})
     def post(self, request, dataset_id: int):
         """A new dataset (version 1) holding this version's table."""
         dataset = dataset_get(user=request.user, dataset_id=dataset_id, role=Role.EDITOR)

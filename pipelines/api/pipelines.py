@@ -175,7 +175,7 @@ class PipelineDuplicateApi(APIView):
             max_length=200, required=False, help_text='default: "<name> (copy)"; must be free in the workspace'
         )
 
-    @extend_schema(request=InputSerializer, responses={201: PipelineOut, **error_responses(403, 404)})
+    @extend_schema(request=InputSerializer, responses={201: PipelineOut, **error_responses(403, 404, 409)})
     def post(self, request, pipeline_id: int):
         """A new pipeline (version 1, no runs) with this one's draft graph, in the same workspace."""
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..errors import ApplicationError, Conflict
+from ..errors import Conflict
 from ..models import Dataset, ModelVersion, Pipeline, StepRun, Workspace
 from .pipelines import copy_name, model_names, name_clean
 
@@ -142,7 +142,7 @@ def dataset_delete(*, dataset: Dataset) -> None:
 
 def _refuse_taken(*, workspace_id: int, name: str) -> None:
     if Dataset.objects.filter(workspace_id=workspace_id, name=name).exists():
-        raise ApplicationError(
+        raise Conflict(
             f"a dataset named {name!r} already exists in this workspace; choose another name "
             "(to add a version to it, upload under that name)",
             details={"field": "name"},
@@ -150,7 +150,7 @@ def _refuse_taken(*, workspace_id: int, name: str) -> None:
 
 
 def dataset_rename(*, dataset: Dataset, name: str) -> tuple[Dataset, list[Pipeline]]:
-    """Give every version of ``dataset``'s name the new ``name`` (free in the workspace, else 400
+    """Give every version of ``dataset``'s name the new ``name`` (free in the workspace, else 409
     naming ``name``) and rewrite it in the workspace's pipeline drafts.
 
     Returns the dataset as renamed and the pipelines whose drafts were rewritten
@@ -199,7 +199,7 @@ def dataset_duplicate(*, dataset: Dataset, user, name: str | None = None) -> Dat
     """A new dataset whose version 1 is this version's table (the same stored artifact).
 
     ``name`` defaults to ``"<name> (copy)"`` (``(copy 2)`` … if taken); a given
-    name must be free in the workspace (400 naming ``name``).
+    name must be free in the workspace (409 naming ``name``).
     """
     with transaction.atomic():
         Workspace.objects.select_for_update().filter(pk=dataset.workspace_id).exists()

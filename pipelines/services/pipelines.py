@@ -50,7 +50,7 @@ def _refuse_taken_name(*, workspace_id: int, name: str, pipeline_id: int | None 
     if pipeline_id is not None:
         others = others.exclude(pk=pipeline_id)
     if others.exists():
-        raise ApplicationError(
+        raise Conflict(
             f"a pipeline named {name!r} already exists in this workspace; choose another name",
             details={"field": "name"},
         )
@@ -79,8 +79,9 @@ def pipeline_update(
     from the same version cannot both win, and the loser gets a Conflict naming
     the current version instead of silently overwriting.
 
-    A new ``name`` must not be another pipeline's in the workspace (400 naming
-    ``name``); the pipeline's own name is always accepted.
+    A new ``name`` must not be another pipeline's in the workspace (409 naming
+    ``name``, beside the stale-version 409 that names ``current_version``); the
+    pipeline's own name is always accepted.
     """
     allowed = {"name", "description", "graph"}
     unknown = set(fields) - allowed

@@ -128,6 +128,7 @@ def test_the_editor_pins_a_dataset_version_picks_a_connection_and_renames_duplic
         .build()
     )
     pipeline = owner_api.post("/api/pipelines/", {"name": "Churn", "graph": graph}, format="json").json()
+    owner_api.post("/api/pipelines/", {"name": "Other"}, format="json")
     page = login(owner)
     page.goto(f"{live_server.url}/pipelines/{pipeline['id']}/edit/")
     expect(page.get_by_test_id("editor")).to_be_visible()
@@ -154,6 +155,9 @@ def test_the_editor_pins_a_dataset_version_picks_a_connection_and_renames_duplic
     # Rename: the name changes and later saves still go through (the editor follows the new version).
     page.get_by_test_id("pipeline-menu").click()
     page.get_by_role("menuitem", name="Rename…").click()
+    page.get_by_test_id("manage-name").fill("Other")
+    page.get_by_test_id("manage-confirm").click()
+    expect(page.get_by_test_id("manage-error")).to_contain_text("a pipeline named 'Other' already exists")
     page.get_by_test_id("manage-name").fill("Churn v2 data")
     page.get_by_test_id("manage-confirm").click()
     expect(page.get_by_test_id("pipeline-menu")).to_contain_text("Churn v2 data")

@@ -64,11 +64,11 @@ def test_a_duplicate_takes_a_given_name_unless_the_workspace_has_it(owner_api):
     taken = owner_api.post(f"/api/pipelines/{original['id']}/duplicate/", {"name": "Taken"}, format="json")
 
     assert named.status_code == 201 and named.json()["name"] == "Fresh"
-    assert taken.status_code == 400 and taken.json()["field"] == "name"
+    assert taken.status_code == 409 and taken.json()["field"] == "name"
     assert "Taken" in taken.json()["detail"]
 
 
-def test_renaming_a_pipeline_to_another_pipelines_name_in_its_workspace_is_a_400_naming_the_field(
+def test_renaming_a_pipeline_to_another_pipelines_name_in_its_workspace_is_a_409_naming_the_field(
     owner_api, outsider_api
 ):
     pipeline = _pipeline(owner_api)
@@ -79,7 +79,8 @@ def test_renaming_a_pipeline_to_another_pipelines_name_in_its_workspace_is_a_400
     free = owner_api.patch(f"/api/pipelines/{pipeline['id']}/", {"version": 1, "name": "Elsewhere"}, format="json")
     same = owner_api.patch(f"/api/pipelines/{pipeline['id']}/", {"version": 2, "name": "Elsewhere"}, format="json")
 
-    assert taken.status_code == 400 and taken.json()["field"] == "name"
+    assert taken.status_code == 409 and taken.json()["field"] == "name"
+    assert "current_version" not in taken.json()  # not a stale version: the editor tells them apart
     assert free.status_code == 200 and free.json()["name"] == "Elsewhere"
     assert same.status_code == 200 and same.json()["version"] == 3
 
@@ -197,7 +198,7 @@ def test_an_editor_holding_the_old_draft_gets_a_409_after_the_dataset_was_rename
     assert stale.status_code == 409
 
 
-def test_renaming_a_dataset_to_a_name_taken_in_its_workspace_is_a_400_naming_the_field(owner_api, outsider_api):
+def test_renaming_a_dataset_to_a_name_taken_in_its_workspace_is_a_409_naming_the_field(owner_api, outsider_api):
     dataset = _upload(owner_api)
     _upload(owner_api, name="other")
     _upload(outsider_api, name="elsewhere")
@@ -205,7 +206,7 @@ def test_renaming_a_dataset_to_a_name_taken_in_its_workspace_is_a_400_naming_the
     taken = owner_api.patch(f"/api/datasets/{dataset['id']}/", {"name": "other"}, format="json")
     free = owner_api.patch(f"/api/datasets/{dataset['id']}/", {"name": "elsewhere"}, format="json")
 
-    assert taken.status_code == 400 and taken.json()["field"] == "name"
+    assert taken.status_code == 409 and taken.json()["field"] == "name"
     assert free.status_code == 200
 
 
