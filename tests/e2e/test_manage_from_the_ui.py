@@ -36,7 +36,7 @@ def test_an_editor_renames_duplicates_and_deletes_from_the_pages(login, owner, o
     # Pipelines list: rename, duplicate, then delete the copy.
     page.goto(f"{live_server.url}/pipelines/")
     _menu(page, "Churn", "rename")
-    page.fill("#manage-dialog input[name=name]", "Churn model")
+    page.fill("#manage-dialog input[name=new_name]", "Churn model")
     screenshot(page, "manage_rename_pipeline")
     page.click("#manage-dialog .manage-confirm")
     page.get_by_role("link", name="Churn model", exact=True).wait_for()
@@ -67,7 +67,7 @@ def test_an_editor_renames_duplicates_and_deletes_from_the_pages(login, owner, o
     assert Dataset.objects.filter(pk=latest["id"]).exists()
 
     page.click(".head-actions [data-manage=rename]")
-    page.fill("#manage-dialog input[name=name]", "revenue")
+    page.fill("#manage-dialog input[name=new_name]", "revenue")
     page.click("#manage-dialog .manage-confirm")
     page.locator("h1", has_text="revenue").wait_for()
     assert sorted(Dataset.objects.values_list("name", flat=True)) == ["revenue", "revenue"]
@@ -88,9 +88,9 @@ def test_an_editor_renames_duplicates_and_deletes_from_the_pages(login, owner, o
     assert page.errors == []
 
 
-def test_a_viewer_sees_no_rename_duplicate_or_delete(login, owner, make_user, owner_api, live_server):
+def test_a_viewer_sees_no_rename_duplicate_or_delete_on_the_pages_or_in_the_editor(login, owner, make_user, owner_api, live_server):
     dataset = _upload(owner_api, rows=3)
-    owner_api.post("/api/pipelines/", {"name": "Churn"}, format="json")
+    pipeline = owner_api.post("/api/pipelines/", {"name": "Churn"}, format="json").json()
     viewer = make_user("viewer")
     Membership.objects.create(workspace=Workspace.objects.get(personal_owner=owner), user=viewer, role=Role.VIEWER)
     page = login(viewer)
@@ -101,8 +101,12 @@ def test_a_viewer_sees_no_rename_duplicate_or_delete(login, owner, make_user, ow
     page.goto(f"{live_server.url}/datasets/{dataset['id']}/")
     page.locator("h1", has_text="sales").wait_for()
     dataset_buttons = page.locator("[data-manage]").count()
+    page.goto(f"{live_server.url}/pipelines/{pipeline['id']}/edit/")
+    page.get_by_test_id("editor").wait_for()
+    editor_menus = page.get_by_test_id("pipeline-menu").count()
 
-    assert (pipelines_buttons, dataset_buttons) == (0, 0)
+    assert (pipelines_buttons, dataset_buttons, editor_menus) == (0, 0, 0)
+    assert page.locator(".ed-name", has_text="Churn").count() == 1
     assert page.errors == []
 
 
@@ -185,4 +189,39 @@ def test_the_editor_pins_a_dataset_version_picks_a_connection_and_renames_duplic
     page.wait_for_url(f"{live_server.url}/pipelines/")
     assert not Pipeline.objects.filter(pk=copy.pk).exists()
     assert Pipeline.objects.filter(pk=pipeline["id"]).exists()
+    assert page.errors == []
+
+
+def test_a_connection_is_saved_from_the_datasets_page_after_one_test_and_a_failing_one_is_explained(
+    login, owner, live_server
+):
+    from django.conf import settings
+
+    from pipelines.models import Connection
+
+    db = settings.DATABASES["default"]
+    page = login(owner)
+    page.goto(f"{live_server.url}/datasets/")
+    form = page.locator("#connection-form")
+
+    def fill(name: str, port: str) -> None:
+        form.locator("input[name=connection_name]").fill(name)
+        form.locator("input[name=connection_host]").fill(db["HOST"] or "127.0.0.1")
+        form.locator("input[name=connection_port]").fill(port)
+        form.locator("input[name=connection_database]").fill(db["NAME"])
+        form.locator("input[name=connection_user]").fill(db["USER"])
+        form.locator("input[name=connection_password]").fill(db["PASSWORD"] or "")
+
+    fill("nowhere", "1")
+    form.locator("button[type=submit]").click()
+    refusal = form.locator(".conn-error")
+    refusal.wait_for()
+    assert "could not connect" in refusal.text_content()
+    assert not Connection.objects.exists()
+
+    fill("warehouse", str(db["PORT"] or 5432))
+    form.locator("button[type=submit]").click()
+    page.locator("#connections .conn-table", has_text="warehouse").wait_for()
+    saved = Connection.objects.get()
+    assert (saved.name, saved.database) == ("warehouse", db["NAME"])
     assert page.errors == []

@@ -8,10 +8,12 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var body = {};
-    ["name", "host", "database", "user", "password"].forEach(function (k) { body[k] = form.elements[k].value; });
-    body.port = Number(form.elements.port.value || 5432);
-    body.test = form.elements.test.checked;
-    if (form.elements.workspace) body.workspace = Number(form.elements.workspace.value);
+    // Fields are named connection_<field>, apart from the upload form's on the same page.
+    function field(k) { return form.elements["connection_" + k]; }
+    ["name", "host", "database", "user", "password"].forEach(function (k) { body[k] = field(k).value; });
+    body.port = Number(field("port").value || 5432);
+    body.test = field("test").checked;
+    if (field("workspace")) body.workspace = Number(field("workspace").value);
     var missing = ["name", "host", "database", "user"].filter(function (k) { return !body[k].trim(); });
     if (missing.length) {
       error.textContent = "Fill in " + missing.join(", ") + ".";
