@@ -2,6 +2,7 @@
 // from a run's step summary, from an uploaded dataset's stored columns, or
 // passed through a block that keeps the columns (train/test split).
 import type { Catalogue } from "./catalogue";
+import { resolveDataset } from "./datasets";
 import type { BlockNode, PortEdge } from "./graph";
 import { estimatorConsumer, upstreamTable } from "./graph";
 import type { ColumnInfo, Dataset } from "./types";
@@ -25,8 +26,7 @@ export function outputColumns(
   const node = ctx.nodes.find((n) => n.id === nodeId);
   if (!node || depth > 20) return null;
   if (node.data.block === "dataset.upload") {
-    const sha = node.data.params.dataset;
-    const ds = ctx.datasets?.find((d) => d.sha256 === sha);
+    const ds = ctx.datasets ? resolveDataset(ctx.datasets, node.data.params.dataset, node.data.params.version) : null;
     return ds?.columns?.length ? ds.columns : null;
   }
   if (PASS_THROUGH.has(node.data.block)) {

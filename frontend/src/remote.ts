@@ -7,6 +7,7 @@ import { graphKey } from "./graph";
 import { selectCurrentGraph, selectDirty, useEditor } from "./store";
 import type {
   BlocksResponse,
+  Connection,
   Dataset,
   Graph,
   Paginated,
@@ -70,6 +71,65 @@ export async function loadDatasets(): Promise<void> {
     useEditor.getState().setDatasets(page.results ?? []);
   } catch {
     useEditor.getState().setDatasets([]);
+  }
+}
+
+export async function loadConnections(): Promise<void> {
+  try {
+    const ws = useEditor.getState().pipeline?.workspace;
+    const page = await api<Paginated<Connection>>(`/api/connections/?limit=200${ws ? `&workspace=${ws}` : ""}`);
+    useEditor.getState().setConnections(page.results ?? []);
+  } catch {
+    useEditor.getState().setConnections([]);
+  }
+}
+
+/** Rename the pipeline (its version moves on; unsaved graph edits stay unsaved). Null, or the server's refusal. */
+export async function renamePipeline(name: string): Promise<string | null> {
+  const s = useEditor.getState();
+  if (!s.pipeline || s.readOnly) return "read-only";
+  const version = s.pipeline.version;
+  try {
+    const p = await api<Pipeline>(`/api/pipelines/${s.pipeline.id}/`, { method: "PATCH", body: { version, name } });
+    useEditor.getState().setPipelineMeta(p.version, p.name);
+    document.title = `${p.name} · MLOps Studio`;
+    return null;
+  } catch (e) {
+    // A taken name is a 409 naming the field; a stale version is the 409 that names current_version.
+    if (e instanceof ApiError && e.body.field !== "name" && handleConflict(e, version))
+      return "Someone else saved this pipeline meanwhile; reload it first.";
+    return message(e);
+  }
+}
+
+/** Save pending edits, then copy the saved draft into a new pipeline and open it. Null, or the refusal. */
+export async function duplicatePipeline(name: string): Promise<string | null> {
+  const s = useEditor.getState();
+  if (!s.pipeline || s.readOnly) return "read-only";
+  if (selectDirty(s) && !(await save())) return "Save your changes first: the copy is made from the saved draft.";
+  try {
+    const copy = await api<Pipeline>(`/api/pipelines/${s.pipeline.id}/duplicate/`, {
+      method: "POST",
+      body: name ? { name } : {},
+    });
+    window.location.assign(`/pipelines/${copy.id}/edit/`);
+    return null;
+  } catch (e) {
+    return message(e);
+  }
+}
+
+/** Delete the pipeline with its runs and go back to the list. Null, or the server's refusal. */
+export async function deletePipeline(): Promise<string | null> {
+  const s = useEditor.getState();
+  if (!s.pipeline || s.readOnly) return "read-only";
+  try {
+    await api(`/api/pipelines/${s.pipeline.id}/`, { method: "DELETE" });
+    useEditor.getState().markSaved(s.pipeline.version, graphKey(selectCurrentGraph(useEditor.getState())));
+    window.location.assign("/pipelines/");
+    return null;
+  } catch (e) {
+    return message(e);
   }
 }
 

@@ -116,6 +116,15 @@ describe("editor store", () => {
     expect(s().nodes).toHaveLength(2);
   });
 
+  it("a rename moves the version and the name on but keeps unsaved edits unsaved", () => {
+    s().updateParam("split", "test_size", 0.3);
+
+    s().setPipelineMeta(4, "renamed");
+
+    expect(s().pipeline).toMatchObject({ id: 7, name: "renamed", version: 4 });
+    expect(selectDirty(s())).toBe(true);
+  });
+
   it("markSaved records the new version and the saved graph", () => {
     s().updateParam("split", "test_size", 0.3);
     const key = JSON.stringify(selectCurrentGraph(s()));

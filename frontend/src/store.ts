@@ -17,7 +17,7 @@ import {
   type ConnectionLike,
   type PortEdge,
 } from "./graph";
-import type { ColumnInfo, Dataset, Graph, GraphEdge, GraphNode, JsonValue, Pipeline, Run, StepRun } from "./types";
+import type { ColumnInfo, Connection, Dataset, Graph, GraphEdge, GraphNode, JsonValue, Pipeline, Run, StepRun } from "./types";
 
 interface Snapshot {
   nodes: BlockNode[];
@@ -69,6 +69,7 @@ export interface EditorState {
   /** Columns of each output seen in any loaded run, keyed "node:port". */
   columns: Record<string, ColumnInfo[]>;
   datasets: Dataset[] | null;
+  connections: Connection[] | null;
 
   saving: boolean;
   starting: boolean;
@@ -77,6 +78,8 @@ export interface EditorState {
   tab: "params" | "outputs";
   historyOpen: boolean;
   helpOpen: boolean;
+  /** The open rename / duplicate / delete dialog of the pipeline, if any. */
+  manage: ManageAction | null;
   /** Bumped when the whole view should be re-fitted (load, import, layout). */
   fitRequest: number;
 
@@ -85,6 +88,8 @@ export interface EditorState {
   setLoadError: (message: string | null) => void;
   loadPipeline: (p: Pipeline) => void;
   markSaved: (version: number, key: string, name?: string) => void;
+  /** The server changed the pipeline's name (and so its version) but not the graph: local edits stay unsaved. */
+  setPipelineMeta: (version: number, name: string) => void;
   onNodesChange: (changes: NodeChange<BlockNode>[]) => void;
   onEdgesChange: (changes: EdgeChange<PortEdge>[]) => void;
   connect: (conn: ConnectionLike) => string | null;
@@ -104,6 +109,7 @@ export interface EditorState {
   setRun: (run: Run | null) => void;
   rememberColumns: (run: Run) => void;
   setDatasets: (d: Dataset[]) => void;
+  setConnections: (c: Connection[]) => void;
   setSaving: (v: boolean) => void;
   setStarting: (v: boolean) => void;
   setConflict: (c: Conflict | null) => void;
@@ -112,7 +118,10 @@ export interface EditorState {
   setTab: (tab: EditorState["tab"]) => void;
   setHistoryOpen: (v: boolean) => void;
   setHelpOpen: (v: boolean) => void;
+  setManage: (action: ManageAction | null) => void;
 }
+
+export type ManageAction = "rename" | "duplicate" | "delete";
 
 let toastSeq = 0;
 
@@ -156,6 +165,7 @@ export const createEditorStore = () =>
       steps: {},
       columns: {},
       datasets: null,
+      connections: null,
       saving: false,
       starting: false,
       conflict: null,
@@ -163,6 +173,7 @@ export const createEditorStore = () =>
       tab: "params",
       historyOpen: false,
       helpOpen: false,
+      manage: null,
       fitRequest: 0,
 
       setCatalogue: (catalogue) => {
@@ -194,6 +205,12 @@ export const createEditorStore = () =>
           conflict: null,
           fitRequest: get().fitRequest + 1,
         });
+      },
+
+      setPipelineMeta: (version, name) => {
+        const pipeline = get().pipeline;
+        if (!pipeline) return;
+        set({ pipeline: { ...pipeline, version, name } });
       },
 
       markSaved: (version, key, name) => {
@@ -429,6 +446,7 @@ export const createEditorStore = () =>
       },
 
       setDatasets: (datasets) => set({ datasets }),
+      setConnections: (connections) => set({ connections }),
       setSaving: (saving) => set({ saving }),
       setStarting: (starting) => set({ starting }),
       setConflict: (conflict) => set({ conflict }),
@@ -437,6 +455,7 @@ export const createEditorStore = () =>
       setTab: (tab) => set({ tab }),
       setHistoryOpen: (historyOpen) => set({ historyOpen }),
       setHelpOpen: (helpOpen) => set({ helpOpen }),
+      setManage: (manage) => set({ manage }),
     };
   });
 

@@ -130,4 +130,6 @@ export type Dataset = Omit<Schemas["DatasetOut"], "columns" | "preview"> & {
   preview: JsonValue[][];
 };
 
+export type Connection = Schemas["ConnectionOut"];
+
 export const FINAL_RUN_STATUSES: RunStatus[] = ["succeeded", "failed", "cancelled"];

@@ -29,7 +29,7 @@ class Paginated(LimitOffsetPagination):
     @staticmethod
     def _param(request, name: str, default: int, low: int, high: int) -> int:
         raw = request.query_params.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and low <= int(raw) <= high):
             raise ApplicationError(

@@ -4,10 +4,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..access import require_role, workspace_for, workspace_ids_for
-from ..errors import NotFound
+from ..access import workspace_for, workspace_ids_for
 from ..inputs import MAX_ID, optional_id
 from ..models import Dataset, Role
+from ..selectors.datasets import dataset_get
+from ..services.dataset_manage import dataset_delete, dataset_duplicate, dataset_rename
 from ..services.datasets import (
     DECIMALS,
     DELIMITERS,
@@ -17,6 +18,7 @@ from ..services.datasets import (
     dataset_upload,
 )
 from .base import Paginated, paginate
+from .fields import StrictCharField
 from .schema import error_responses, id_query
 from .serializers import DatasetDetailOut, DatasetOut
 
@@ -86,10 +88,42 @@ class DatasetListApi(APIView):
 
 
 class DatasetDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = StrictCharField(
+            max_length=200, help_text="the new name of the dataset (all its versions); free in the workspace"
+        )
+
     @extend_schema(responses=DatasetDetailOut)
     def get(self, request, dataset_id: int):
-        dataset = Dataset.objects.filter(pk=dataset_id).first()
-        if dataset is None:
-            raise NotFound("dataset not found")
-        require_role(request.user, dataset.workspace_id, Role.VIEWER, what="dataset")
+        return Response(DatasetDetailOut(dataset_get(user=request.user, dataset_id=dataset_id)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: DatasetDetailOut, **error_responses(403, 404, 409)})
+    def patch(self, request, dataset_id: int):
+        """Rename the dataset: every version, and the ``dataset.upload`` nodes of the workspace's drafts that name it."""
+        dataset = dataset_get(user=request.user, dataset_id=dataset_id, role=Role.EDITOR)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        dataset, _ = dataset_rename(dataset=dataset, name=data.validated_data["name"])
         return Response(DatasetDetailOut(dataset).data)
+
+    @extend_schema(responses={204: None, **error_responses(403, 404, 409)})
+    def delete(self, request, dataset_id: int):
+        """Delete this version; 409 naming the pipelines and registered models that still need it."""
+        dataset_delete(dataset=dataset_get(user=request.user, dataset_id=dataset_id, role=Role.EDITOR))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DatasetDuplicateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = StrictCharField(
+            max_length=200, required=False, help_text='default: "<name> (copy)"; must be free in the workspace'
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: DatasetDetailOut, **error_responses(403, 404, 409)})
+    def post(self, request, dataset_id: int):
+        """A new dataset (version 1) holding this version's table."""
+        dataset = dataset_get(user=request.user, dataset_id=dataset_id, role=Role.EDITOR)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        copy = dataset_duplicate(dataset=dataset, user=request.user, name=data.validated_data.get("name"))
+        return Response(DatasetDetailOut(copy).data, status=status.HTTP_201_CREATED)

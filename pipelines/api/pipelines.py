@@ -10,7 +10,12 @@ from ..models import Role, RunStatus, Trigger
 from ..selectors.pipelines import pipeline_get, pipeline_list, pipeline_versions
 from ..selectors.runs import run_list
 from ..services.graphs import MAX_EDGES, MAX_NODES, graph_validate
-from ..services.pipelines import pipeline_create, pipeline_delete, pipeline_update
+from ..services.pipelines import (
+    pipeline_create,
+    pipeline_delete,
+    pipeline_duplicate,
+    pipeline_update,
+)
 from ..services.runs import run_start
 from .base import Paginated, bool_param, paginate, run_status_param
 from .fields import StrictBooleanField, StrictCharField, StrictIntegerField
@@ -162,6 +167,22 @@ class PipelineDetailApi(APIView):
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)
         pipeline_delete(pipeline=pipeline)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PipelineDuplicateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = StrictCharField(
+            max_length=200, required=False, help_text='default: "<name> (copy)"; must be free in the workspace'
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: PipelineOut, **error_responses(403, 404, 409)})
+    def post(self, request, pipeline_id: int):
+        """A new pipeline (version 1, no runs) with this one's draft graph, in the same workspace."""
+        pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        copy = pipeline_duplicate(pipeline=pipeline, user=request.user, name=data.validated_data.get("name"))
+        return Response(PipelineOut(copy).data, status=status.HTTP_201_CREATED)
 
 
 def _if_match_version(request) -> int | None:

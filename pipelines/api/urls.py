@@ -16,10 +16,16 @@ urlpatterns = [
     path("blocks/", blocks.BlockListApi.as_view(), name="api-blocks"),
     path("datasets/", datasets.DatasetListApi.as_view(), name="api-datasets"),
     path("datasets/<int:dataset_id>/", datasets.DatasetDetailApi.as_view(), name="api-dataset"),
+    path("datasets/<int:dataset_id>/duplicate/", datasets.DatasetDuplicateApi.as_view(), name="api-dataset-duplicate"),
     path("connections/", connections.ConnectionListApi.as_view(), name="api-connections"),
     path("connections/<int:connection_id>/", connections.ConnectionDetailApi.as_view(), name="api-connection"),
     path("pipelines/", pipelines.PipelineListApi.as_view(), name="api-pipelines"),
     path("pipelines/<int:pipeline_id>/", pipelines.PipelineDetailApi.as_view(), name="api-pipeline"),
+    path(
+        "pipelines/<int:pipeline_id>/duplicate/",
+        pipelines.PipelineDuplicateApi.as_view(),
+        name="api-pipeline-duplicate",
+    ),
     path(
         "pipelines/<int:pipeline_id>/validate/",
         pipelines.PipelineValidateApi.as_view(),

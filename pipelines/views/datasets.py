@@ -14,9 +14,12 @@ from ..access import workspace_for
 from ..errors import ApplicationError, NotFound
 from ..inputs import optional_id
 from ..models import Role
+from ..selectors.connections import connection_list
 from ..selectors.datasets import dataset_get, dataset_list, dataset_versions
 from ..selectors.workspaces import workspace_list
+from ..services.dataset_manage import dataset_usage
 from ..services.datasets import dataset_check_size, dataset_upload, size_text
+from .common import can_edit
 from .common import error_page as _error_page
 from .common import page as _page
 
@@ -109,13 +112,19 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
         else:
             messages.success(request, f"Uploaded {dataset.name}: {dataset.n_rows} rows, {len(dataset.columns)} columns.")
             return redirect(f"/datasets/{dataset.pk}/")
-    datasets = dataset_list(user=request.user)
+    datasets = list(dataset_list(user=request.user))
+    for dataset in datasets:
+        dataset.can_edit = can_edit(request.user, dataset.workspace_id)  # roles are read once per request
+    connections = list(connection_list(user=request.user))
+    for connection in connections:
+        connection.can_edit = can_edit(request.user, connection.workspace_id)
     return render(
         request,
         "pages/datasets.html",
         {
             "nav": "datasets",
             "datasets": datasets,
+            "connections": connections,
             "workspaces": workspace_list(user=request.user, role=Role.EDITOR),
             "error": error,
             # After a refusal the form keeps what was chosen, so one option can be changed and the file sent again.
@@ -130,14 +139,17 @@ def _dataset_list_page(request, limit: _UploadSizeLimit):
 @_page
 def dataset_detail_page(request, dataset_id: int):
     dataset = dataset_get(user=request.user, dataset_id=dataset_id)
+    versions = list(dataset_versions(dataset=dataset))
     return render(
         request,
         "pages/dataset_detail.html",
         {
             "nav": "datasets",
             "dataset": dataset,
+            "can_edit": can_edit(request.user, dataset.workspace_id),
+            "usage": dataset_usage(dataset=dataset),
             "profile": _profile_display(dataset.profile, dataset.n_rows),
-            "versions": dataset_versions(dataset=dataset),
+            "versions": versions,
         },
     )
 

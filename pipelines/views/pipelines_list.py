@@ -10,7 +10,7 @@ from django.urls import path
 
 from ..models import Pipeline
 from ..selectors.pipelines import pipeline_list
-from .common import page
+from .common import can_edit, page
 
 
 @dataclass
@@ -22,10 +22,12 @@ class PipelineListView:
     show_workspace: bool
 
     @classmethod
-    def build(cls, pipelines: list[Pipeline]) -> PipelineListView:
+    def build(cls, pipelines: list[Pipeline], user) -> PipelineListView:
         for pipeline in pipelines:
             graph = pipeline.graph if isinstance(pipeline.graph, dict) else {}
             pipeline.node_count = len(graph.get("nodes", []))
+            # Rename / duplicate / delete are offered to editors only (roles are read once per request).
+            pipeline.can_edit = can_edit(user, pipeline.workspace_id)
         return cls(pipelines=pipelines, show_workspace=len({p.workspace_id for p in pipelines}) > 1)
 
     def context(self) -> dict[str, Any]:
@@ -34,7 +36,7 @@ class PipelineListView:
 
 @page
 def pipeline_list_page(request):
-    view = PipelineListView.build(list(pipeline_list(user=request.user)))
+    view = PipelineListView.build(list(pipeline_list(user=request.user)), request.user)
     return render(request, "pages/pipeline_list.html", view.context())
 
 

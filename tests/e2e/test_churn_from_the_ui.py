@@ -119,7 +119,7 @@ def test_churn_is_uploaded_built_run_deployed_and_predicted_from_the_ui(
 
     # 4. Parameters, in the inspector, from the uploaded dataset's columns.
     select_node(page, "upload")
-    page.locator("#param-upload-dataset").select_option(label="churn · 9 columns")
+    page.locator("#param-upload-dataset").select_option(label="churn · 1 version")
     select_node(page, "split")
     page.get_by_test_id("field-stratify_column").locator(".ed-none input").uncheck()
     page.locator("#param-split-stratify_column").select_option(TARGET)

@@ -35,7 +35,7 @@ def test_a_json_null_body_is_refused_rather_than_read_as_empty(owner_api, pipeli
     assert not Run.objects.filter(pipeline=pipeline).exists()
 
 
-@pytest.mark.parametrize("query", ["limit=abc", "limit=0", "limit=501", "offset=-1", "offset=1.5"])
+@pytest.mark.parametrize("query", ["limit=abc", "limit=0", "limit=501", "offset=-1", "offset=1.5", "limit=", "offset="])
 def test_a_page_parameter_out_of_range_is_a_400_naming_it(owner_api, query):
     response = owner_api.get(f"/api/pipelines/?{query}")
     assert response.status_code == 400

@@ -224,6 +224,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-name = "POST /api/connections/"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
+# A run needs a valid graph, and a schema-valid PATCH earlier in a stateful sequence may
+# have left the draft empty or invalid: 400 with the errors keyed by node id.
+[[operations]]
+include-name = "POST /api/pipelines/{{pipeline_id}}/runs/"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
+
 """
 
 

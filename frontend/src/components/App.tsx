@@ -5,6 +5,7 @@ import { Canvas } from "./Canvas";
 import { HelpDialog } from "./HelpDialog";
 import { HistoryDrawer } from "./HistoryDrawer";
 import { Inspector } from "./Inspector";
+import { ManageDialog } from "./ManageDialog";
 import { Palette } from "./Palette";
 import { RunBar } from "./RunBar";
 import { Toolbar } from "./Toolbar";
@@ -67,6 +68,7 @@ export function App({ config }: { config: EditorConfig }) {
       </div>
       <HistoryDrawer />
       <HelpDialog />
+      <ManageDialog />
     </div>
   );
 }

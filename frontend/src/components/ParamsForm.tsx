@@ -2,9 +2,13 @@ import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { useShallow } from "zustand/react/shallow";
 import { inputColumns } from "../columns";
 import { boundsText, branchFor, checkField, displayValue, fieldModel, initialValue, splitErrors, type Branch } from "../params";
-import { loadDatasets } from "../remote";
+import { datasetNameOf, datasetSeries, resolveDataset } from "../datasets";
+import { loadConnections, loadDatasets } from "../remote";
 import { useEditor } from "../store";
-import type { BlockSpec, ColumnInfo, Dataset, JsonSchema, JsonValue } from "../types";
+import type { BlockSpec, ColumnInfo, Connection, Dataset, JsonSchema, JsonValue } from "../types";
+
+/** Params drawn by a block-specific control instead of the generic one. */
+const UPLOAD_PARAMS = ["dataset", "version"];
 
 const EMPTY: Record<string, JsonValue> = {};
 
@@ -14,7 +18,10 @@ export function ParamsForm({ id, block }: { id: string; block: BlockSpec }) {
   const errors = useEditor((s) => s.errors[id]);
   const readOnly = useEditor((s) => s.readOnly);
   const datasets = useEditor((s) => s.datasets);
-  const needsDatasets = block.key === "dataset.upload" || block.column_params.length > 0;
+  const connections = useEditor((s) => s.connections);
+  const isUpload = block.key === "dataset.upload";
+  const needsDatasets = isUpload || block.column_params.length > 0;
+  const needsConnections = block.key === "dataset.sql";
   const columns = useEditor(
     useShallow((s) => (block.column_params.length ? inputColumns(id, s) ?? null : null)),
   );
@@ -22,6 +29,9 @@ export function ParamsForm({ id, block }: { id: string; block: BlockSpec }) {
   useEffect(() => {
     if (needsDatasets && datasets === null) void loadDatasets();
   }, [needsDatasets, datasets]);
+  useEffect(() => {
+    if (needsConnections && connections === null) void loadConnections();
+  }, [needsConnections, connections]);
 
   const properties = Object.entries(block.params_schema?.properties ?? {});
   const required = block.params_schema?.required ?? [];
@@ -38,7 +48,10 @@ export function ParamsForm({ id, block }: { id: string; block: BlockSpec }) {
         </div>
       )}
       {properties.length === 0 && <p className="ed-muted">This block has no parameters.</p>}
-      {properties.map(([name, schema]) => (
+      {isUpload && (
+        <DatasetUploadFields nodeId={id} params={params} byParam={byParam} readOnly={readOnly} datasets={datasets} />
+      )}
+      {properties.filter(([name]) => !(isUpload && UPLOAD_PARAMS.includes(name))).map(([name, schema]) => (
         <ParamField
           key={name}
           nodeId={id}
@@ -50,7 +63,7 @@ export function ParamsForm({ id, block }: { id: string; block: BlockSpec }) {
           serverErrors={byParam[name] ?? []}
           readOnly={readOnly}
           columns={block.column_params.includes(name) ? columns : undefined}
-          datasets={block.key === "dataset.upload" && name === "dataset" ? datasets : undefined}
+          connections={needsConnections && name === "connection" ? connections : undefined}
         />
       ))}
       <label className="ed-check-row" title="Run this block every time, even when its inputs and parameters are unchanged">
@@ -87,11 +100,12 @@ interface FieldProps {
   readOnly: boolean;
   /** undefined: not a column param; null: a column param whose columns are unknown. */
   columns?: ColumnInfo[] | null;
-  datasets?: Dataset[] | null;
+  /** undefined: not a connection param; null: still loading. */
+  connections?: Connection[] | null;
 }
 
 function ParamField(props: FieldProps) {
-  const { nodeId, name, schema, required, isSet, value, serverErrors, readOnly, columns, datasets } = props;
+  const { nodeId, name, schema, required, isSet, value, serverErrors, readOnly, columns, connections } = props;
   const model = useMemo(() => fieldModel(schema), [schema]);
   const [picked, setPicked] = useState<number | null>(null);
   const def = schema.default;
@@ -126,8 +140,8 @@ function ParamField(props: FieldProps) {
   const disabled = readOnly || isNull;
   let control: ReactNode = null;
   if (branch) {
-    if (datasets !== undefined && branch.kind === "string") {
-      control = <DatasetSelect id={fieldId} value={effective} datasets={datasets} disabled={disabled} onChange={set} />;
+    if (connections !== undefined && branch.kind === "string") {
+      control = <ConnectionSelect id={fieldId} value={effective} connections={connections} disabled={disabled} onChange={set} />;
     } else if (columns && branch.kind === "json" && branch.label === "array") {
       control = <ColumnsInput id={fieldId} value={effective} def={def} columns={columns} disabled={disabled} onChange={set} />;
     } else if (columns !== undefined && branch.kind === "string") {
@@ -445,38 +459,154 @@ function ColumnsInput({
   );
 }
 
-function DatasetSelect({
+/** A `dataset.upload` node: which dataset (by name), and which version: the latest at run time or a pinned one. */
+function DatasetUploadFields({
+  nodeId,
+  params,
+  byParam,
+  readOnly,
+  datasets,
+}: {
+  nodeId: string;
+  params: Record<string, JsonValue>;
+  byParam: Record<string, string[]>;
+  readOnly: boolean;
+  datasets: Dataset[] | null;
+}) {
+  const series = useMemo(() => datasetSeries(datasets ?? []), [datasets]);
+  const set = (name: string, v: JsonValue | undefined) => useEditor.getState().updateParam(nodeId, name, v);
+  const ref = params.dataset;
+  const pinned = typeof params.version === "number" ? params.version : null;
+  const name = datasets ? datasetNameOf(datasets, ref) : null;
+  const versions = name ? series.get(name) ?? [] : [];
+  const latest = versions[0];
+  const loaded = datasets ? resolveDataset(datasets, ref, pinned) : null;
+
+  const pickName = (next: string) => {
+    set("dataset", next || undefined);
+    if (pinned !== null && !(series.get(next) ?? []).some((d) => d.version === pinned)) set("version", undefined);
+  };
+
+  const errors = (param: string) =>
+    (byParam[param] ?? []).length > 0 && (
+      <div className="ed-field-errors" data-testid="field-error">
+        {byParam[param].map((m) => (
+          <div key={m}>{m}</div>
+        ))}
+      </div>
+    );
+
+  if (datasets === null) return <div className="ed-muted ed-small">Loading datasets…</div>;
+  return (
+    <>
+      <div className={`ed-field${byParam.dataset?.length ? " has-error" : ""}`} data-testid="field-dataset" data-param="dataset">
+        <div className="ed-field-head">
+          <label htmlFor={`param-${nodeId}-dataset`} className="ed-field-label" title="dataset">
+            Dataset<span className="ed-required" title="required"> *</span>
+          </label>
+        </div>
+        <select id={`param-${nodeId}-dataset`} value={name ?? (typeof ref === "string" ? ref : "")} disabled={readOnly} onChange={(e) => pickName(e.target.value)}>
+          <option value="">{series.size ? "Choose an uploaded dataset…" : "No datasets uploaded yet"}</option>
+          {typeof ref === "string" && ref && name === null && <option value={ref}>{ref.length === 64 ? `${ref.slice(0, 12)}…` : ref} (not found)</option>}
+          {[...series].map(([n, list]) => (
+            <option key={n} value={n}>
+              {n} · {list.length === 1 ? "1 version" : `${list.length} versions`}
+            </option>
+          ))}
+        </select>
+        {errors("dataset")}
+        <div className="ed-help">
+          {series.size ? (
+            <>
+              Datasets of this pipeline's workspace; rename or delete them on the{" "}
+              <a href="/datasets/" target="_blank" rel="noreferrer">
+                Datasets page
+              </a>
+              .
+            </>
+          ) : (
+            <>
+              No datasets yet:{" "}
+              <a href="/datasets/" target="_blank" rel="noreferrer">
+                upload a CSV or Parquet file
+              </a>{" "}
+              on the Datasets page.
+            </>
+          )}
+        </div>
+      </div>
+      <div className={`ed-field${byParam.version?.length ? " has-error" : ""}`} data-testid="field-version" data-param="version">
+        <div className="ed-field-head">
+          <label htmlFor={`param-${nodeId}-version`} className="ed-field-label" title="version">
+            Version
+          </label>
+        </div>
+        <select
+          id={`param-${nodeId}-version`}
+          value={pinned === null ? "latest" : String(pinned)}
+          disabled={readOnly || name === null}
+          onChange={(e) => set("version", e.target.value === "latest" ? undefined : Number(e.target.value))}
+        >
+          <option value="latest">{latest ? `Latest (now v${latest.version})` : "Latest"}</option>
+          {pinned !== null && !versions.some((d) => d.version === pinned) && <option value={String(pinned)}>v{pinned} (not found)</option>}
+          {versions.map((d) => (
+            <option key={d.id} value={String(d.version)}>
+              v{d.version} · {d.n_rows.toLocaleString()} rows · {new Date(d.created_at).toLocaleDateString()}
+            </option>
+          ))}
+        </select>
+        {errors("version")}
+        <div className="ed-help">
+          {pinned === null
+            ? "Each run loads the newest upload of this name, so uploading a new version changes what runs."
+            : "Pinned: runs keep loading this version after new uploads."}
+          {loaded && (
+            <span className="ed-bounds">
+              {" "}
+              v{loaded.version}: {loaded.n_rows.toLocaleString()} rows × {loaded.columns?.length ?? 0} columns.
+            </span>
+          )}
+        </div>
+      </div>
+    </>
+  );
+}
+
+/** The saved connection a `dataset.sql` node queries, by name. */
+function ConnectionSelect({
   id,
   value,
-  datasets,
+  connections,
   disabled,
   onChange,
 }: {
   id: string;
   value: JsonValue | undefined;
-  datasets: Dataset[] | null;
+  connections: Connection[] | null;
   disabled: boolean;
   onChange: (v: JsonValue | undefined) => void;
 }) {
-  if (datasets === null) return <div className="ed-muted ed-small">Loading datasets…</div>;
+  if (connections === null) return <div className="ed-muted ed-small">Loading connections…</div>;
   const current = typeof value === "string" ? value : "";
-  const known = datasets.some((d) => d.sha256 === current);
+  const known = connections.some((c) => c.name === current);
   return (
     <>
       <select id={id} value={current} disabled={disabled} onChange={(e) => onChange(e.target.value || undefined)}>
-        <option value="">{datasets.length ? "Choose an uploaded dataset…" : "No datasets uploaded yet"}</option>
-        {current && !known && <option value={current}>{current.slice(0, 12)}… (not found)</option>}
-        {datasets.map((d) => (
-          <option key={d.id} value={d.sha256}>
-            {d.name} · {d.columns?.length ?? 0} columns
+        <option value="">{connections.length ? "Choose a saved connection…" : "No connections saved yet"}</option>
+        {current && !known && <option value={current}>{current} (not found)</option>}
+        {connections.map((c) => (
+          <option key={c.id} value={c.name}>
+            {c.name} · {c.user}@{c.host}/{c.database}
           </option>
         ))}
       </select>
-      {!datasets.length && (
-        <div className="ed-help ed-help-soft">
-          No datasets yet: <a href="/datasets/" target="_blank" rel="noreferrer">upload a CSV or Parquet file</a> on the Datasets page.
-        </div>
-      )}
+      <div className="ed-help ed-help-soft">
+        {connections.length ? "Connections of this pipeline's workspace; add one on the " : "Save a database connection on the "}
+        <a href="/datasets/#connections" target="_blank" rel="noreferrer">
+          Datasets page
+        </a>
+        .
+      </div>
     </>
   );
 }

@@ -1,5 +1,5 @@
 import { useReactFlow } from "@xyflow/react";
-import { useRef, type ChangeEvent } from "react";
+import { useEffect, useRef, useState, type ChangeEvent } from "react";
 import { parseGraphFile, type BlockNode, type PortEdge } from "../graph";
 import { layoutGraph } from "../layout";
 import { cancelRun, save, startRun } from "../remote";
@@ -67,9 +67,13 @@ export function Toolbar() {
           <Icon name="back" />
         </a>
         <div className="ed-title">
-          <div className="ed-name" title={name}>
-            {name}
-          </div>
+          {readOnly ? (
+            <div className="ed-name" title={name}>
+              {name}
+            </div>
+          ) : (
+            <NameMenu name={name} />
+          )}
           <div className={`ed-save-state ed-save-state--${state.cls}`} data-testid="save-state" title={state.title}>
             {!readOnly && <span className="ed-save-dot" />}
             {state.text}
@@ -156,6 +160,58 @@ export function Toolbar() {
             </>
           ))}
       </div>
+    </div>
+  );
+}
+
+/** The pipeline's name; for editors a menu to rename, duplicate or delete it (ManageDialog). */
+function NameMenu({ name }: { name: string }) {
+  const [open, setOpen] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const away = (e: MouseEvent) => {
+      if (!box.current?.contains(e.target as Node)) setOpen(false);
+    };
+    const escape = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
+    document.addEventListener("mousedown", away);
+    document.addEventListener("keydown", escape);
+    return () => {
+      document.removeEventListener("mousedown", away);
+      document.removeEventListener("keydown", escape);
+    };
+  }, [open]);
+  const pick = (action: "rename" | "duplicate" | "delete") => {
+    setOpen(false);
+    useEditor.getState().setManage(action);
+  };
+  return (
+    <div className="ed-name-menu" ref={box}>
+      <button
+        className="ed-name-btn"
+        onClick={() => setOpen(!open)}
+        aria-haspopup="menu"
+        aria-expanded={open}
+        title={`${name}: rename, duplicate or delete`}
+        data-testid="pipeline-menu"
+      >
+        <span className="ed-name">{name}</span>
+        <Icon name="chevron" size={14} />
+      </button>
+      {open && (
+        <div className="ed-menu" role="menu">
+          <button role="menuitem" onClick={() => pick("rename")}>
+            Rename…
+          </button>
+          <button role="menuitem" onClick={() => pick("duplicate")}>
+            Duplicate…
+          </button>
+          <hr />
+          <button role="menuitem" className="ed-menu-danger" onClick={() => pick("delete")}>
+            Delete…
+          </button>
+        </div>
+      )}
     </div>
   );
 }

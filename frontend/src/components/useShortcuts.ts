@@ -22,7 +22,8 @@ export function useShortcuts(): void {
         return;
       }
       if (e.key === "Escape") {
-        if (s.helpOpen) s.setHelpOpen(false);
+        if (s.manage) s.setManage(null);
+        else if (s.helpOpen) s.setHelpOpen(false);
         else if (s.historyOpen) s.setHistoryOpen(false);
         return;
       }
