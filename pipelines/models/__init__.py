@@ -44,3 +44,7 @@ __all__ += [
 from .connection import Connection, ConnectionKind  # noqa: E402
 
 __all__ += ["Connection", "ConnectionKind"]
+
+from .monitoring import MonitoringWindow, WindowSize, WindowStatus  # noqa: E402
+
+__all__ += ["MonitoringWindow", "WindowSize", "WindowStatus"]
