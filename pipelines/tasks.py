@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_prerun
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from .services import advance, fanout, steps
+from .services import advance, fanout, monitoring, steps
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
 
@@ -68,3 +68,18 @@ def run_advance(run_id: int) -> None:
     run = Run.objects.filter(pk=run_id).first()
     if run is not None and not run.is_final:
         advance.run_reconcile(run=run)
+
+
+@engine_task("pipelines.monitoring_tick")
+def monitoring_tick() -> int:
+    """Beat: send a task for every monitoring window that is due."""
+    return monitoring.monitoring_tick()
+
+
+@engine_task("pipelines.monitoring_window")
+def monitoring_window(deployment_id: int, start: str, end: str) -> None:
+    from datetime import datetime
+
+    monitoring.monitoring_window_refresh(
+        deployment_id=deployment_id, start=datetime.fromisoformat(start), end=datetime.fromisoformat(end)
+    )

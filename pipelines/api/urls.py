@@ -54,3 +54,12 @@ urlpatterns = [
     path("deployments/<str:name>/feedback", serving_api.feedback, name="api-deployment-feedback"),
     path("deployments/<str:name>/feedback/", serving_api.feedback),
 ]
+
+# Monitoring (issue 9)
+from . import monitoring as monitoring_api  # noqa: E402
+
+urlpatterns += [
+    path("deployments/<str:name>/monitoring/", monitoring_api.MonitoringApi.as_view(), name="api-deployment-monitoring"),
+    path("deployments/<str:name>/monitoring/run/", monitoring_api.MonitoringRunApi.as_view(),
+         name="api-deployment-monitoring-run"),
+]
