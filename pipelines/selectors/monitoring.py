@@ -171,7 +171,7 @@ def monitoring_overview(*, user) -> list[dict[str, Any]]:
 def _latest_windows(deployment_ids: list[int]) -> dict[int, MonitoringWindow]:
     if not deployment_ids:
         return {}
-    windows = MonitoringWindow.objects.filter(deployment_id__in=deployment_ids).defer("report")
+    windows = MonitoringWindow.objects.filter(deployment_id__in=deployment_ids)
     if connection.vendor == "postgresql":
         windows = windows.order_by("deployment_id", "-end", "-start").distinct("deployment_id")
         return {w.deployment_id: w for w in windows}

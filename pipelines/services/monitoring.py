@@ -21,7 +21,7 @@ from functools import lru_cache
 import pandas as pd
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from ..execution.artifacts import OBJECT, TABLE, ArtifactError
@@ -182,8 +182,9 @@ def monitoring_due(*, now: datetime | None = None) -> list[tuple[int, datetime, 
 
     - the last closed window of each configured size, for every deployment with traffic in it
       and no stored window;
-    - stored windows of the last ``LATE_LABEL_DAYS`` days that got labels after they were
-      computed (late feedback counts in the window of the prediction).
+    - stored windows of the last ``LATE_LABEL_DAYS`` days that were computed before they
+      closed (a "so far" window asked for from the page), or that got labels after they
+      were computed (late feedback counts in the window of the prediction).
     """
     now = now or timezone.now()
     due: list[tuple[int, datetime, datetime]] = []
@@ -194,14 +195,18 @@ def monitoring_due(*, now: datetime | None = None) -> list[tuple[int, datetime, 
             MonitoringWindow.objects.filter(start=start, end=end).values_list("deployment_id", flat=True)
         )
         due += [(d, start, end) for d in reads.deployments_with_traffic(start, end) if d not in stored]
-    relabelled = MonitoringWindow.objects.filter(end__gte=now - timedelta(days=LATE_LABEL_DAYS)).filter(
-        Exists(PredictionLog.objects.filter(
-            deployment=OuterRef("deployment"), created_at__gte=OuterRef("start"), created_at__lt=OuterRef("end"),
-            labeled_at__gt=OuterRef("computed_at"),
-        ))
+    stale = MonitoringWindow.objects.filter(end__gte=now - timedelta(days=LATE_LABEL_DAYS), end__lte=now).filter(
+        Q(computed_at__lt=F("end")) | Exists(_labelled_since_computed(OuterRef("deployment"), OuterRef("start"),
+                                                                      OuterRef("end"), OuterRef("computed_at")))
     )
-    due += [(w.deployment_id, w.start, w.end) for w in relabelled.only("deployment_id", "start", "end")]
+    due += [(w.deployment_id, w.start, w.end) for w in stale.only("deployment_id", "start", "end")]
     return due
+
+
+def _labelled_since_computed(deployment, start, end, computed_at):
+    return PredictionLog.objects.filter(
+        deployment=deployment, created_at__gte=start, created_at__lt=end, labeled_at__gt=computed_at
+    )
 
 
 def monitoring_tick(*, now: datetime | None = None) -> int:
@@ -214,14 +219,12 @@ def monitoring_tick(*, now: datetime | None = None) -> int:
 
 
 def monitoring_window_refresh(*, deployment_id: int, start: datetime, end: datetime) -> MonitoringWindow | None:
-    """The task's body: a new window is stored once; a stored one is recomputed only when
-    labels arrived after it was computed (so a repeated message changes nothing)."""
+    """The task's body: a new window is stored once; a stored one is recomputed only when it
+    was computed before it closed or labels arrived since (so a repeated message changes nothing)."""
     window = MonitoringWindow.objects.filter(deployment_id=deployment_id, start=start, end=end).first()
     if window is None:
         return monitoring_window_ensure(deployment_id=deployment_id, start=start, end=end)
-    relabelled = PredictionLog.objects.filter(
-        deployment_id=deployment_id, created_at__gte=start, created_at__lt=end, labeled_at__gt=window.computed_at
-    ).exists()
-    if not relabelled:
+    closed_since = window.computed_at < window.end <= timezone.now()
+    if not closed_since and not _labelled_since_computed(deployment_id, start, end, window.computed_at).exists():
         return None
     return monitoring_window_compute(deployment=window.deployment, start=start, end=end)

@@ -23,3 +23,7 @@ urlpatterns = [
     *editor.urlpatterns,
     *registry.urlpatterns,
 ]
+
+from . import monitoring  # noqa: E402
+
+urlpatterns += monitoring.urlpatterns
