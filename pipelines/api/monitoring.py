@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +27,7 @@ from .schema import choice_query, error_responses
 DEFAULT_SPAN = {WindowSize.HOUR: timedelta(hours=48), WindowSize.DAY: timedelta(days=30),
                 WindowSize.WEEK: timedelta(weeks=26)}
 MAX_SPAN = timedelta(days=3660)
+DATE_TIME = {"type": "string", "format": "date-time"}
 
 
 def parse_moment(value, *, field: str) -> datetime:
@@ -74,8 +80,9 @@ _MonitoringOut = inline_serializer("MonitoringOut", {
 class MonitoringApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", str, description="ISO 8601; default: a span of windows before end"),
-            OpenApiParameter("end", str, description="ISO 8601; default: now"),
+            OpenApiParameter("start", DATE_TIME, description="ISO 8601 (UTC without an offset); "
+                             "default: 30 days, 48 hours or 26 weeks before end"),
+            OpenApiParameter("end", DATE_TIME, description="ISO 8601 (UTC without an offset); default: now"),
             choice_query("window", [WindowSize.HOUR, WindowSize.DAY, WindowSize.WEEK],
                          description="the windows to list (and windows computed on request); default: all"),
         ],
@@ -100,9 +107,14 @@ class MonitoringApi(APIView):
         return Response(monitoring_payload(windows, start=start, end=end, size=size))
 
 
+@extend_schema_field(DATE_TIME)
+class MomentField(StrictCharField):
+    """An ISO 8601 date or date-time as text; ``parse_moment`` reads it (and names the field)."""
+
+
 class MonitoringRunIn(serializers.Serializer):
-    start = StrictCharField(max_length=64)
-    end = StrictCharField(max_length=64)
+    start = MomentField(max_length=64)
+    end = MomentField(max_length=64)
 
 
 class MonitoringRunApi(APIView):
