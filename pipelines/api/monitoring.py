@@ -92,13 +92,13 @@ class MonitoringApi(APIView):
         """The deployment's stored windows in [start, end), oldest first; ``status`` is the latest's."""
         deployment = deployment_get(user=request.user, name=name)
         params = request.query_params
-        size = params.get("window") or None
+        size = params.get("window")  # present but empty is as wrong as any other text
         if size is not None and size not in SIZES:
             refuse_nul(size, field="window")
             raise ApplicationError("window must be hour, day or week", field="window")
-        end = parse_moment(params["end"], field="end") if params.get("end") else datetime.now(UTC)
+        end = parse_moment(params["end"], field="end") if "end" in params else datetime.now(UTC)
         start = (
-            parse_moment(params["start"], field="start") if params.get("start")
+            parse_moment(params["start"], field="start") if "start" in params
             else window_floor(end - DEFAULT_SPAN[size or WindowSize.DAY], size or WindowSize.DAY)
         )
         _bounds(start, end)

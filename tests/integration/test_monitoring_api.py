@@ -163,6 +163,8 @@ def test_an_outsider_gets_404_for_both(watched, outsider_api):
     ({"start": "2026-11-05", "end": "2026-11-01"}, "end"),
     ({"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"}, "end"),
     ({"window": "month"}, "window"),
+    ({"window": ""}, "window"),
+    ({"start": ""}, "start"),
     ({"start": "0001-01-01"}, "start"),
     ({"start": "2026-11-01\x00"}, "start"),
 ])
