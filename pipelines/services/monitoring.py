@@ -132,6 +132,7 @@ def monitoring_report(*, deployment: Deployment, start: datetime, end: datetime)
         min_rows=settings.MONITORING_MIN_ROWS, min_labels=settings.MONITORING_MIN_LABELS,
     )
     report["requests"] = system["requests"]
+    report["request_rate_per_min"] = round(system["requests"] / max((end - start).total_seconds() / 60, 1e-9), 6)
     report["model_version"] = version_id
     if version is not None and not len(reference.features):
         report["drift"]["detail"] = "the model version's training data is not available as a reference"
@@ -174,7 +175,7 @@ def monitoring_window_ensure(*, deployment_id: int, start: datetime, end: dateti
 
 
 def monitoring_window_stored(deployment: Deployment, window: MonitoringWindow) -> None:
-    """Called once a window is stored (committed): where alert rules are evaluated on it."""
+    """Runs after a stored window commits; the alert rules' evaluation (issue 9, alerts) plugs in here."""
 
 
 def monitoring_due(*, now: datetime | None = None) -> list[tuple[int, datetime, datetime]]:
