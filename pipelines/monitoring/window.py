@@ -75,7 +75,11 @@ def window_report(
       issue, errors ≥ 5 %), "ok", or "insufficient_data" when no signal has enough data.
     """
     rows = len(current)
-    if rows >= min_rows:
+    if reference.features.empty:  # no training data to compare with: no verdict on drift or quality
+        drift = {**_insufficient(rows, min_rows), "detail": "no reference: the training data is not available"}
+        quality = {"ok": True, "issues": [], "columns": [], "missing_columns": [], "extra_columns": [],
+                   "status": "insufficient_data"}
+    elif rows >= min_rows:
         drift = drift_.dataset_drift(reference.features, current, reference.kinds, prepared_reference=reference.prepared)
         drift["status"] = "alert" if drift["dataset_drift"] else "warning" if drift["n_drifted"] else "ok"
         drift["n"] = rows

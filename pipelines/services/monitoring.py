@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import pandas as pd
 from django.conf import settings
@@ -134,22 +134,26 @@ def monitoring_report(*, deployment: Deployment, start: datetime, end: datetime)
     report["requests"] = system["requests"]
     report["request_rate_per_min"] = round(system["requests"] / max((end - start).total_seconds() / 60, 1e-9), 6)
     report["model_version"] = version_id
-    if version is not None and not len(reference.features):
-        report["drift"]["detail"] = "the model version's training data is not available as a reference"
     return json_safe(report), version_id
 
 
 def monitoring_window_compute(*, deployment: Deployment, start: datetime, end: datetime) -> MonitoringWindow:
     """Compute [start, end) now and store it, replacing a stored window with the same bounds."""
     report, version_id = monitoring_report(deployment=deployment, start=start, end=end)
-    with transaction.atomic():
-        window, _ = MonitoringWindow.objects.update_or_create(
-            deployment=deployment, start=start, end=end,
-            defaults={"size": window_size_of(start, end), "status": report["status"], "n": report["n"],
-                      "model_version_id": version_id, "report": report},
-        )
-        transaction.on_commit(lambda: monitoring_window_stored(deployment, window))
-    return window
+    fields = {"size": window_size_of(start, end), "status": report["status"], "n": report["n"],
+              "model_version_id": version_id, "report": report}
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                window, _ = MonitoringWindow.objects.update_or_create(
+                    deployment=deployment, start=start, end=end, defaults=fields
+                )
+                transaction.on_commit(partial(monitoring_window_stored, deployment, window))
+            return window
+        except IntegrityError:  # inserted meanwhile by another request or the tick: update it
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def monitoring_window_ensure(*, deployment_id: int, start: datetime, end: datetime) -> MonitoringWindow | None:

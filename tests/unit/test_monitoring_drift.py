@@ -215,3 +215,10 @@ def test_a_quiet_window_is_ok():
     report = window_report(_reference(), normal_frame(2_000, 2), start="s", end="e", n=2_000,
                            predictions=truth, labels=(truth, truth))
     assert report["status"] == "ok", (report["drift"], report["quality"])
+
+
+def test_without_a_reference_neither_drift_nor_quality_has_a_verdict():
+    empty = Reference(features=pd.DataFrame(columns=FEATURES), kinds=KINDS, profiles={}, task="classification")
+    report = window_report(empty, normal_frame(500, 2), start="s", end="e", n=500)
+    assert report["drift"]["status"] == "insufficient_data" and "no reference" in report["drift"]["detail"]
+    assert report["quality"]["issues"] == [] and report["status"] == "insufficient_data"
