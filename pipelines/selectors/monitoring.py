@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from ..access import workspace_ids_for
 from ..models import Deployment, MonitoringWindow, PredictionLog
@@ -134,14 +134,10 @@ def window_model_version_id(deployment: Deployment, start: datetime, end: dateti
 
 
 def deployments_with_traffic(start: datetime, end: datetime) -> list[int]:
-    return list(
-        PredictionLog.objects.filter(created_at__gte=start, created_at__lt=end)
-        .values_list("deployment_id", flat=True).distinct().order_by()
-    )
-
-
-def window_rows(deployment: Deployment, start: datetime, end: datetime) -> int:
-    return int(_served(deployment, start, end).aggregate(n=Sum("n_rows"))["n"] or 0)
+    """Ids of the deployments with a request in [start, end): one EXISTS per deployment on the
+    (deployment, -created_at) index, not a scan of every log in the span."""
+    logged = PredictionLog.objects.filter(deployment=OuterRef("pk"), created_at__gte=start, created_at__lt=end)
+    return list(Deployment.objects.filter(Exists(logged)).values_list("pk", flat=True).order_by("pk"))
 
 
 # --- stored windows ---------------------------------------------------------------
