@@ -81,7 +81,7 @@ test-unit: python-dev-deps
 lint: python-dev-deps
 	$(VENV)/bin/ruff check .
 
-BENCHES ?= engine_overhead cache parallel dispatch run_history serving editor
+BENCHES ?= engine_overhead cache parallel dispatch run_history serving editor drift
 bench: python-dev-deps frontend
 	for b in $(BENCHES); do echo "== bench/$$b.py"; (cd bench && ../$(PY) $$b.py) || exit 1; done
 

@@ -386,3 +386,15 @@ RETRAIN_COLLECT_SECONDS = float(os.environ.get("RETRAIN_COLLECT_SECONDS", 30))
 CELERY_BEAT_SCHEDULE["collect-retrain-runs"] = {
     "task": "pipelines.retrain_runs_collect", "schedule": RETRAIN_COLLECT_SECONDS,
 }
+# --- Monitoring ----------------------------------------------------------------------
+# Windows are calendar-aligned UTC buckets; the beat's tick computes the last closed
+# window of each size in MONITORING_WINDOW_SIZES (comma-separated: hour, day, week).
+MONITORING_WINDOW_SIZES = [
+    s.strip() for s in os.environ.get("MONITORING_WINDOW_SIZES", "day").split(",") if s.strip()
+]
+MONITORING_TICK_SECONDS = float(os.environ.get("MONITORING_TICK_SECONDS", 300))
+MONITORING_REFERENCE_ROWS = int(os.environ.get("MONITORING_REFERENCE_ROWS", 10_000))
+MONITORING_WINDOW_ROWS = int(os.environ.get("MONITORING_WINDOW_ROWS", 5_000))
+MONITORING_MIN_ROWS = int(os.environ.get("MONITORING_MIN_ROWS", 100))  # no drift verdict below
+MONITORING_MIN_LABELS = int(os.environ.get("MONITORING_MIN_LABELS", 50))  # no performance below
+CELERY_BEAT_SCHEDULE["monitoring-tick"] = {"task": "pipelines.monitoring_tick", "schedule": MONITORING_TICK_SECONDS}

@@ -5,6 +5,7 @@ from .models import (
     Connection,
     Dataset,
     Membership,
+    MonitoringWindow,
     Pipeline,
     PipelineVersion,
     Run,
@@ -99,6 +100,21 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # created through the API, which tests the login and encrypts the password
+
+
+@admin.register(MonitoringWindow)
+class MonitoringWindowAdmin(admin.ModelAdmin):
+    """Computed by the monitoring tick or ``POST …/monitoring/run/``; read-only here."""
+
+    list_display = ["id", "deployment", "size", "start", "end", "status", "n", "computed_at"]
+    list_filter = ["status", "size"]
+    list_select_related = ["deployment"]
+    raw_id_fields = ["deployment", "model_version"]
+    readonly_fields = ["deployment", "size", "start", "end", "status", "n", "model_version", "report", "computed_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
 
 
 # Registry and deployment admin; alert rules, alerts and retrain policies.

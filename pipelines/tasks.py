@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_prerun
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from .services import advance, fanout, steps
+from .services import advance, fanout, monitoring, steps
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
 
@@ -88,3 +88,16 @@ def retrain_runs_collect() -> int:
     from .services.retrain import retrain_runs_collect as collect
 
     return collect()
+@engine_task("pipelines.monitoring_tick")
+def monitoring_tick() -> int:
+    """Beat: send a task for every monitoring window that is due."""
+    return monitoring.monitoring_tick()
+
+
+@engine_task("pipelines.monitoring_window")
+def monitoring_window(deployment_id: int, start: str, end: str) -> None:
+    from datetime import datetime
+
+    monitoring.monitoring_window_refresh(
+        deployment_id=deployment_id, start=datetime.fromisoformat(start), end=datetime.fromisoformat(end)
+    )

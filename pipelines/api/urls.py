@@ -76,3 +76,12 @@ urlpatterns += [
     path("alerts/<int:alert_id>/", alerts_api.AlertDetailApi.as_view(), name="api-alert"),
     path("alerts/<int:alert_id>/ack/", alerts_api.AlertAckApi.as_view(), name="api-alert-ack"),
 ]
+
+# Monitoring (issue 9)
+from . import monitoring as monitoring_api  # noqa: E402
+
+urlpatterns += [
+    path("deployments/<str:name>/monitoring/", monitoring_api.MonitoringApi.as_view(), name="api-deployment-monitoring"),
+    path("deployments/<str:name>/monitoring/run/", monitoring_api.MonitoringRunApi.as_view(),
+         name="api-deployment-monitoring-run"),
+]

@@ -68,3 +68,6 @@ __all__ += [
     "RetrainRun",
     "Signal",
 ]
+from .monitoring import MonitoringWindow, WindowSize, WindowStatus  # noqa: E402
+
+__all__ += ["MonitoringWindow", "WindowSize", "WindowStatus"]

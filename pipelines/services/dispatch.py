@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.conf import settings
 
@@ -56,6 +57,21 @@ def enqueue_gather(step_id: int, attempt: int) -> None:
     from ..tasks import step_gather
 
     step_gather.apply_async(args=[step_id, attempt], task_id=f"gather-{step_id}-{attempt}")
+
+
+def enqueue_monitoring_windows(windows: Iterable[tuple[int, datetime, datetime]]) -> None:
+    """Send ``pipelines.monitoring_window`` for each (deployment id, start, end).
+
+    The task id names the window, so a window sent twice is computed by whichever
+    message comes first and the other finds it stored (the task is a no-op then).
+    """
+    from ..tasks import monitoring_window
+
+    for deployment_id, start, end in windows:
+        monitoring_window.apply_async(
+            args=[deployment_id, start.isoformat(), end.isoformat()],
+            task_id=f"monitor-{deployment_id}-{start:%Y%m%dT%H%M%S}-{end:%Y%m%dT%H%M%S}",
+        )
 
 
 def revoke(task_ids: Iterable[str]) -> None:

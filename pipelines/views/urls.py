@@ -27,3 +27,6 @@ urlpatterns = [
 from . import alerts  # noqa: E402 - issue 9
 
 urlpatterns += alerts.urlpatterns
+from . import monitoring  # noqa: E402
+
+urlpatterns += monitoring.urlpatterns

@@ -1,0 +1,131 @@
+"""Deployment monitoring: stored windows (GET) and computing one window now (POST)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..errors import ApplicationError
+from ..inputs import refuse_nul
+from ..models import Role, WindowSize
+from ..selectors.monitoring import monitoring_window_list
+from ..selectors.registry import deployment_get
+from ..services.monitoring import SIZES, iso, monitoring_window_compute, window_floor
+from .fields import StrictCharField
+from .schema import choice_query, error_responses
+
+DEFAULT_SPAN = {WindowSize.HOUR: timedelta(hours=48), WindowSize.DAY: timedelta(days=30),
+                WindowSize.WEEK: timedelta(weeks=26)}
+MAX_SPAN = timedelta(days=3660)
+DATE_TIME = {"type": "string", "format": "date-time"}
+
+
+def parse_moment(value, *, field: str) -> datetime:
+    """An ISO 8601 date or date-time; without an offset it is UTC."""
+    refuse_nul(value, field=field)
+    parsed = None
+    if isinstance(value, str) and len(value) <= 64:
+        try:
+            parsed = parse_datetime(value)
+            if parsed is None and (day := parse_date(value)) is not None:
+                parsed = datetime.combine(day, time())
+        except ValueError:  # well-formed but impossible, e.g. month 13
+            parsed = None
+    if parsed is None:
+        raise ApplicationError(
+            f"{field} must be an ISO 8601 date or date-time, e.g. 2026-11-30T00:00:00Z", field=field
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if not datetime(1970, 1, 1, tzinfo=UTC) <= parsed <= datetime(9000, 1, 1, tzinfo=UTC):
+        raise ApplicationError(f"{field} is out of range", field=field)
+    return parsed.astimezone(UTC)
+
+
+def _bounds(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise ApplicationError("end must be after start", field="end")
+    if end - start > MAX_SPAN:
+        raise ApplicationError("start and end may be at most 10 years apart", field="start")
+
+
+def monitoring_payload(windows, *, start: datetime, end: datetime, size: str | None) -> dict:
+    reports = [w.report for w in windows]
+    return {
+        "status": reports[-1]["status"] if reports else "insufficient_data",
+        "start": iso(start), "end": iso(end), "window": size,
+        "windows": reports,
+    }
+
+
+_MonitoringOut = inline_serializer("MonitoringOut", {
+    "status": serializers.ChoiceField(["ok", "warning", "alert", "insufficient_data"]),
+    "start": serializers.DateTimeField(),
+    "end": serializers.DateTimeField(),
+    "window": serializers.CharField(allow_null=True),
+    "windows": serializers.ListField(child=serializers.DictField()),
+})
+
+
+class MonitoringApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", DATE_TIME, description="ISO 8601 (UTC without an offset); "
+                             "default: 30 days, 48 hours or 26 weeks before end"),
+            OpenApiParameter("end", DATE_TIME, description="ISO 8601 (UTC without an offset); default: now"),
+            choice_query("window", [WindowSize.HOUR, WindowSize.DAY, WindowSize.WEEK],
+                         description="the windows to list (and windows computed on request); default: all"),
+        ],
+        responses={200: _MonitoringOut, **error_responses(400, 404)},
+    )
+    def get(self, request, name: str):
+        """The deployment's stored windows in [start, end), oldest first; ``status`` is the latest's."""
+        deployment = deployment_get(user=request.user, name=name)
+        params = request.query_params
+        size = params.get("window")  # present but empty is as wrong as any other text
+        if size is not None and size not in SIZES:
+            refuse_nul(size, field="window")
+            raise ApplicationError("window must be hour, day or week", field="window")
+        end = parse_moment(params["end"], field="end") if "end" in params else datetime.now(UTC)
+        start = (
+            parse_moment(params["start"], field="start") if "start" in params
+            else window_floor(end - DEFAULT_SPAN[size or WindowSize.DAY], size or WindowSize.DAY)
+        )
+        _bounds(start, end)
+        sizes = [size, WindowSize.CUSTOM] if size else None
+        windows = monitoring_window_list(deployment=deployment, start=start, end=end, sizes=sizes)
+        return Response(monitoring_payload(windows, start=start, end=end, size=size))
+
+
+@extend_schema_field(DATE_TIME)
+class MomentField(StrictCharField):
+    """An ISO 8601 date or date-time as text; ``parse_moment`` reads it (and names the field)."""
+
+
+class MonitoringRunIn(serializers.Serializer):
+    start = MomentField(max_length=64)
+    end = MomentField(max_length=64)
+
+
+class MonitoringRunApi(APIView):
+    @extend_schema(request=MonitoringRunIn, responses={200: _MonitoringOut, **error_responses(400, 403, 404)})
+    def post(self, request, name: str):
+        """Compute exactly one window covering [start, end) now, store it and answer it."""
+        data = MonitoringRunIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        start = parse_moment(data.validated_data["start"], field="start")
+        end = parse_moment(data.validated_data["end"], field="end")
+        _bounds(start, end)
+        deployment = deployment_get(user=request.user, name=name, role=Role.EDITOR)
+        window = monitoring_window_compute(deployment=deployment, start=start, end=end)
+        return Response(monitoring_payload([window], start=start, end=end, size=window.size))

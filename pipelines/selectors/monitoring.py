@@ -1,0 +1,177 @@
+"""Read queries for monitoring: a window's logged rows, its system figures, stored windows.
+
+``prediction_window_frame`` is the one place that reads logged inputs; a
+columnar copy of the logs can replace its body without touching its callers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, QuerySet
+
+from ..access import workspace_ids_for
+from ..models import Deployment, MonitoringWindow, PredictionLog
+
+REQUEST_ID, ROW, PREDICTION = "_request_id", "_row", "_prediction"  # bookkeeping columns of a window frame
+SAMPLE_SEED = 0
+
+
+def _served(deployment: Deployment, start: datetime, end: datetime) -> QuerySet[PredictionLog]:
+    """Requests answered (status < 400) in [start, end)."""
+    return PredictionLog.objects.filter(
+        deployment=deployment, created_at__gte=start, created_at__lt=end, status__lt=400
+    )
+
+
+def prediction_window_frame(deployment: Deployment, start: datetime, end: datetime, limit: int) -> pd.DataFrame:
+    """The rows predicted in [start, end), sampled to at most ``limit`` rows with a fixed seed.
+
+    One row per predicted input row: the feature columns as sent, plus ``_request_id``,
+    ``_row`` (its position in the request) and ``_prediction``. ``frame.attrs``:
+    ``n_rows`` (rows predicted before sampling) and ``present`` (the columns any
+    sampled request sent). Requests are sampled first, so a window of a million
+    requests decodes about ``limit`` of them, then rows are sampled down to ``limit``.
+    """
+    served = _served(deployment, start, end)
+    requests = np.array(served.values_list("id", "n_rows").order_by("id"), dtype="int64").reshape(-1, 2)
+    total = int(requests[:, 1].sum()) if len(requests) else 0
+    rng = np.random.default_rng(SAMPLE_SEED)
+    if total > limit:
+        order = rng.permutation(len(requests))
+        enough = int(np.searchsorted(np.cumsum(requests[order, 1]), limit)) + 1
+        chosen = np.sort(requests[order[:enough], 0])
+    else:
+        chosen = requests[:, 0]
+    records: list[dict] = []
+    request_ids: list[str] = []
+    rows: list[int] = []
+    predictions: list[Any] = []
+    for chunk in range(0, len(chosen), 2000):
+        ids = chosen[chunk:chunk + 2000].tolist()
+        for request_id, inputs, outputs in (
+            PredictionLog.objects.filter(pk__in=ids).order_by("pk").values_list("request_id", "inputs", "outputs")
+        ):
+            inputs = inputs or []
+            predicted = (outputs or {}).get("predictions") or [None] * len(inputs)
+            records.extend(inputs)
+            request_ids.extend([request_id] * len(inputs))
+            rows.extend(range(len(inputs)))
+            predictions.extend(predicted[: len(inputs)] + [None] * (len(inputs) - len(predicted)))
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    present = {str(c) for c in frame.columns}
+    frame[REQUEST_ID] = pd.Series(request_ids, dtype=object)
+    frame[ROW] = pd.Series(rows, dtype="int64")
+    frame[PREDICTION] = pd.Series(predictions, dtype=object)
+    if len(frame) > limit:
+        frame = frame.iloc[np.sort(rng.choice(len(frame), size=limit, replace=False))].reset_index(drop=True)
+    frame.attrs.update(n_rows=total, present=present)
+    return frame
+
+
+def window_labels(deployment: Deployment, start: datetime, end: datetime, limit: int) -> tuple[list, list]:
+    """(ground truth, prediction) of every labelled row predicted in [start, end), at most
+    ``limit`` rows (a fixed-seed sample). Late labels count here: a label belongs to the
+    window of its prediction, whenever it was posted."""
+    truth: list[Any] = []
+    predicted: list[Any] = []
+    for label, outputs in _served(deployment, start, end).filter(label__isnull=False).values_list("label", "outputs"):
+        answers = (outputs or {}).get("predictions") or []
+        for value, prediction in zip(label, answers, strict=False):
+            if value is not None:
+                truth.append(value)
+                predicted.append(prediction)
+    if len(truth) > limit:
+        keep = np.sort(np.random.default_rng(SAMPLE_SEED).choice(len(truth), size=limit, replace=False))
+        truth, predicted = [truth[i] for i in keep], [predicted[i] for i in keep]
+    return truth, predicted
+
+
+def window_system(deployment: Deployment, start: datetime, end: datetime) -> dict[str, Any]:
+    """Requests, error rate and latency p50/p95/p99 (ms) of every request in [start, end)."""
+    logs = PredictionLog.objects.filter(deployment=deployment, created_at__gte=start, created_at__lt=end)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT count(*), count(*) FILTER (WHERE status >= 400),
+                       percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms)
+                FROM {PredictionLog._meta.db_table}
+                WHERE deployment_id = %s AND created_at >= %s AND created_at < %s
+                """,
+                [deployment.pk, start, end],
+            )
+            total, errors, quantiles = cursor.fetchone()
+    else:
+        latencies = np.array(logs.values_list("latency_ms", flat=True), dtype="float64")
+        total, errors = len(latencies), logs.filter(status__gte=400).count()
+        quantiles = np.quantile(latencies, [0.5, 0.95, 0.99]).tolist() if total else None
+    p50, p95, p99 = [round(q, 3) for q in quantiles] if quantiles else (None, None, None)
+    return {
+        "requests": total,
+        "error_rate": round(errors / total, 6) if total else None,
+        "latency_ms": {"p50": p50, "p95": p95, "p99": p99},
+    }
+
+
+def window_model_version_id(deployment: Deployment, start: datetime, end: datetime) -> int | None:
+    """The model version that answered most of [start, end)'s requests; else the one
+    in effect at ``end``; else the one serving now."""
+    busiest = (
+        _served(deployment, start, end).exclude(model_version=None)
+        .values("model_version_id").annotate(n=Count("id")).order_by("-n").first()
+    )
+    if busiest:
+        return busiest["model_version_id"]
+    revision = deployment.revisions.filter(created_at__lt=end).order_by("-number").first()
+    if revision is not None:
+        return revision.model_version_id
+    return deployment.current_revision.model_version_id if deployment.current_revision_id else None
+
+
+def deployments_with_traffic(start: datetime, end: datetime) -> list[int]:
+    """Ids of the deployments with a request in [start, end): one EXISTS per deployment on the
+    (deployment, -created_at) index, not a scan of every log in the span."""
+    logged = PredictionLog.objects.filter(deployment=OuterRef("pk"), created_at__gte=start, created_at__lt=end)
+    return list(Deployment.objects.filter(Exists(logged)).values_list("pk", flat=True).order_by("pk"))
+
+
+# --- stored windows ---------------------------------------------------------------
+
+
+def monitoring_window_list(
+    *, deployment: Deployment, start: datetime, end: datetime, sizes: list[str] | None = None, limit: int = 1000
+) -> list[MonitoringWindow]:
+    """Stored windows inside [start, end), oldest first (the latest ``limit``)."""
+    windows = MonitoringWindow.objects.filter(deployment=deployment, start__gte=start, end__lte=end)
+    if sizes:
+        windows = windows.filter(size__in=sizes)
+    return list(reversed(windows.order_by("-start", "-end")[:limit]))
+
+
+def monitoring_overview(*, user) -> list[dict[str, Any]]:
+    """Every deployment of the user's workspaces with its latest stored window (two queries)."""
+    deployments = list(
+        Deployment.objects.filter(workspace_id__in=workspace_ids_for(user))
+        .select_related("workspace", "current_revision__model_version__registered_model")
+        .order_by("name")
+    )
+    latest = _latest_windows([d.pk for d in deployments])
+    return [{"deployment": d, "window": latest.get(d.pk)} for d in deployments]
+
+
+def _latest_windows(deployment_ids: list[int]) -> dict[int, MonitoringWindow]:
+    if not deployment_ids:
+        return {}
+    windows = MonitoringWindow.objects.filter(deployment_id__in=deployment_ids)
+    if connection.vendor == "postgresql":
+        windows = windows.order_by("deployment_id", "-end", "-start").distinct("deployment_id")
+        return {w.deployment_id: w for w in windows}
+    latest: dict[int, MonitoringWindow] = {}
+    for window in windows.order_by("deployment_id", "-end", "-start"):
+        latest.setdefault(window.deployment_id, window)
+    return latest
