@@ -105,8 +105,11 @@ class DeploymentOut(serializers.ModelSerializer):
 
     class Meta:
         model = Deployment
-        fields = ["id", "name", "workspace", "revision", "model_version", "endpoints", "created_by",
-                  "created_at", "updated_at"]
+        fields = ["id", "name", "workspace", "revision", "model_version", "alias", "traffic", "endpoints",
+                  "created_by", "created_at", "updated_at"]
+
+    alias = serializers.CharField(allow_null=True, read_only=True, default=None)
+    traffic = serializers.JSONField(read_only=True)
 
     def get_revision(self, obj) -> int | None:
         return obj.current_revision.number if obj.current_revision_id else None
@@ -201,8 +204,24 @@ class ModelDetailApi(APIView):
 
 
 class DeployIn(serializers.Serializer):
+    """Pin a version (``model_version``) or follow an alias (``model`` + ``alias``)."""
+
     name = NameField(max_length=100)
-    model_version = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    model_version = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
+    model = NameField(max_length=100, required=False)
+    alias = StrictCharField(max_length=50, required=False)
+
+    def validate(self, attrs):
+        if "model_version" in attrs and ("model" in attrs or "alias" in attrs):
+            raise serializers.ValidationError({"model_version": "send model_version, or model and alias, not both"})
+        if "model_version" not in attrs:
+            if "model" not in attrs:
+                raise serializers.ValidationError(
+                    {"model_version": "send model_version, or model and alias to follow an alias"}
+                )
+            if "alias" not in attrs:
+                raise serializers.ValidationError({"alias": "a deployment of a model follows an alias, e.g. champion"})
+        return attrs
 
 
 class DeploymentListApi(APIView):
@@ -219,10 +238,22 @@ class DeploymentListApi(APIView):
     def post(self, request):
         data = DeployIn(data=request.data)
         data.is_valid(raise_exception=True)
-        deployment, created = deployment_deploy(
-            user=request.user, name=data.validated_data["name"],
-            model_version_id=data.validated_data["model_version"],
-        )
+        if "model_version" in data.validated_data:
+            deployment, created = deployment_deploy(
+                user=request.user, name=data.validated_data["name"],
+                model_version_id=data.validated_data["model_version"],
+            )
+        else:
+            from ..selectors.delivery import registered_model_get
+            from ..services.promotion import deployment_follow
+
+            workspace = optional_id(request.query_params.get("workspace"), field="workspace")
+            model = registered_model_get(user=request.user, name=data.validated_data["model"],
+                                         workspace_id=workspace, field="model")
+            deployment, created = deployment_follow(
+                user=request.user, name=data.validated_data["name"], registered_model=model,
+                alias=data.validated_data["alias"],
+            )
         deployment = deployment_get(user=request.user, name=deployment.name)
         return Response(
             deployment_payload(request, deployment),

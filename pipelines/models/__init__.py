@@ -44,3 +44,13 @@ __all__ += [
 from .connection import Connection, ConnectionKind  # noqa: E402
 
 __all__ += ["Connection", "ConnectionKind"]
+
+from .delivery import (  # noqa: E402
+    GateEvaluation,
+    ModelAlias,
+    PromotionEvent,
+    ShadowPrediction,
+    TrafficChange,
+)
+
+__all__ += ["GateEvaluation", "ModelAlias", "PromotionEvent", "ShadowPrediction", "TrafficChange"]
