@@ -68,3 +68,11 @@ def run_advance(run_id: int) -> None:
     run = Run.objects.filter(pk=run_id).first()
     if run is not None and not run.is_final:
         advance.run_reconcile(run=run)
+
+
+@engine_task("pipelines.rollout_check")
+def rollout_check() -> int:
+    """Automatic rollback of canary splits whose new version does worse (services.rollout)."""
+    from .services.rollout import rollout_check_all
+
+    return rollout_check_all()

@@ -51,32 +51,36 @@ class GatesOut(serializers.Serializer):
 
 class RegisteredModelOut(serializers.Serializer):
     name = serializers.CharField()
-    workspace = serializers.IntegerField(source="workspace_id")
+    workspace = serializers.IntegerField()
     description = serializers.CharField()
-    gates = serializers.SerializerMethodField()
-    aliases = serializers.DictField(child=serializers.IntegerField())
+    gates = GatesOut()
+    aliases = serializers.DictField(child=serializers.IntegerField(), help_text="{alias: version number}")
     versions = ModelVersionOut(many=True)
-    deployments = serializers.ListField(child=serializers.DictField())
+    deployments = serializers.ListField(child=serializers.DictField(), help_text="deployments following an alias")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-    def get_gates(self, obj) -> dict:
-        return {"checks": obj.gates or []}
-
 
 def registered_model_payload(model) -> dict:
-    model.aliases = {a.alias: a.model_version.number for a in model_aliases(registered_model=model)}
     versions = model_versions(registered_model=model)
     for version in versions:
         version.registered_model = model  # the serializer reads its name: no query per version
-    model.versions = versions
-    model.deployments = [
-        {"name": d.name, "alias": d.alias,
-         "version": d.current_revision.model_version.number if d.current_revision_id else None,
-         "traffic": d.traffic or {}}
-        for d in following_deployments(registered_model=model)
-    ]
-    return RegisteredModelOut(model).data
+    return RegisteredModelOut({
+        "name": model.name,
+        "workspace": model.workspace_id,
+        "description": model.description,
+        "gates": {"checks": model.gates or []},
+        "aliases": {a.alias: a.model_version.number for a in model_aliases(registered_model=model)},
+        "versions": versions,
+        "deployments": [
+            {"name": d.name, "alias": d.alias,
+             "version": d.current_revision.model_version.number if d.current_revision_id else None,
+             "traffic": d.traffic or {}}
+            for d in following_deployments(registered_model=model)
+        ],
+        "created_at": model.created_at,
+        "updated_at": model.updated_at,
+    }).data
 
 
 class RegisteredModelDetailApi(APIView):

@@ -117,7 +117,7 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
 def _followers_move(registered_model: RegisteredModel, alias: str, version: ModelVersion, user) -> None:
     from .deployments import _revision_add
 
-    followers = Deployment.objects.select_for_update().select_related("current_revision").filter(
+    followers = Deployment.objects.select_for_update(of=("self",)).select_related("current_revision").filter(
         model=registered_model, alias=alias
     )
     for deployment in followers:
