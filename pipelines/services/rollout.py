@@ -15,7 +15,8 @@ every ``ROLLOUT_CHECK_SECONDS``. For each deployment with a split it compares, o
 the requests since the split was set, each other alias's version with the
 followed one; once both have at least ``ROLLOUT_MIN_REQUESTS`` requests, a
 version whose error rate exceeds the followed one's by more than 1 point, or
-whose p95 latency exceeds 1.5× its p95, is taken out: the split goes back to
+whose p95 latency exceeds 1.5× its p95 (and by at least ``LATENCY_MIN_GAP_MS``),
+is taken out: the split goes back to
 100 % on the followed alias and a ``TrafficChange`` (automatic) says why.
 """
 
@@ -36,6 +37,9 @@ from .promotion import alias_check
 ROLLOUT_MIN_REQUESTS = int(os.environ.get("ROLLOUT_MIN_REQUESTS", "50"))
 ERROR_RATE_MARGIN = 0.01  # one point
 LATENCY_FACTOR = 1.5
+# Below this absolute gap a p95 ratio is noise (sub-millisecond models on a busy host):
+# a canary is rolled back for latency only when it is both 1.5× and this much slower.
+LATENCY_MIN_GAP_MS = float(os.environ.get("ROLLOUT_LATENCY_MIN_GAP_MS", "5"))
 
 
 def traffic_validate(*, deployment: Deployment, body: Any) -> dict[str, Any]:
@@ -151,7 +155,8 @@ def rollout_check(*, deployment: Deployment) -> str | None:
         if s["error_rate"] > base["error_rate"] + ERROR_RATE_MARGIN:
             reason = (f"{alias!r} error rate {s['error_rate']:.1%} exceeds {deployment.alias!r}'s "
                       f"{base['error_rate']:.1%} by more than 1 point")
-        elif s["p95_ms"] and base["p95_ms"] and s["p95_ms"] > LATENCY_FACTOR * base["p95_ms"]:
+        elif (s["p95_ms"] and base["p95_ms"] and s["p95_ms"] > LATENCY_FACTOR * base["p95_ms"]
+              and s["p95_ms"] - base["p95_ms"] >= LATENCY_MIN_GAP_MS):
             reason = (f"{alias!r} p95 latency {s['p95_ms']:.2f} ms exceeds 1.5× {deployment.alias!r}'s "
                       f"{base['p95_ms']:.2f} ms")
         if reason:
