@@ -26,6 +26,7 @@ from ..selectors.registry import (
 )
 from .common import can_edit as _can_edit
 from .common import page as _page
+from .delivery import deployment_delivery_context, model_delivery_context
 from .outputs import render_output
 
 
@@ -106,6 +107,7 @@ def model_version_page(request, version_id: int):
             "deployments": model_version_deployments(version=version),
             "can_edit": _can_edit(request.user, version.registered_model.workspace_id),
             "default_name": version.registered_model.name.lower().replace("_", "-"),
+            **model_delivery_context(request.user, version),
         },
     )
 
@@ -163,6 +165,7 @@ def deployment_page(request, name: str):
             },
             "curl": curl,
             "python": python,
+            **deployment_delivery_context(deployment),
         },
     )
 

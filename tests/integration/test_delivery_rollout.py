@@ -10,33 +10,23 @@ from __future__ import annotations
 import json
 import uuid
 
-import pandas as pd
 import pytest
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline as SkPipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from pipelines.models import (
     Membership,
-    Pipeline,
-    PipelineVersion,
     PredictionLog,
     Role,
     Run,
-    RunStatus,
     ShadowPrediction,
-    StepRun,
-    StepStatus,
     TrafficChange,
     Workspace,
 )
-from pipelines.services.artifacts import artifact_store, artifacts_record
 from pipelines.services.rollout import rollout_check_all
 from pipelines.serving.logbuffer import prediction_log_writer_stop, prediction_logs_flush
 from pipelines.serving.shadow import shadow_flush
 from pipelines.serving.state import caches_clear
 from tests.conftest import api_client_for
-from tests.integration.delivery_models import slow_identity
+from tests.integration.delivery_models import trained_run
 from tests.integration.serving_factories import asgi_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -48,28 +38,6 @@ def _fresh_serving_caches():
     yield
     prediction_log_writer_stop()
     caches_clear()
-
-
-def _trained_run(user, columns: list[str], *, flip: bool = False, slow: bool = False) -> Run:
-    workspace = Workspace.objects.get(personal_owner=user)
-    pipeline = Pipeline.objects.create(workspace=workspace, name="p", graph={"nodes": [], "edges": []},
-                                       created_by=user)
-    version = PipelineVersion.objects.create(pipeline=pipeline, number=1, graph=pipeline.graph, graph_hash="h")
-    run = Run.objects.create(workspace=workspace, pipeline=pipeline, pipeline_version=version,
-                             status=RunStatus.SUCCEEDED, created_by=user, steps_total=2, steps_done=2)
-    table = pd.DataFrame({c: [0.0, 1, 2, 3, 4, 5] for c in columns})
-    table["target"] = [1, 1, 1, 0, 0, 0] if flip else [0, 0, 0, 1, 1, 1]
-    steps = [("slow", FunctionTransformer(slow_identity))] if slow else []
-    model = SkPipeline([*steps, ("lr", LogisticRegression())]).fit(table[columns], table["target"])
-    store = artifact_store()
-    table_ref, model_ref = store.put_table(table), store.put_object(model)
-    artifacts_record([table_ref, model_ref])
-    StepRun.objects.create(run=run, node_id="load", block_key="dataset.builtin", block_version="1",
-                           position=0, status=StepStatus.SUCCEEDED, outputs={"table": table_ref.as_ref()})
-    StepRun.objects.create(run=run, node_id="train", block_key="model.train", block_version="1", position=1,
-                           status=StepStatus.SUCCEEDED, inputs={"table": ["load", "table"]},
-                           params={"target": "target"}, outputs={"model": model_ref.as_ref()})
-    return run
 
 
 def _register(client, run: Run) -> dict:
@@ -88,8 +56,8 @@ def _promote(client, number: int, alias: str):
 def live(owner, owner_api):
     """Model ``m``: v1 champion, v2 challenger (same columns, opposite answers), deployed as
     ``live`` following champion, with a key."""
-    _register(owner_api, _trained_run(owner, ["a", "b"]))
-    _register(owner_api, _trained_run(owner, ["a", "b"], flip=True))
+    _register(owner_api, trained_run(owner, ["a", "b"]))
+    _register(owner_api, trained_run(owner, ["a", "b"], flip=True))
     _promote(owner_api, 1, "champion")
     _promote(owner_api, 2, "challenger")
     created = owner_api.post("/api/deployments/", {"name": "live", "model": "m", "alias": "champion"},
@@ -168,9 +136,9 @@ def test_shadow_mirrors_to_the_challenger_logs_only_its_answers_and_leaves_the_c
 
 def test_injected_errors_on_the_canary_roll_the_split_back_to_the_champion(owner, owner_api, monkeypatch):
     monkeypatch.setattr("pipelines.services.rollout.ROLLOUT_MIN_REQUESTS", 20)
-    _register(owner_api, _trained_run(owner, ["a", "b"]))
+    _register(owner_api, trained_run(owner, ["a", "b"]))
     # The new version needs a column "c" that clients do not send: each request it gets fails.
-    _register(owner_api, _trained_run(owner, ["a", "b", "c"]))
+    _register(owner_api, trained_run(owner, ["a", "b", "c"]))
     _promote(owner_api, 1, "champion")
     _promote(owner_api, 2, "challenger")
     owner_api.post("/api/deployments/", {"name": "live", "model": "m", "alias": "champion"}, format="json")
@@ -195,8 +163,8 @@ def test_injected_errors_on_the_canary_roll_the_split_back_to_the_champion(owner
 
 def test_injected_latency_on_the_canary_rolls_the_split_back_to_the_champion(owner, owner_api, monkeypatch):
     monkeypatch.setattr("pipelines.services.rollout.ROLLOUT_MIN_REQUESTS", 20)
-    _register(owner_api, _trained_run(owner, ["a", "b"]))
-    _register(owner_api, _trained_run(owner, ["a", "b"], slow=True))  # 15 ms more per prediction
+    _register(owner_api, trained_run(owner, ["a", "b"]))
+    _register(owner_api, trained_run(owner, ["a", "b"], slow=True))  # 15 ms more per prediction
     _promote(owner_api, 1, "champion")
     _promote(owner_api, 2, "challenger")
     owner_api.post("/api/deployments/", {"name": "live", "model": "m", "alias": "champion"}, format="json")
