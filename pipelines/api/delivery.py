@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..errors import ApplicationError
-from ..inputs import MAX_ID, optional_id, refuse_nul
+from ..inputs import MAX_ID, optional_id
 from ..models import PromotionEvent, Role
 from ..selectors.delivery import (
     following_deployments,
@@ -33,7 +33,6 @@ from .serializers import UserField
 
 
 def _model(request, name: str, role: str = Role.VIEWER):
-    refuse_nul(name, field="name")
     workspace = optional_id(request.query_params.get("workspace"), field="workspace")
     return registered_model_get(user=request.user, name=name, role=role, workspace_id=workspace)
 
