@@ -12,7 +12,8 @@ changes (through ``services.rollout.traffic_set``; the serving stamp tells the
 server), interleaved plain, shadow, canary, plain, shadow, canary … so noise
 hits every mode alike. Prints every run and the medians, then:
 
-- shadow p99 / plain p99   (goal ≤ 1.1): every request mirrored to v2 off the path;
+- shadow p99 / plain p99   (goal ≤ 1.1): every request mirrored to v2, predicted and
+  recorded by a Celery worker (pinned to CPU 1 with the load generator);
 - canary p50 / plain p50   (goal ≤ 1.05): 90/10 split, hashed on X-Request-ID
   (absent here, so a random id per request).
 """
@@ -35,7 +36,7 @@ from pathlib import Path
 os.environ.setdefault("BENCH_DB", "mlops_bench_rollout")
 os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
 
-from _harness import ROOT, setup_django  # noqa: E402
+from _harness import ROOT, setup_django, start_workers, stop  # noqa: E402
 from serving import CLIENT_CPU, SERVER_CPU, free_port, load, start_server, stop_server  # noqa: E402
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -106,6 +107,40 @@ def set_mode(mode: str) -> None:
     time.sleep(1.0)  # every serving process re-reads the stamp within SERVING_STAMP_TTL
 
 
+def cpu_per_request(body: bytes, rounds: int, n: int = 2000) -> dict[str, list[float]]:
+    """µs of CPU (process time) per request in each mode, in this process, interleaved:
+    ``handler.predict_json`` on the deployment as each mode resolves it (the shadow's
+    batches sent to the broker included). Prediction logging is off here for every
+    mode alike: this measures what the modes add, free of the HTTP run's noise."""
+    from django.contrib.auth import get_user_model
+
+    from pipelines.models import Deployment
+    from pipelines.services.rollout import traffic_set
+    from pipelines.serving import handler, shadow, state
+
+    user = get_user_model().objects.get(username="bench")
+    served = {}
+    for mode, traffic in MODES.items():
+        traffic_set(user=None, deployment=Deployment.objects.get(name="bc"), body=traffic)
+        state.caches_clear()
+        served[mode], model = handler.prepare("bc", None, user)
+    traffic_set(user=None, deployment=Deployment.objects.get(name="bc"), body={})
+    logging_was, handler.LOG_PREDICTIONS = handler.LOG_PREDICTIONS, False
+    start_was, shadow._start = shadow._start, lambda: None  # flushed below, in this thread
+    out: dict[str, list[float]] = {m: [] for m in MODES}
+    try:
+        for _ in range(rounds):
+            for mode in MODES:
+                started = time.process_time()  # this process's CPU: other load on the host does not count
+                for _ in range(n):
+                    handler.predict_json(served[mode], model, body)
+                shadow.shadow_flush()
+                out[mode].append((time.process_time() - started) / n * 1e6)
+    finally:
+        handler.LOG_PREDICTIONS, shadow._start = logging_was, start_was
+    return out
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -153,6 +188,10 @@ def main() -> None:
     env = {**os.environ, "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
     log = ROOT / "var" / "bench" / "rollout-server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    # The worker that records shadow answers shares CPU 1 with the load generator, as a
+    # worker on another machine would take nothing from the serving CPU.
+    workers = start_workers(1, concurrency=1)
+    os.sched_setaffinity(workers[0].pid, {CLIENT_CPU})
     proc = start_server(
         [sys.executable, "-m", "uvicorn", "pipelines.serving.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"],
@@ -174,6 +213,8 @@ def main() -> None:
                       f"p99 {r['p99']:>6.2f} ms   ({r['errors']} errors)", flush=True)
     finally:
         stop_server(proc)
+    time.sleep(2)  # the last shadow batches
+    stop(workers)
     from pipelines.models import PredictionLog, ShadowPrediction
 
     med = {m: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")} for m, rs in results.items()}
@@ -182,6 +223,14 @@ def main() -> None:
         print(f"median {mode:<7} {m['rps']:>8.0f} req/s   p50 {m['p50']:>6.2f} ms   p99 {m['p99']:>6.2f} ms")
     shadow_rows = ShadowPrediction.objects.count()
     print(f"\nprediction logs: {PredictionLog.objects.count()}, shadow answers recorded: {shadow_rows}")
+    cpu = cpu_per_request(body, args.rounds)
+    print()
+    for mode, values in cpu.items():
+        print(f"cpu    {mode:<7} {statistics.median(values):7.1f} µs/request in the serving process "
+              f"(runs: {', '.join(f'{v:.0f}' for v in values)})")
+    plain_cpu = statistics.median(cpu["plain"])
+    print(f"shadow / plain CPU per request   {statistics.median(cpu['shadow']) / plain_cpu:5.3f} x")
+    print(f"canary / plain CPU per request   {statistics.median(cpu['canary']) / plain_cpu:5.3f} x")
     shadow_p99 = med["shadow"]["p99"] / med["plain"]["p99"]
     canary_p50 = med["canary"]["p50"] / med["plain"]["p50"]
     print(f"shadow p99 / plain p99   {shadow_p99:5.2f} x   (goal ≤ 1.10)   {'OK' if shadow_p99 <= 1.10 else 'MISSED'}")

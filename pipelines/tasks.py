@@ -76,3 +76,11 @@ def rollout_check() -> int:
     from .services.rollout import rollout_check_all
 
     return rollout_check_all()
+
+
+@engine_task("pipelines.shadow_record")
+def shadow_record(payload: dict) -> int:
+    """A batch of mirrored requests answered by a shadowed version (services.shadow)."""
+    from .services.shadow import shadow_record as record
+
+    return record(payload=payload)

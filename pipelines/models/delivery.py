@@ -124,7 +124,7 @@ class ShadowPrediction(models.Model):
 
     ``agreement``: the share of rows where it predicted what the answering version
     did. ``latency_ms``: this request's share of the batch the shadow predicted in
-    (requests are mirrored in batches so the answering version is not slowed).
+    on a worker (requests are mirrored in batches, off the serving process).
     """
 
     deployment = models.ForeignKey("pipelines.Deployment", on_delete=models.CASCADE, related_name="shadow_logs")

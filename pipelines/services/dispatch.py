@@ -65,3 +65,14 @@ def revoke(task_ids: Iterable[str]) -> None:
     for task_id in task_ids:
         if task_id:
             app.control.revoke(task_id, terminate=True, signal="SIGTERM")
+
+
+def enqueue_shadow(payload: dict) -> None:
+    """Send a batch of mirrored requests to ``pipelines.shadow_record``. A broker that is
+    down loses the batch (logged): shadow answers are a comparison, not a record of service."""
+    from ..tasks import shadow_record
+
+    try:
+        shadow_record.apply_async(args=[payload])
+    except Exception:  # noqa: BLE001
+        logger.exception("could not send a shadow batch of %d requests", len(payload.get("request_ids", [])))

@@ -1,14 +1,16 @@
-"""Shadow traffic: mirror answered requests to another version, off the request path.
+"""Shadow traffic: mirror answered requests to another version, off the serving process.
 
 A request appends (variant, frame, request id, answered predictions) to an
 in-process deque — no I/O, no model call. A daemon thread wakes every
-``SERVING_SHADOW_FLUSH_SECONDS``, predicts each shadowed version's pending
-requests in one batch (one model call for many requests, so mirroring costs the
-process a fraction of what answering does), compares with what the answering
-version said, and writes ``ShadowPrediction`` rows with one ``bulk_create``.
-The queue is bounded: when the shadow cannot keep up, the oldest mirrored
+``SERVING_SHADOW_FLUSH_SECONDS`` and sends each shadowed version's pending
+requests as one message to a worker (``services.dispatch.enqueue_shadow`` →
+``services.shadow.shadow_record``), which predicts them in one batch, compares
+with what the answering version said and writes ``ShadowPrediction`` rows. So
+the serving process spends a few microseconds per mirrored request and never
+runs the shadow model: the champion's latency does not depend on the challenger.
+The queue is bounded: when mirroring cannot keep up, the oldest mirrored
 requests are dropped (counted in ``dropped``), never the live ones slowed.
-``shadow_flush()`` does the same now, in the calling thread (tests).
+``shadow_flush()`` sends what is queued now, in the calling thread.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = float(os.environ.get("SERVING_SHADOW_FLUSH_SECONDS", "0.2"))
 MAX_QUEUED = int(os.environ.get("SERVING_SHADOW_MAX_QUEUED", "20000"))
+MAX_BATCH_ROWS = 5000
 
 _queue: deque = deque(maxlen=MAX_QUEUED)
 _lock = threading.Lock()
@@ -40,8 +42,10 @@ def shadow_submit(served, frame, request_id: str, predictions: list) -> None:
     global dropped
     if len(_queue) == MAX_QUEUED:
         dropped += 1
-    _queue.append((served.shadow, served.model_version_id, served.deployment_id, frame, request_id,
-                   predictions, datetime.now(UTC)))
+    # Float rows are kept as one small array, not the DataFrame: fewer live objects
+    # for the garbage collector to walk while requests wait for the next batch.
+    rows = frame.to_numpy(dtype=np.float64) if served.signature.all_float else frame
+    _queue.append((served, rows, request_id, predictions, time.time()))
     if _thread is None or _thread_pid != os.getpid():
         _start()
 
@@ -57,69 +61,54 @@ def _start() -> None:
 
 
 def _loop() -> None:
-    from django.db import connections
-
     while True:
         time.sleep(FLUSH_SECONDS)
         try:
             shadow_flush()
         except Exception:  # noqa: BLE001 - the mirror must never take the process down
-            logger.exception("shadow: a batch could not be predicted or written")
-            connections.close_all()
+            logger.exception("shadow: a batch could not be sent")
 
 
-def _agreement(mine: list, theirs: list) -> float | None:
-    if len(mine) != len(theirs) or not mine:
-        return None
-    a, b = np.asarray(mine, dtype=object), np.asarray(theirs, dtype=object)
-    try:
-        same = np.isclose(a.astype(float), b.astype(float), rtol=1e-9, atol=0)
-    except (TypeError, ValueError):
-        same = a == b
-    return float(np.mean(same))
+def _rows(frames: list, all_float: bool) -> str:
+    """The rows as one JSON array of arrays: serialised once per batch by orjson (or
+    pandas), so the broker's JSON encoder only copies a string."""
+    if all_float:
+        import orjson
+
+        return orjson.dumps(np.vstack(frames), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    import pandas as pd
+
+    batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return batch.to_json(orient="values", date_format="iso")
 
 
 def shadow_flush() -> int:
-    """Predict and record every queued mirrored request now; returns how many were written."""
-    import pandas as pd
-
-    from ..models import ShadowPrediction
-    from .runner import run
-    from .state import model_get
+    """Send every queued mirrored request to the workers now; returns how many were sent."""
+    from ..services.dispatch import enqueue_shadow
 
     with _lock:
         items = list(_queue)
         _queue.clear()
-    if not items:
-        return 0
-    by_variant: dict[tuple[int, str], list] = {}
+    groups: dict[tuple[int, int], list] = {}
     for item in items:
-        by_variant.setdefault((item[2], item[0].artifact_sha256), []).append(item)
-    rows: list[Any] = []
-    for group in by_variant.values():
-        variant = group[0][0]
-        sig = variant.signature
-        frames = [g[3] for g in group]
-        sizes = [len(f) for f in frames]
-        started = time.perf_counter()
-        try:
-            batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-            raw, _ = run(model_get(variant.artifact_sha256), batch, sig.columns, all_float=sig.all_float,
-                         want_proba=False)
-            predicted, error = raw.tolist(), ""
-        except Exception as exc:  # noqa: BLE001 - a failing shadow is recorded, not raised
-            predicted, error = None, f"{type(exc).__name__}: {exc}"
-        per_row_ms = (time.perf_counter() - started) * 1000.0 / max(sum(sizes), 1)
-        offset = 0
-        for (_, answered_by, deployment_id, _, request_id, answered, at), size in zip(group, sizes, strict=True):
-            mine = predicted[offset:offset + size] if predicted is not None else None
-            offset += size
-            rows.append(ShadowPrediction(
-                deployment_id=deployment_id, model_version_id=variant.model_version_id,
-                answered_by_id=answered_by, request_id=request_id, status=200 if mine is not None else 500,
-                error=error, n_rows=size, outputs={"predictions": mine} if mine is not None else None,
-                agreement=_agreement(mine, answered) if mine is not None else None,
-                latency_ms=per_row_ms * size, created_at=at,
-            ))
-    ShadowPrediction.objects.bulk_create(rows, batch_size=500)
-    return len(rows)
+        served = item[0]
+        groups.setdefault((served.deployment_id, served.shadow.model_version_id), []).append(item)
+    sent = 0
+    for group in groups.values():
+        for start in range(0, len(group), MAX_BATCH_ROWS):
+            chunk = group[start:start + MAX_BATCH_ROWS]
+            served = chunk[0][0]
+            frames = [c[1] for c in chunk]
+            enqueue_shadow({
+                "deployment": served.deployment_id,
+                "model_version": served.shadow.model_version_id,
+                "answered_by": served.model_version_id,
+                "columns": list(served.signature.columns),
+                "rows": _rows(frames, served.signature.all_float),
+                "sizes": [len(f) for f in frames],
+                "request_ids": [c[2] for c in chunk],
+                "answered": [c[3] for c in chunk],
+                "at": [datetime.fromtimestamp(c[4], UTC).isoformat() for c in chunk],
+            })
+            sent += len(chunk)
+    return sent
