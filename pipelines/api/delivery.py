@@ -27,7 +27,7 @@ from ..services.promotion import model_promote, registered_model_gates_set
 from ..services.rollout import rollout_compare, traffic_set
 from .base import Paginated, paginate
 from .fields import StrictBooleanField, StrictCharField
-from .registry import ModelVersionOut
+from .registry import AliasField, ModelVersionOut
 from .schema import error_responses, id_query
 from .serializers import UserField
 
@@ -107,7 +107,7 @@ class GatesApi(APIView):
 
 
 class PromoteIn(serializers.Serializer):
-    alias = StrictCharField(max_length=50)
+    alias = AliasField(max_length=50)
     reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     override = StrictBooleanField(required=False, default=False)
 

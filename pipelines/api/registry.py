@@ -108,8 +108,12 @@ class DeploymentOut(serializers.ModelSerializer):
         fields = ["id", "name", "workspace", "revision", "model_version", "alias", "traffic", "endpoints",
                   "created_by", "created_at", "updated_at"]
 
-    alias = serializers.CharField(allow_null=True, read_only=True, default=None)
+    alias = serializers.SerializerMethodField()
     traffic = serializers.JSONField(read_only=True)
+
+    def get_alias(self, obj) -> str | None:
+        """The alias of ``model_version.name`` this deployment follows (None: a pinned version)."""
+        return obj.alias or None
 
     def get_revision(self, obj) -> int | None:
         return obj.current_revision.number if obj.current_revision_id else None
@@ -157,6 +161,11 @@ class NameField(StrictCharField):
                 "a name is 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit"
             )
         return value
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_-]{0,49}$", "maxLength": 50})
+class AliasField(StrictCharField):
+    """An alias of a registered model: champion, challenger or any name (letters, digits, '_', '-')."""
 
 
 class ModelRegisterIn(serializers.Serializer):
@@ -209,7 +218,7 @@ class DeployIn(serializers.Serializer):
     name = NameField(max_length=100)
     model_version = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
     model = NameField(max_length=100, required=False)
-    alias = StrictCharField(max_length=50, required=False)
+    alias = AliasField(max_length=50, required=False)
 
     def validate(self, attrs):
         if "model_version" in attrs and ("model" in attrs or "alias" in attrs):
