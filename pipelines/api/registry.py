@@ -27,7 +27,7 @@ from ..services.deployments import (
 )
 from ..services.registry import NAME_RE, model_register
 from .base import Paginated, paginate
-from .fields import StrictCharField, StrictIntegerField
+from .fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from .schema import error_responses, id_query
 from .serializers import UserField
 
@@ -219,6 +219,9 @@ class DeployIn(serializers.Serializer):
     model_version = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
     model = NameField(max_length=100, required=False)
     alias = AliasField(max_length=50, required=False)
+    # The model's gates apply to a pinned deploy too; admins may override them with a reason.
+    override = StrictBooleanField(required=False, default=False)
+    reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate(self, attrs):
         if "model_version" in attrs and ("model" in attrs or "alias" in attrs):
@@ -242,12 +245,22 @@ class DeploymentListApi(APIView):
 
     @extend_schema(
         request=DeployIn,
-        responses={201: DeploymentOut, 200: DeploymentOut, **error_responses(404, 409)},
+        responses={201: DeploymentOut, 200: DeploymentOut, **error_responses(404, 409, 422)},
     )
     def post(self, request):
         data = DeployIn(data=request.data)
         data.is_valid(raise_exception=True)
         if "model_version" in data.validated_data:
+            from ..access import has_role
+            from ..services.promotion import deploy_gates_check
+
+            # Unknown ids and roles are refused by deployment_deploy, as before gates existed.
+            version = ModelVersion.objects.select_related("registered_model").filter(
+                pk=data.validated_data["model_version"]
+            ).first()
+            if version is not None and has_role(request.user, version.registered_model.workspace_id, Role.EDITOR):
+                deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
+                                   override=data.validated_data["override"], reason=data.validated_data["reason"])
             deployment, created = deployment_deploy(
                 user=request.user, name=data.validated_data["name"],
                 model_version_id=data.validated_data["model_version"],

@@ -243,10 +243,10 @@ def _feedback_scores(metric: str, version, champion) -> tuple[float, float, int]
     return scorer(labels, predicted.tolist()), scorer(labels, answered), len(labels)
 
 
-def _schema_compatible(gate, version, followers: list[Deployment], alias: str, **_) -> dict:
+def _schema_compatible(gate, version, followers: list[Deployment], target: str, **_) -> dict:
     served = [d for d in followers if d.current_revision_id]
     if not served:
-        return _result(gate, True, f"no deployment follows {alias!r} yet")
+        return _result(gate, True, f"nothing is served for {target} yet")
     problems = []
     mine = {c["name"]: c.get("dtype") for c in version.signature.get("inputs", [])}
     for deployment in served:
@@ -323,22 +323,26 @@ _EVALUATE = {
 }
 
 
-def gates_evaluate(*, registered_model: RegisteredModel, version: ModelVersion, alias: str) -> list[dict[str, Any]]:
-    """Every gate of the model on ``version`` for a promotion to ``alias``."""
+def gates_evaluate(*, registered_model: RegisteredModel, version: ModelVersion, alias: str = "",
+                   deployment_name: str | None = None) -> list[dict[str, Any]]:
+    """Every gate of the model on ``version`` for a promotion to ``alias``, or for deploying
+    it pinned as ``deployment_name`` (then ``schema_compatible`` compares with that deployment)."""
     if not registered_model.gates:
         return []
     champion_alias = ModelAlias.objects.select_related("model_version").filter(
         registered_model=registered_model, alias=CHAMPION
     ).first()
-    followers = list(
-        Deployment.objects.filter(model=registered_model, alias=alias).select_related(
-            "current_revision__model_version"
-        )
-    )
+    followers = Deployment.objects.select_related("current_revision__model_version")
+    if deployment_name is not None:
+        followers = followers.filter(name=deployment_name)
+        target = f"deployment {deployment_name!r}"
+    else:
+        followers = followers.filter(model=registered_model, alias=alias)
+        target = f"alias {alias!r}"
     context = {
         "version": version,
         "champion": champion_alias.model_version if champion_alias else None,
-        "followers": followers,
-        "alias": alias,
+        "followers": list(followers),
+        "target": target,
     }
     return [_EVALUATE[gate["kind"]](gate, **context) for gate in registered_model.gates]

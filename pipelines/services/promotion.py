@@ -56,6 +56,46 @@ def registered_model_gates_set(*, user, registered_model: RegisteredModel, check
     return gates
 
 
+def _override_check(user, workspace_id: int, override: bool, reason: str) -> None:
+    if not override:
+        return
+    role = member_role(user, workspace_id)
+    if not role_allows(role, Role.ADMIN):
+        raise PermissionDenied(
+            f"overriding failing gates needs the admin role (yours is {role})", field="override",
+            details={"required_role": Role.ADMIN, "your_role": role},
+        )
+    if not reason.strip():
+        raise ApplicationError("an override needs a reason; it is recorded", field="reason")
+
+
+def _refuse(blocked: list[dict], results: list[dict], what: str) -> None:
+    raise ApplicationError(
+        f"{len(blocked)} blocking gate{'s' if len(blocked) != 1 else ''} failed "
+        f"({', '.join(r['kind'] for r in blocked)}); {what}",
+        status=422, field="gates", details={"gates": results, "failed": blocked},
+    )
+
+
+def deploy_gates_check(*, user, version: ModelVersion, name: str, override: bool = False,
+                       reason: str = "") -> list[dict[str, Any]]:
+    """The gates of ``version``'s model for deploying it pinned as ``name``: 422 while a
+    blocking one fails, unless an admin overrides with a reason. The results are kept
+    as a ``GateEvaluation`` (alias ``deploy:<name>``) either way."""
+    _override_check(user, version.registered_model.workspace_id, override, reason)
+    results = gates_evaluate(registered_model=version.registered_model, version=version, deployment_name=name)
+    if not results:
+        return results
+    blocked = [r for r in results if r["blocking"] and not r["passed"]]
+    GateEvaluation.objects.create(
+        model_version=version, alias=f"deploy:{name}"[:50], results=results, passed=not blocked,
+        promoted=not blocked or override, created_by=user,
+    )
+    if blocked and not override:
+        _refuse(blocked, results, f"v{version.number} was not deployed as {name!r}")
+    return results
+
+
 def model_promote(*, user, registered_model: RegisteredModel, number: int, alias: str, reason: str = "",
                   override: bool = False) -> tuple[PromotionEvent, list[dict[str, Any]]]:
     """Point ``alias`` at version ``number`` if the gates allow it; see the module docstring.
@@ -69,15 +109,7 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
     version = registered_model.versions.filter(number=number).first()
     if version is None:
         raise NotFound(f"model {registered_model.name!r} has no version {number}", field="version")
-    if override:
-        role = member_role(user, registered_model.workspace_id)
-        if not role_allows(role, Role.ADMIN):
-            raise PermissionDenied(
-                f"overriding failing gates needs the admin role (yours is {role})", field="override",
-                details={"required_role": Role.ADMIN, "your_role": role},
-            )
-        if not reason.strip():
-            raise ApplicationError("an override needs a reason; it is recorded", field="reason")
+    _override_check(user, registered_model.workspace_id, override, reason)
     results = gates_evaluate(registered_model=registered_model, version=version, alias=alias)
     blocked = [r for r in results if r["blocking"] and not r["passed"]]
     promoted = not blocked or override
@@ -85,11 +117,7 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
         model_version=version, alias=alias, results=results, passed=not blocked, promoted=promoted, created_by=user
     )
     if not promoted:
-        raise ApplicationError(
-            f"{len(blocked)} blocking gate{'s' if len(blocked) != 1 else ''} failed "
-            f"({', '.join(r['kind'] for r in blocked)}); v{number} was not promoted to {alias!r}",
-            status=422, field="gates", details={"gates": results, "failed": blocked},
-        )
+        _refuse(blocked, results, f"v{number} was not promoted to {alias!r}")
     with transaction.atomic():
         RegisteredModel.objects.select_for_update().filter(pk=registered_model.pk).first()
         current = ModelAlias.objects.select_related("model_version").filter(

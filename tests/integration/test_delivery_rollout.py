@@ -16,17 +16,19 @@ import pytest
 from pipelines.models import (
     Membership,
     PredictionLog,
+    PromotionEvent,
     Role,
     Run,
     ShadowPrediction,
     TrafficChange,
     Workspace,
 )
+from pipelines.models.delivery import ImmutableError
 from pipelines.services.rollout import rollout_check_all
 from pipelines.serving.logbuffer import prediction_log_writer_stop, prediction_logs_flush
 from pipelines.serving.shadow import shadow_flush
 from pipelines.serving.state import caches_clear
-from tests.conftest import api_client_for
+from tests.conftest import api_client_for, start_beat, stop_worker
 from tests.integration.delivery_models import trained_run
 from tests.integration.serving_factories import asgi_request
 
@@ -303,3 +305,56 @@ def test_promoting_a_version_the_model_does_not_have_is_a_404_and_a_bad_alias_a_
     assert bad.status_code == 400 and bad.json()["field"] == "alias"
     no_alias = owner_api.post("/api/registered-models/m/versions/1/promote/", {}, format="json")
     assert no_alias.status_code == 400 and no_alias.json()["field"] == "alias"
+
+
+def test_beat_runs_the_rollout_check_and_rolls_a_failing_canary_back_on_its_own(
+    owner, owner_api, celery_worker_process, artifact_root, tmp_path
+):
+    _register(owner_api, trained_run(owner, ["a", "b"]))
+    _register(owner_api, trained_run(owner, ["a", "b", "c"]))  # needs a column clients do not send
+    _promote(owner_api, 1, "champion")
+    _promote(owner_api, 2, "challenger")
+    owner_api.post("/api/deployments/", {"name": "live", "model": "m", "alias": "champion"}, format="json")
+    key = owner_api.post("/api/deployments/live/keys/", {}, format="json").json()["key"]
+    _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})
+    for _ in range(200):  # ~100 a side: past the worker's ROLLOUT_MIN_REQUESTS (50) on both
+        _predict(key)
+    prediction_logs_flush()
+
+    beat = start_beat(tmp_path, artifact_root, env={"ROLLOUT_CHECK_SECONDS": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while "split" in owner_api.get("/api/deployments/live/traffic/").json():
+            assert time.monotonic() < deadline, "beat did not roll the canary back"
+            time.sleep(0.5)
+    finally:
+        stop_worker(beat)
+    change = TrafficChange.objects.filter(deployment__name="live").first()
+    assert change.automatic and "error rate" in change.reason
+
+
+def test_promotion_events_cannot_be_changed(live):
+    event = PromotionEvent.objects.filter(alias="champion").first()
+    event.reason = "rewritten"
+    with pytest.raises(ImmutableError):
+        event.save()
+    assert PromotionEvent.objects.get(pk=event.pk).reason == ""
+
+
+def test_deploying_a_version_pinned_runs_the_gates_too_and_an_admin_may_override(live, owner, owner_api, make_user):
+    owner_api.put("/api/registered-models/m/gates/", {"checks": [{"kind": "min_rows", "value": 1000}]}, format="json")
+    v2 = owner_api.get("/api/registered-models/m/").json()["versions"][0]
+    blocked = owner_api.post("/api/deployments/", {"name": "pinned", "model_version": v2["id"]}, format="json")
+    assert blocked.status_code == 422 and blocked.json()["failed"][0]["kind"] == "min_rows"
+    assert owner_api.get("/api/deployments/pinned/").status_code == 404
+
+    editor = make_user("editor")
+    Membership.objects.create(workspace=Workspace.objects.get(personal_owner=owner), user=editor, role=Role.EDITOR)
+    refused = api_client_for(editor).post(
+        "/api/deployments/", {"name": "pinned", "model_version": v2["id"], "override": True, "reason": "x"},
+        format="json")
+    assert refused.status_code == 403 and refused.json()["field"] == "override"
+    forced = owner_api.post("/api/deployments/", {"name": "pinned", "model_version": v2["id"], "override": True,
+                                                  "reason": "load test"}, format="json")
+    assert forced.status_code == 201, forced.content
+    assert forced.json()["alias"] is None and forced.json()["model_version"]["version"] == 2
