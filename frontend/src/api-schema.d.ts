@@ -873,6 +873,10 @@ export interface components {
             model_version?: number;
             model?: string;
             alias?: string;
+            /** @default false */
+            override: boolean;
+            /** @default  */
+            reason: string;
         };
         DeploymentOut: {
             readonly id: number;
@@ -2210,6 +2214,15 @@ export interface operations {
             };
             /** @description The request's Content-Type is not one this operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Well-formed input the model cannot predict on. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
