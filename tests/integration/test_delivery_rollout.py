@@ -358,3 +358,19 @@ def test_deploying_a_version_pinned_runs_the_gates_too_and_an_admin_may_override
                                                   "reason": "load test"}, format="json")
     assert forced.status_code == 201, forced.content
     assert forced.json()["alias"] is None and forced.json()["model_version"]["version"] == 2
+
+
+def test_the_open_inference_protocol_follows_the_split_too_sticky_on_the_request_id(live, owner_api):
+    _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})
+    headers = {"Authorization": f"Bearer {live['key']}", "Content-Type": "application/json"}
+
+    def infer(request_id: str) -> str:
+        body = {"id": request_id, "inputs": [{"name": "a", "shape": [1], "datatype": "FP64", "data": [1.0]},
+                                             {"name": "b", "shape": [1], "datatype": "FP64", "data": [1.0]}]}
+        status, out, _ = asgi_request("POST", "/v2/models/live/infer", headers=headers, body=json.dumps(body).encode())
+        assert status == 200, out
+        return out["model_version"]
+
+    answers = {f"id-{i}": infer(f"id-{i}") for i in range(60)}
+    assert set(answers.values()) == {"1", "2"}
+    assert all(infer(request_id) == version for request_id, version in list(answers.items())[:10])
