@@ -66,3 +66,12 @@ def gate_evaluations(*, version: ModelVersion, limit: int = 10) -> list[GateEval
 
 def traffic_changes(*, deployment: Deployment, limit: int = 20) -> list[TrafficChange]:
     return list(deployment.traffic_changes.select_related("created_by").order_by("-created_at", "-id")[:limit])
+
+
+def version_aliases(*, versions: list[ModelVersion]) -> dict[int, list[str]]:
+    """{version id: its aliases} for a list page, in one query."""
+    out: dict[int, list[str]] = {}
+    rows = ModelAlias.objects.filter(model_version__in=[v.pk for v in versions]).order_by("alias")
+    for version_id, alias in rows.values_list("model_version_id", "alias"):
+        out.setdefault(version_id, []).append(alias)
+    return out

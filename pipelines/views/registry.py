@@ -12,6 +12,7 @@ from collections import OrderedDict
 from django.shortcuts import render
 from django.urls import path
 
+from ..selectors.delivery import version_aliases
 from ..selectors.registry import (
     deployment_get,
     deployment_key_list,
@@ -40,7 +41,10 @@ def _headline(metrics: dict) -> dict | None:
 @_page
 def model_list_page(request):
     groups: OrderedDict[str, dict] = OrderedDict()
-    for version in model_version_list(user=request.user):
+    versions = list(model_version_list(user=request.user))
+    aliases = version_aliases(versions=versions)  # one query for every version's aliases
+    for version in versions:
+        version.alias_names = aliases.get(version.pk, [])
         key = f"{version.registered_model.workspace_id}:{version.registered_model.name}"
         group = groups.setdefault(key, {"model": version.registered_model, "versions": []})
         version.headline = _headline(version.metrics)

@@ -54,6 +54,7 @@ def test_gates_are_edited_promotion_is_blocked_then_overridden_and_the_timeline_
     row = page.locator("#gate-rows tr[data-gate]").first
     row.locator("[data-param=metric]").select_option("accuracy")
     row.locator("[data-param=value]").fill("0.8")
+    _shot(page, "delivery_gate_editor")
     page.click("#gate-save")
     page.wait_for_function("!document.querySelector('#gate-save') || document.querySelector('#gate-save').hidden")
     page.get_by_text("Metric floor").wait_for()
@@ -102,6 +103,10 @@ def test_gates_are_edited_promotion_is_blocked_then_overridden_and_the_timeline_
     # The two sides of the canary are compared in a chart (error rate, p95 latency).
     page.locator("#rollout [data-vega-chart] svg, #rollout [data-vega-chart] canvas").first.wait_for()
     _shot(page, "delivery_deployment")
+
+    page.goto(f"{live_server.url}/models/")
+    assert sorted(page.locator("[data-testid=version-alias]").all_text_contents()) == ["challenger", "champion"]
+    page.goto(f"{live_server.url}/deployments/churn-live/")
 
     # Switch to shadow from the page.
     page.select_option("#traffic-form select[name=mode]", "shadow")
