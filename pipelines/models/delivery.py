@@ -24,8 +24,10 @@ class ModelAlias(models.Model):
         "pipelines.RegisteredModel", on_delete=models.CASCADE, related_name="aliases"
     )
     alias = models.CharField(max_length=50)
+    # An alias without its version means nothing: it goes with it (deleting a version or
+    # its model must not be blocked by the pointers to it).
     model_version = models.ForeignKey(
-        "pipelines.ModelVersion", on_delete=models.PROTECT, related_name="aliases"
+        "pipelines.ModelVersion", on_delete=models.CASCADE, related_name="aliases"
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -116,7 +116,7 @@ class Deployment(models.Model):
     # Following an alias: promotions of ``model`` to ``alias`` become new revisions.
     # Both empty: the deployment serves the version its last deploy pinned.
     model = models.ForeignKey(
-        RegisteredModel, null=True, blank=True, on_delete=models.PROTECT, related_name="deployments"
+        RegisteredModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments"
     )
     alias = models.CharField(max_length=50, blank=True)
     # Rollout: {} | {"split": {alias: percent}} | {"shadow": alias} (services.rollout).
