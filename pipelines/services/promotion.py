@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from ..access import member_role, require_role, role_allows
 from ..errors import ApplicationError, NotFound, PermissionDenied
@@ -137,6 +138,9 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
             reason=reason, override=bool(override and blocked), gates=results, created_by=user,
         )
         _followers_move(registered_model, alias, version, user)
+        # A split or shadow may name this alias: every deployment of the model re-resolves
+        # it (without Redis, the serving stamp is the newest Deployment.updated_at).
+        Deployment.objects.filter(model=registered_model).update(updated_at=timezone.now())
         registered_model.save(update_fields=["updated_at"])
         transaction.on_commit(serving_stamp_bump)
     return event, results
