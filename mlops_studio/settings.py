@@ -309,6 +309,9 @@ STEP_HEARTBEAT_TIMEOUT = float(os.environ.get("STEP_HEARTBEAT_TIMEOUT", 2.5 * ST
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-steps": {"task": "pipelines.sweep_stale_steps", "schedule": STEP_HEARTBEAT_SECONDS},
 }
+# Canary splits are compared with the version they follow this often (services.rollout).
+ROLLOUT_CHECK_SECONDS = float(os.environ.get("ROLLOUT_CHECK_SECONDS", 30))
+CELERY_BEAT_SCHEDULE["rollout-check"] = {"task": "pipelines.rollout_check", "schedule": ROLLOUT_CHECK_SECONDS}
 # A step queued this long without being claimed is sent to the broker again
 # (its message may have been lost with a broker restart).
 STEP_REQUEUE_AFTER = int(os.environ.get("STEP_REQUEUE_AFTER", 600))

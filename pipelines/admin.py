@@ -117,5 +117,6 @@ class MonitoringWindowAdmin(admin.ModelAdmin):
 
 
 
-# Registry and deployment admin; alert rules, alerts and retrain policies.
-from . import admin_alerts, admin_registry  # noqa: E402,F401
+# Registry and deployment admin; alert rules, alerts and retrain policies; aliases,
+# promotions, gate results and traffic.
+from . import admin_alerts, admin_delivery, admin_registry  # noqa: E402,F401

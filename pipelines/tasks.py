@@ -34,6 +34,8 @@ def engine_task(name: str, **options):
 
 
 @task_prerun.connect
+
+
 def _fresh_database_connection(**kwargs) -> None:
     """Like a request: drop obsolete connections and health-check the rest before use,
     so a connection PostgreSQL dropped is replaced instead of failing the task."""
@@ -88,6 +90,8 @@ def retrain_runs_collect() -> int:
     from .services.retrain import retrain_runs_collect as collect
 
     return collect()
+
+
 @engine_task("pipelines.monitoring_tick")
 def monitoring_tick() -> int:
     """Beat: send a task for every monitoring window that is due."""
@@ -101,3 +105,19 @@ def monitoring_window(deployment_id: int, start: str, end: str) -> None:
     monitoring.monitoring_window_refresh(
         deployment_id=deployment_id, start=datetime.fromisoformat(start), end=datetime.fromisoformat(end)
     )
+
+
+@engine_task("pipelines.rollout_check")
+def rollout_check() -> int:
+    """Automatic rollback of canary splits whose new version does worse (services.rollout)."""
+    from .services.rollout import rollout_check_all
+
+    return rollout_check_all()
+
+
+@engine_task("pipelines.shadow_record")
+def shadow_record(payload: dict) -> int:
+    """A batch of mirrored requests answered by a shadowed version (services.shadow)."""
+    from .services.shadow import shadow_record as record
+
+    return record(payload=payload)

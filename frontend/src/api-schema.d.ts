@@ -376,6 +376,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/deployments/{name}/traffic/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_deployments_traffic_retrieve"];
+        put: operations["api_deployments_traffic_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/models/": {
         parameters: {
             query?: never;
@@ -515,6 +531,70 @@ export interface paths {
         get: operations["api_pipelines_versions_retrieve"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/registered-models/{name}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_registered_models_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/registered-models/{name}/gates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_registered_models_gates_retrieve"];
+        put: operations["api_registered_models_gates_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/registered-models/{name}/history/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_registered_models_history_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/registered-models/{name}/versions/{number}/promote/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["api_registered_models_versions_promote_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -998,10 +1078,17 @@ export interface components {
          * @enum {string}
          */
         DelimiterEnum: "auto" | "comma" | "semicolon" | "tab" | "pipe";
+        /** @description Pin a version (``model_version``) or follow an alias (``model`` + ``alias``). */
         DeployIn: {
             name: string;
             /** Format: int64 */
-            model_version: number;
+            model_version?: number;
+            model?: string;
+            alias?: string;
+            /** @default false */
+            override: boolean;
+            /** @default  */
+            reason: string;
         };
         DeploymentOut: {
             readonly id: number;
@@ -1011,6 +1098,9 @@ export interface components {
             readonly model_version: {
                 [key: string]: unknown;
             } | null;
+            /** @description The alias of ``model_version.name`` this deployment follows (None: a pinned version). */
+            readonly alias: string | null;
+            readonly traffic: unknown;
             readonly endpoints: {
                 [key: string]: unknown;
             };
@@ -1044,6 +1134,17 @@ export interface components {
         FeedbackOut: {
             /** @description how many predictions got their ground truth */
             updated: number;
+        };
+        GateResultOut: {
+            kind: string;
+            blocking: boolean;
+            passed: boolean;
+            detail: string;
+        };
+        GatesOut: {
+            checks: {
+                [key: string]: unknown;
+            }[];
         };
         /** @description An error about a pipeline graph: messages keyed by node id. */
         GraphErrorOut: {
@@ -1256,6 +1357,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["PipelineVersionOut"][];
+        };
+        PaginatedPromotionEventOutList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["PromotionEventOut"][];
         };
         PaginatedRunListOutList: {
             /** @example 123 */
@@ -1518,6 +1634,52 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        PromoteIn: {
+            alias: string;
+            /** @default  */
+            reason: string;
+            /** @default false */
+            override: boolean;
+        };
+        PromoteOut: {
+            alias: string;
+            version: number;
+            from_version: number | null;
+            override: boolean;
+            gates: components["schemas"]["GateResultOut"][];
+        };
+        PromotionEventOut: {
+            readonly id: number;
+            /** @description a username */
+            readonly who: string | null;
+            /** Format: date-time */
+            when: string;
+            alias: string;
+            from_version: number | null;
+            to_version: number;
+            reason: string;
+            override: boolean;
+            gates: components["schemas"]["GateResultOut"][];
+        };
+        RegisteredModelOut: {
+            name: string;
+            workspace: number;
+            description: string;
+            gates: components["schemas"]["GatesOut"];
+            /** @description {alias: version number} */
+            aliases: {
+                [key: string]: number;
+            };
+            versions: components["schemas"]["ModelVersionOut"][];
+            /** @description deployments following an alias */
+            deployments: {
+                [key: string]: unknown;
+            }[];
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         RetrainIn: {
             /** Format: int64 */
             pipeline: number;
@@ -1750,6 +1912,12 @@ export interface components {
         };
         TokenOut: {
             token: string;
+        };
+        TrafficIn: {
+            split?: {
+                [key: string]: number;
+            };
+            shadow?: string;
         };
         /**
          * @description * `manual` - Manual
@@ -2760,6 +2928,15 @@ export interface operations {
             };
             /** @description The request's Content-Type is not one this operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Well-formed input the model cannot predict on. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3808,6 +3985,119 @@ export interface operations {
             };
         };
     };
+    api_deployments_traffic_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_traffic_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TrafficIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     api_models_list: {
         parameters: {
             query?: {
@@ -4725,6 +5015,314 @@ export interface operations {
             };
             /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_retrieve: {
+        parameters: {
+            query?: {
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredModelOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_gates_retrieve: {
+        parameters: {
+            query?: {
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatesOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_gates_update: {
+        parameters: {
+            query?: {
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GatesOut"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatesOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_history_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page (default 50). */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedPromotionEventOutList"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_versions_promote_create: {
+        parameters: {
+            query?: {
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromoteIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromoteOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Well-formed input the model cannot predict on. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -27,7 +27,7 @@ from ..services.deployments import (
 )
 from ..services.registry import NAME_RE, model_register
 from .base import Paginated, paginate
-from .fields import StrictCharField, StrictIntegerField
+from .fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from .schema import error_responses, id_query
 from .serializers import UserField
 
@@ -105,8 +105,15 @@ class DeploymentOut(serializers.ModelSerializer):
 
     class Meta:
         model = Deployment
-        fields = ["id", "name", "workspace", "revision", "model_version", "endpoints", "created_by",
-                  "created_at", "updated_at"]
+        fields = ["id", "name", "workspace", "revision", "model_version", "alias", "traffic", "endpoints",
+                  "created_by", "created_at", "updated_at"]
+
+    alias = serializers.SerializerMethodField()
+    traffic = serializers.JSONField(read_only=True)
+
+    def get_alias(self, obj) -> str | None:
+        """The alias of ``model_version.name`` this deployment follows (None: a pinned version)."""
+        return obj.alias or None
 
     def get_revision(self, obj) -> int | None:
         return obj.current_revision.number if obj.current_revision_id else None
@@ -156,6 +163,11 @@ class NameField(StrictCharField):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_-]{0,49}$", "maxLength": 50})
+class AliasField(StrictCharField):
+    """An alias of a registered model: champion, challenger or any name (letters, digits, '_', '-')."""
+
+
 class ModelRegisterIn(serializers.Serializer):
     name = NameField(max_length=100)
     run = StrictIntegerField(min_value=1, max_value=MAX_ID)
@@ -201,8 +213,27 @@ class ModelDetailApi(APIView):
 
 
 class DeployIn(serializers.Serializer):
+    """Pin a version (``model_version``) or follow an alias (``model`` + ``alias``)."""
+
     name = NameField(max_length=100)
-    model_version = StrictIntegerField(min_value=1, max_value=MAX_ID)
+    model_version = StrictIntegerField(min_value=1, max_value=MAX_ID, required=False)
+    model = NameField(max_length=100, required=False)
+    alias = AliasField(max_length=50, required=False)
+    # The model's gates apply to a pinned deploy too; admins may override them with a reason.
+    override = StrictBooleanField(required=False, default=False)
+    reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if "model_version" in attrs and ("model" in attrs or "alias" in attrs):
+            raise serializers.ValidationError({"model_version": "send model_version, or model and alias, not both"})
+        if "model_version" not in attrs:
+            if "model" not in attrs:
+                raise serializers.ValidationError(
+                    {"model_version": "send model_version, or model and alias to follow an alias"}
+                )
+            if "alias" not in attrs:
+                raise serializers.ValidationError({"alias": "a deployment of a model follows an alias, e.g. champion"})
+        return attrs
 
 
 class DeploymentListApi(APIView):
@@ -214,15 +245,37 @@ class DeploymentListApi(APIView):
 
     @extend_schema(
         request=DeployIn,
-        responses={201: DeploymentOut, 200: DeploymentOut, **error_responses(404, 409)},
+        responses={201: DeploymentOut, 200: DeploymentOut, **error_responses(404, 409, 422)},
     )
     def post(self, request):
         data = DeployIn(data=request.data)
         data.is_valid(raise_exception=True)
-        deployment, created = deployment_deploy(
-            user=request.user, name=data.validated_data["name"],
-            model_version_id=data.validated_data["model_version"],
-        )
+        if "model_version" in data.validated_data:
+            from ..access import has_role
+            from ..services.promotion import deploy_gates_check
+
+            # Unknown ids and roles are refused by deployment_deploy, as before gates existed.
+            version = ModelVersion.objects.select_related("registered_model").filter(
+                pk=data.validated_data["model_version"]
+            ).first()
+            if version is not None and has_role(request.user, version.registered_model.workspace_id, Role.EDITOR):
+                deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
+                                   override=data.validated_data["override"], reason=data.validated_data["reason"])
+            deployment, created = deployment_deploy(
+                user=request.user, name=data.validated_data["name"],
+                model_version_id=data.validated_data["model_version"],
+            )
+        else:
+            from ..selectors.delivery import registered_model_get
+            from ..services.promotion import deployment_follow
+
+            workspace = optional_id(request.query_params.get("workspace"), field="workspace")
+            model = registered_model_get(user=request.user, name=data.validated_data["model"],
+                                         workspace_id=workspace, field="model")
+            deployment, created = deployment_follow(
+                user=request.user, name=data.validated_data["name"], registered_model=model,
+                alias=data.validated_data["alias"],
+            )
         deployment = deployment_get(user=request.user, name=deployment.name)
         return Response(
             deployment_payload(request, deployment),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import auth, blocks, connections, datasets, pipelines, runs, workspaces
+from . import delivery as delivery_api
 from . import registry as registry_api
 from . import serving as serving_api
 
@@ -59,6 +60,14 @@ urlpatterns = [
     path("deployments/<str:name>/predict/", serving_api.predict),
     path("deployments/<str:name>/feedback", serving_api.feedback, name="api-deployment-feedback"),
     path("deployments/<str:name>/feedback/", serving_api.feedback),
+    # Delivery: registered models by name, gates, promotion, history, traffic (issue 10)
+    path("registered-models/<str:name>/", delivery_api.RegisteredModelDetailApi.as_view(), name="api-registered-model"),
+    path("registered-models/<str:name>/gates/", delivery_api.GatesApi.as_view(), name="api-registered-model-gates"),
+    path("registered-models/<str:name>/versions/<int:number>/promote/", delivery_api.PromoteApi.as_view(),
+         name="api-registered-model-promote"),
+    path("registered-models/<str:name>/history/", delivery_api.HistoryApi.as_view(),
+         name="api-registered-model-history"),
+    path("deployments/<str:name>/traffic/", delivery_api.TrafficApi.as_view(), name="api-deployment-traffic"),
 ]
 
 # Alerts, channels and retraining (issue 9)

@@ -71,3 +71,12 @@ __all__ += [
 from .monitoring import MonitoringWindow, WindowSize, WindowStatus  # noqa: E402
 
 __all__ += ["MonitoringWindow", "WindowSize", "WindowStatus"]
+from .delivery import (  # noqa: E402
+    GateEvaluation,
+    ModelAlias,
+    PromotionEvent,
+    ShadowPrediction,
+    TrafficChange,
+)
+
+__all__ += ["GateEvaluation", "ModelAlias", "PromotionEvent", "ShadowPrediction", "TrafficChange"]

@@ -28,6 +28,8 @@ class RegisteredModel(models.Model):
     )
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
+    # The checks every promotion runs: [{"kind", "blocking", …params}] (services.gates).
+    gates = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -111,6 +113,14 @@ class Deployment(models.Model):
     current_revision = models.ForeignKey(
         "DeploymentRevision", null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Following an alias: promotions of ``model`` to ``alias`` become new revisions.
+    # Both empty: the deployment serves the version its last deploy pinned.
+    model = models.ForeignKey(
+        RegisteredModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments"
+    )
+    alias = models.CharField(max_length=50, blank=True)
+    # Rollout: {} | {"split": {alias: percent}} | {"shadow": alias} (services.rollout).
+    traffic = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -127,6 +137,7 @@ class Deployment(models.Model):
 class RevisionAction(models.TextChoices):
     DEPLOY = "deploy", "Deploy"
     ROLLBACK = "rollback", "Rollback"
+    PROMOTE = "promote", "Promotion"
 
 
 class DeploymentRevision(models.Model):

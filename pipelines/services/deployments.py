@@ -63,6 +63,10 @@ def deployment_deploy(*, user, name: str, model_version_id: int) -> tuple[Deploy
             # Names are unique across workspaces, so a clash cannot be hidden; its text
             # must not say where the taken name lives.
             raise Conflict(f"the name {name!r} is not available; choose another", field="name")
+        if deployment.model_id or deployment.alias or deployment.traffic:
+            # Deploying a version pins it: the deployment stops following an alias.
+            deployment.model, deployment.alias, deployment.traffic = None, "", {}
+            deployment.save(update_fields=["model", "alias", "traffic", "updated_at"])
         _revision_add(deployment, version, user, RevisionAction.DEPLOY)
         _after_commit_bump()
     return deployment, created

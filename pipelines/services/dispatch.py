@@ -95,3 +95,12 @@ def enqueue_alert_deliveries(delivery_ids: Iterable[int]) -> None:
             alert_delivery_send.apply_async(args=[delivery_id], task_id=f"alert-delivery-{delivery_id}")
         except Exception:  # noqa: BLE001 - the row is stored; it can be sent again
             logger.exception("could not send alert delivery %s", delivery_id)
+def enqueue_shadow(payload: dict) -> None:
+    """Send a batch of mirrored requests to ``pipelines.shadow_record``. A broker that is
+    down loses the batch (logged): shadow answers are a comparison, not a record of service."""
+    from ..tasks import shadow_record
+
+    try:
+        shadow_record.apply_async(args=[payload])
+    except Exception:  # noqa: BLE001
+        logger.exception("could not send a shadow batch of %d requests", len(payload.get("request_ids", [])))

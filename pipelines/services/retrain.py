@@ -43,10 +43,14 @@ from ..models import (
 )
 from ..models.run import RUN_FINAL
 from .alert_signals import DRIFT_SIGNALS
+from .promotion import model_promote
 from .registry import TRAIN_BLOCKS, model_register
 from .runs import run_start
 
 logger = logging.getLogger(__name__)
+
+# The alias a retrained candidate is promoted to, behind the registered model's gates.
+CHALLENGER = "challenger"
 
 RETRAIN_ON = ("drift", "performance")
 
@@ -183,7 +187,22 @@ def _register(retrain: RetrainRun) -> tuple[ModelVersion | None, str]:
     note = (f" Candidate retrained by run {run.pk} ({cause}) for deployment {retrain.deployment.name!r}; "
             "not deployed until promoted.")
     ModelVersion.objects.filter(pk=version.pk).update(description=(version.description + note).strip())
-    return version, ""
+    return version, _challenger_promote(version, run, cause)
+
+
+def _challenger_promote(version: ModelVersion, run, cause: str) -> str:
+    """Continuous training's last step: the candidate becomes the ``challenger`` if the
+    model's gates pass (never by override); what refused it otherwise. A deployment serves it
+    only through a split or a shadow the user set on ``challenger``, or a later promotion."""
+    try:
+        with transaction.atomic():  # a refusal rolls back to here, not the caller's transaction
+            model_promote(
+                user=run.created_by, registered_model=version.registered_model, number=version.number,
+                alias=CHALLENGER, reason=f"retrained by run {run.pk} ({cause})",
+            )
+    except ApplicationError as exc:
+        return f"v{version.number} was registered but not made {CHALLENGER}: {exc.message}"[:500]
+    return ""
 
 
 def retrain_summary(policy: RetrainPolicy | None) -> dict[str, Any] | None:

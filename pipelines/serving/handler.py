@@ -27,13 +27,16 @@ from ..inputs import json_depth_refuse
 from .coerce import dtype_kind, frame_from_body, frame_from_v2
 from .logbuffer import LogEntry, prediction_log_enqueue
 from .runner import run
+from .shadow import shadow_submit
 from .state import (
     Served,
     authorize_cached,
     model_cached,
     model_get,
+    route,
     served_cached,
     served_for,
+    variants,
 )
 
 logger = logging.getLogger(__name__)
@@ -100,7 +103,17 @@ def prepare(name: str, authorization: str | None, session_user=None):
     """(Served, model) for an allowed caller; raises ApplicationError 401 (bad or no
     credentials, whatever the name), 404 (no such deployment, or not the caller's), 503."""
     served, _ = served_for(name, authorization, session_user)
+    for variant in variants(served):  # canary sides and the shadow: loaded before they are needed
+        model_get(variant.artifact_sha256)
     return served, model_get(served.artifact_sha256)
+
+
+def _routed(served: Served, model, request_id: str):
+    """(the variant that answers, its model): the canary side ``request_id`` hashes to."""
+    chosen = route(served, request_id)
+    if chosen is served or chosen.artifact_sha256 == served.artifact_sha256:
+        return chosen, model
+    return chosen, model_cached(chosen.artifact_sha256) or model_get(chosen.artifact_sha256)
 
 
 # --- predicting ----------------------------------------------------------------------
@@ -148,6 +161,8 @@ def predict_json(served: Served, model, body: bytes, *, request_id: str | None =
     request_id = request_id_for(request_id)
     frame = None
     try:
+        if served.split:
+            served, model = _routed(served, model, request_id)
         frame = frame_from_body(parse_json(body), served.signature)
         predictions, proba, _ = _run_model(served, model, frame)
     except ApplicationError as exc:
@@ -159,6 +174,8 @@ def predict_json(served: Served, model, body: bytes, *, request_id: str | None =
         out["probabilities"] = proba.tolist()
         out["classes"] = served.classes
     _log(served, request_id, "json", 200, "", frame, out, started)
+    if served.shadow is not None:
+        shadow_submit(served, frame, request_id, predictions)
     return 200, {
         **out,
         "deployment": served.name,
@@ -226,6 +243,11 @@ def infer_v2(served: Served, model, body: bytes, *, request_id: str | None = Non
     rid = request_id_for(request_id)
     try:
         parsed = parse_json(body)
+        if served.split:
+            body_id = parsed.get("id") if isinstance(parsed, dict) else None
+            if isinstance(body_id, str) and _REQUEST_ID.match(body_id):
+                rid = body_id
+            served, model = _routed(served, model, rid)
         frame, wanted, body_id = frame_from_v2(parsed, served.signature)
         if body_id and _REQUEST_ID.match(body_id):
             rid = body_id
@@ -259,6 +281,8 @@ def infer_v2(served: Served, model, body: bytes, *, request_id: str | None = Non
     if proba is not None:
         logged["probabilities"] = proba.tolist()
     _log(served, rid, "v2", 200, "", frame, logged, started)
+    if served.shadow is not None:
+        shadow_submit(served, frame, rid, predictions)
     return 200, {
         "model_name": served.name,
         "model_version": str(served.model_version),

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ApplicationError, NotFound, Unauthorized
@@ -55,6 +55,11 @@ class Served:
     raw_signature: dict
     signature: Signature
     key_hashes: frozenset[str]
+    # Rollout (services.rollout): the alias this answers for, the canary split as
+    # ((upper bound of the 0–99 bucket, variant), …) and the shadowed variant.
+    alias: str = ""
+    split: tuple = ()
+    shadow: Served | None = None
 
 
 def key_hash(key: str) -> str:
@@ -185,9 +190,73 @@ def served_get(name: str) -> Served | None:
         signature=Signature(version.signature, max_rows=MAX_ROWS),
         key_hashes=hashes,
     )
+    if deployment.model_id and deployment.traffic:
+        entry = _with_rollout(entry, deployment)
     with _lock:
         _served[name] = entry
     return entry
+
+
+def _with_rollout(entry: Served, deployment) -> Served:
+    """``entry`` with its canary variants or shadow resolved from the model's aliases (one query)."""
+    from ..models import ModelAlias
+
+    traffic = deployment.traffic
+    split = traffic.get("split") or {}
+    wanted = [*split, *([traffic["shadow"]] if traffic.get("shadow") else [])]
+    versions = {
+        a.alias: a.model_version
+        for a in ModelAlias.objects.select_related("model_version").filter(
+            registered_model_id=deployment.model_id, alias__in=wanted
+        )
+    }
+    entry = replace(entry, alias=deployment.alias)
+
+    def variant(alias: str) -> Served:
+        version = versions[alias]
+        if alias == deployment.alias or version.pk == entry.model_version_id:
+            return replace(entry, alias=alias)
+        return replace(
+            entry, alias=alias, model_version_id=version.pk, model_version=version.number,
+            artifact_sha256=version.artifact_sha256, task=version.task, classes=version.classes,
+            raw_signature=version.signature, signature=Signature(version.signature, max_rows=MAX_ROWS),
+        )
+
+    bounds, upper = [], 0
+    for alias, percent in split.items():
+        if alias in versions and percent > 0:
+            upper += percent
+            bounds.append((upper, variant(alias)))
+    shadow = traffic.get("shadow")
+    return replace(
+        entry,
+        split=tuple(bounds) if len(bounds) > 1 else (),
+        shadow=variant(shadow) if shadow in versions else None,
+    )
+
+
+def bucket_of(request_id: str) -> int:
+    """0–99 from a hash of the request id: the same id always lands in the same bucket."""
+    return int.from_bytes(hashlib.blake2b(request_id.encode(), digest_size=8).digest(), "big") % 100
+
+
+def route(served: Served, request_id: str) -> Served:
+    """The variant of a canary split that answers ``request_id`` (``served`` itself without one)."""
+    if not served.split:
+        return served
+    bucket = bucket_of(request_id)
+    for upper, variant in served.split:
+        if bucket < upper:
+            return variant
+    return served
+
+
+def variants(served: Served) -> list[Served]:
+    """Every other version a request to ``served`` may reach (canary sides, the shadow)."""
+    out = [v for _, v in served.split]
+    if served.shadow is not None:
+        out.append(served.shadow)
+    return out
 
 
 # --- models -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from django.shortcuts import render
 from django.urls import path
 
+from ..selectors.delivery import version_aliases
 from ..selectors.registry import (
     deployment_get,
     deployment_key_list,
@@ -26,6 +27,7 @@ from ..selectors.registry import (
 )
 from .common import can_edit as _can_edit
 from .common import page as _page
+from .delivery import deployment_delivery_context, model_delivery_context
 from .outputs import render_output
 
 
@@ -39,7 +41,10 @@ def _headline(metrics: dict) -> dict | None:
 @_page
 def model_list_page(request):
     groups: OrderedDict[str, dict] = OrderedDict()
-    for version in model_version_list(user=request.user):
+    versions = list(model_version_list(user=request.user))
+    aliases = version_aliases(versions=versions)  # one query for every version's aliases
+    for version in versions:
+        version.alias_names = aliases.get(version.pk, [])
         key = f"{version.registered_model.workspace_id}:{version.registered_model.name}"
         group = groups.setdefault(key, {"model": version.registered_model, "versions": []})
         version.headline = _headline(version.metrics)
@@ -106,6 +111,7 @@ def model_version_page(request, version_id: int):
             "deployments": model_version_deployments(version=version),
             "can_edit": _can_edit(request.user, version.registered_model.workspace_id),
             "default_name": version.registered_model.name.lower().replace("_", "-"),
+            **model_delivery_context(request.user, version),
         },
     )
 
@@ -163,6 +169,7 @@ def deployment_page(request, name: str):
             },
             "curl": curl,
             "python": python,
+            **deployment_delivery_context(deployment),
         },
     )
 

@@ -174,6 +174,8 @@ def test_a_persisting_drift_alert_starts_a_retrain_run_whose_model_becomes_a_can
     assert candidate["name"] == "model-of-watched" and candidate["version"] == 2
     serving = owner_api.get("/api/deployments/watched/").json()["model_version"]
     assert serving["version"] == 1  # a candidate, not deployed
+    aliases = owner_api.get("/api/registered-models/model-of-watched/").json()["aliases"]
+    assert aliases["challenger"] == 2  # no gates set: the candidate became the challenger
     assert owner_api.get(f"/api/alerts/{alert.pk}/").json()["retrain_runs"] == [run.pk]
 
     RetrainRun.objects.update(created_at=timezone.now() - timedelta(hours=2))  # the cooldown has passed
@@ -202,3 +204,30 @@ def test_beat_registers_the_candidate_of_a_finished_retrain_run(owner, owner_api
         time.sleep(0.2)
     assert RetrainRun.objects.get(run=run).model_version.number == 2
     assert retrain_runs_collect() == 0  # collected once
+
+
+def test_a_candidate_the_gates_refuse_is_registered_but_not_made_the_challenger(
+    owner, owner_api, celery_worker_process
+):
+    deploy_with_key(owner_api, owner, "gated")
+    deployment = Deployment.objects.get(name="gated")
+    model = deployment.current_revision.model_version.registered_model.name
+    gates = owner_api.put(
+        f"/api/registered-models/{model}/gates/",
+        {"checks": [{"kind": "min_rows", "value": 10_000_000, "blocking": True}]}, format="json",
+    )
+    assert gates.status_code == 200, gates.content
+    pipeline = _pipeline(owner_api)
+    owner_api.put("/api/deployments/gated/retrain/", {"pipeline": pipeline["id"], "consecutive": 1},
+                  format="json")
+    AlertRule.objects.filter(deployment=deployment).exclude(signal="drift_share").delete()
+    alert_rules_evaluate(deployment, window(1, share=0.9))
+    run = Run.objects.get(pipeline_id=pipeline["id"])
+    wait_for_run(owner_api, run.pk, timeout=180)
+
+    assert retrain_runs_collect() == 1
+
+    retrain = RetrainRun.objects.get(run=run)
+    assert retrain.model_version.number == 2
+    assert "not made challenger" in retrain.error and "min_rows" in retrain.error
+    assert "challenger" not in owner_api.get(f"/api/registered-models/{model}/").json()["aliases"]

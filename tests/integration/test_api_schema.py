@@ -141,7 +141,7 @@ def _seed() -> dict:
         status=StepStatus.SUCCEEDED, inputs={"table": ["load", "table"]}, params={"target": "target"},
         outputs={"model": model_ref.as_ref()},
     )
-    model_version = model_register(user=user, name="fuzzed-model", run=run, node_id="train")
+    model_version = model_register(user=user, name="fuzzed", run=run, node_id="train")
     deployment, _ = deployment_deploy(user=user, name="fuzzed", model_version_id=model_version.pk)
     key, _ = deployment_key_create(user=user, deployment=deployment, name="fuzz")
     return {
@@ -235,6 +235,17 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-name = "POST /api/pipelines/{{pipeline_id}}/runs/"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
+# Delivery: a gate must name a metric the model reports and a known kind; a traffic
+# split or a deployment that follows a model must name aliases the model has; an
+# override needs a reason; a promotion a blocking gate refuses is a 422. None of
+# these depend on the body's shape alone.
+[[operations]]
+include-name-regex = "^(PUT /api/registered-models/.*/gates/|PUT /api/deployments/.*/traffic/|POST /api/deployments/)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
+
+[[operations]]
+include-name-regex = "^POST /api/registered-models/.*/promote/$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "422"]
 
 """
 
