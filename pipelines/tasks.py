@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_prerun
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from .services import advance, fanout, steps
+from .services import advance, fanout, schedules, steps, triggers
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
 
@@ -68,3 +68,9 @@ def run_advance(run_id: int) -> None:
     run = Run.objects.filter(pk=run_id).first()
     if run is not None and not run.is_final:
         advance.run_reconcile(run=run)
+
+
+@engine_task("pipelines.automation_tick")
+def automation_tick() -> int:
+    """Start what is due: schedules, new dataset versions, upstream successes (safe to run twice)."""
+    return schedules.schedules_fire_due() + triggers.triggers_fire_due()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import auth, blocks, connections, datasets, pipelines, runs, workspaces
+from . import auth, automation, blocks, connections, datasets, pipelines, runs, workspaces
 from . import registry as registry_api
 from . import serving as serving_api
 
@@ -53,4 +53,23 @@ urlpatterns = [
     path("deployments/<str:name>/predict/", serving_api.predict),
     path("deployments/<str:name>/feedback", serving_api.feedback, name="api-deployment-feedback"),
     path("deployments/<str:name>/feedback/", serving_api.feedback),
+    # Schedules, triggers and the webhook that starts a run (issue 10)
+    path("pipelines/<int:pipeline_id>/schedules/", automation.ScheduleListApi.as_view(), name="api-schedules"),
+    path(
+        "pipelines/<int:pipeline_id>/schedules/<int:schedule_id>/",
+        automation.ScheduleDetailApi.as_view(),
+        name="api-schedule",
+    ),
+    path(
+        "pipelines/<int:pipeline_id>/schedules/<int:schedule_id>/run/",
+        automation.ScheduleRunNowApi.as_view(),
+        name="api-schedule-run",
+    ),
+    path("pipelines/<int:pipeline_id>/triggers/", automation.TriggerListApi.as_view(), name="api-triggers"),
+    path(
+        "pipelines/<int:pipeline_id>/triggers/<int:trigger_id>/",
+        automation.TriggerDetailApi.as_view(),
+        name="api-trigger",
+    ),
+    path("hooks/<str:secret>/", automation.WebhookApi.as_view(), name="api-webhook"),
 ]

@@ -44,3 +44,7 @@ __all__ += [
 from .connection import Connection, ConnectionKind  # noqa: E402
 
 __all__ += ["Connection", "ConnectionKind"]
+
+from .automation import PipelineTrigger, Schedule, TriggerFiring, TriggerKind  # noqa: E402
+
+__all__ += ["PipelineTrigger", "Schedule", "TriggerFiring", "TriggerKind"]
