@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import auth, automation, blocks, connections, datasets, pipelines, runs, workspaces
+from . import (
+    auth,
+    automation,
+    blocks,
+    connections,
+    datasets,
+    pipeline_code,
+    pipelines,
+    runs,
+    workspaces,
+)
 from . import registry as registry_api
 from . import serving as serving_api
 
@@ -72,4 +82,8 @@ urlpatterns = [
         name="api-trigger",
     ),
     path("hooks/<str:secret>/", automation.WebhookApi.as_view(), name="api-webhook"),
+    # Pipeline as code (issue 10)
+    path("pipelines/import/", pipeline_code.PipelineImportApi.as_view(), name="api-pipeline-import"),
+    path("pipelines/<int:pipeline_id>/export/", pipeline_code.PipelineExportApi.as_view(), name="api-pipeline-export"),
+    path("pipelines/<int:pipeline_id>/import/", pipeline_code.PipelinePushApi.as_view(), name="api-pipeline-push"),
 ]
