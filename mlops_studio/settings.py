@@ -235,6 +235,7 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "pipelines.models.run.RunStatus",
         "StepStatusEnum": "pipelines.models.run.StepStatus",
         "RoleEnum": "pipelines.models.workspace.Role",
+        "TriggerKindEnum": "pipelines.models.automation.TriggerKind",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

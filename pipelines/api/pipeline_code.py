@@ -87,6 +87,7 @@ class PipelineImportApi(APIView):
     parser_classes = DOCUMENT_PARSERS
 
     @extend_schema(
+        operation_id="pipelines_import",
         request={"application/yaml": str, "application/json": DOCUMENT_SCHEMA},
         parameters=[id_query("workspace", description="import into this workspace (default: your personal one)")],
         responses={201: PipelineImportedOut, **error_responses(400, 403, 404, 413, 415)},
@@ -103,6 +104,7 @@ class PipelinePushApi(APIView):
     parser_classes = DOCUMENT_PARSERS
 
     @extend_schema(
+        operation_id="pipelines_push",
         request={"application/yaml": str, "application/json": DOCUMENT_SCHEMA},
         responses={200: PipelineOut, **error_responses(400, 403, 404, 409, 413, 415)},
     )
