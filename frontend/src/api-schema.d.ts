@@ -1199,9 +1199,11 @@ export interface components {
             };
         };
         PatchedScheduleDetailInput: {
+            /** @description pause or resume; absent: unchanged */
             paused?: boolean;
         };
         PatchedTriggerDetailInput: {
+            /** @description pause or resume; absent: unchanged */
             paused?: boolean;
         };
         PipelineDetailInput: {
@@ -1579,11 +1581,9 @@ export interface components {
         TriggerCreatedOut: {
             readonly id: number;
             kind: components["schemas"]["TriggerKindEnum"];
-            /** @description the pipeline this trigger starts */
-            target: number;
             readonly dataset: string | null;
             /** @description kind=pipeline: the upstream pipeline's id */
-            readonly pipeline: number | null;
+            readonly source_pipeline: number | null;
             readonly description: string;
             paused: boolean;
             /** Format: date-time */
@@ -1619,7 +1619,7 @@ export interface components {
         TriggerListInput: {
             kind: components["schemas"]["TriggerListInputKindEnum"];
             /** @description kind=dataset: a dataset name or id */
-            dataset?: unknown;
+            dataset?: string | number;
             /**
              * Format: int64
              * @description kind=pipeline: the upstream pipeline's id
@@ -1636,11 +1636,9 @@ export interface components {
         TriggerOut: {
             readonly id: number;
             kind: components["schemas"]["TriggerKindEnum"];
-            /** @description the pipeline this trigger starts */
-            target: number;
             readonly dataset: string | null;
             /** @description kind=pipeline: the upstream pipeline's id */
-            readonly pipeline: number | null;
+            readonly source_pipeline: number | null;
             readonly description: string;
             paused: boolean;
             /** Format: date-time */
@@ -3377,10 +3375,65 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/yaml": string;
+                    "application/yaml": {
+                        name: string;
+                        /** @description the pipeline's version at export */
+                        version?: number;
+                        /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
+                        graph: {
+                            nodes?: ({
+                                id: string;
+                                block: string;
+                                params?: {
+                                    [key: string]: unknown;
+                                };
+                                position?: {
+                                    [key: string]: unknown;
+                                } | null;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            edges?: ({
+                                source: string;
+                                source_port: string;
+                                target: string;
+                                target_port: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
                     "application/json": {
                         name: string;
+                        /** @description the pipeline's version at export */
+                        version?: number;
+                        /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                         graph: {
+                            nodes?: ({
+                                id: string;
+                                block: string;
+                                params?: {
+                                    [key: string]: unknown;
+                                };
+                                position?: {
+                                    [key: string]: unknown;
+                                } | null;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            edges?: ({
+                                source: string;
+                                source_port: string;
+                                target: string;
+                                target_port: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
                             [key: string]: unknown;
                         };
                     } & {
@@ -3428,10 +3481,65 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/yaml": string;
+                "application/yaml": {
+                    name: string;
+                    /** @description the pipeline's version at export */
+                    version?: number;
+                    /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
+                    graph: {
+                        nodes?: ({
+                            id: string;
+                            block: string;
+                            params?: {
+                                [key: string]: unknown;
+                            };
+                            position?: {
+                                [key: string]: unknown;
+                            } | null;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        edges?: ({
+                            source: string;
+                            source_port: string;
+                            target: string;
+                            target_port: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                } & {
+                    [key: string]: unknown;
+                };
                 "application/json": {
                     name: string;
+                    /** @description the pipeline's version at export */
+                    version?: number;
+                    /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                     graph: {
+                        nodes?: ({
+                            id: string;
+                            block: string;
+                            params?: {
+                                [key: string]: unknown;
+                            };
+                            position?: {
+                                [key: string]: unknown;
+                            } | null;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        edges?: ({
+                            source: string;
+                            source_port: string;
+                            target: string;
+                            target_port: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
                         [key: string]: unknown;
                     };
                 } & {
@@ -4373,10 +4481,65 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/yaml": string;
+                "application/yaml": {
+                    name: string;
+                    /** @description the pipeline's version at export */
+                    version?: number;
+                    /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
+                    graph: {
+                        nodes?: ({
+                            id: string;
+                            block: string;
+                            params?: {
+                                [key: string]: unknown;
+                            };
+                            position?: {
+                                [key: string]: unknown;
+                            } | null;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        edges?: ({
+                            source: string;
+                            source_port: string;
+                            target: string;
+                            target_port: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                } & {
+                    [key: string]: unknown;
+                };
                 "application/json": {
                     name: string;
+                    /** @description the pipeline's version at export */
+                    version?: number;
+                    /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                     graph: {
+                        nodes?: ({
+                            id: string;
+                            block: string;
+                            params?: {
+                                [key: string]: unknown;
+                            };
+                            position?: {
+                                [key: string]: unknown;
+                            } | null;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        edges?: ({
+                            source: string;
+                            source_port: string;
+                            target: string;
+                            target_port: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
                         [key: string]: unknown;
                     };
                 } & {

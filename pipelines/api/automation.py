@@ -6,13 +6,13 @@ its secret) is answered once, when the trigger is made.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import ApplicationError, NotFound
+from ..errors import NotFound
 from ..inputs import MAX_ID
 from ..models import Pipeline, PipelineTrigger, Role, Schedule, TriggerKind
 from ..selectors.pipelines import pipeline_get
@@ -46,20 +46,19 @@ class TriggerOut(serializers.ModelSerializer):
     dataset = serializers.SerializerMethodField()
     description = serializers.SerializerMethodField()
     created_by = UserField()
-    pipeline = serializers.SerializerMethodField(help_text="kind=pipeline: the upstream pipeline's id")
-    target = serializers.IntegerField(source="pipeline_id", help_text="the pipeline this trigger starts")
+    source_pipeline = serializers.SerializerMethodField(help_text="kind=pipeline: the upstream pipeline's id")
 
     class Meta:
         model = PipelineTrigger
         fields = [
-            "id", "kind", "target", "dataset", "pipeline", "description", "paused", "last_fired_at",
+            "id", "kind", "dataset", "source_pipeline", "description", "paused", "last_fired_at",
             "last_error", "created_by", "created_at",
         ]
 
     def get_dataset(self, obj) -> str | None:
         return obj.dataset_name or None
 
-    def get_pipeline(self, obj) -> int | None:
+    def get_source_pipeline(self, obj) -> int | None:
         return obj.source_pipeline_id
 
     def get_description(self, obj) -> str:
@@ -77,6 +76,18 @@ class TriggerCreatedOut(TriggerOut):
         if not secret:
             return None
         return self.context["request"].build_absolute_uri(f"/api/hooks/{secret}/")
+
+
+@extend_schema_field({"oneOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 0, "maximum": MAX_ID}]})
+class DatasetRefField(serializers.Field):
+    """A dataset's name, or the id of one of its versions."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            raise serializers.ValidationError("must be a dataset name or id")
+        if isinstance(data, int) and not 0 <= data <= MAX_ID:
+            raise serializers.ValidationError("dataset id out of range")
+        return data
 
 
 def _schedule_of(request, pipeline_id: int, schedule_id: int, role: str) -> Schedule:
@@ -122,7 +133,7 @@ class ScheduleListApi(APIView):
 
 class ScheduleDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
-        paused = StrictBooleanField()
+        paused = StrictBooleanField(required=False, help_text="pause or resume; absent: unchanged")
 
     @extend_schema(responses=ScheduleOut)
     def get(self, request, pipeline_id: int, schedule_id: int):
@@ -133,7 +144,8 @@ class ScheduleDetailApi(APIView):
         schedule = _schedule_of(request, pipeline_id, schedule_id, Role.EDITOR)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        schedule = schedule_services.schedule_set_paused(schedule=schedule, paused=data.validated_data["paused"])
+        if "paused" in data.validated_data:
+            schedule = schedule_services.schedule_set_paused(schedule=schedule, paused=data.validated_data["paused"])
         return Response(ScheduleOut(schedule).data)
 
     @extend_schema(responses={204: None, **error_responses(403, 404)})
@@ -154,7 +166,7 @@ class ScheduleRunNowApi(APIView):
 class TriggerListApi(APIView):
     class InputSerializer(serializers.Serializer):
         kind = StrictChoiceField(choices=TriggerKind.values)
-        dataset = serializers.JSONField(required=False, help_text="kind=dataset: a dataset name or id")
+        dataset = DatasetRefField(required=False, help_text="kind=dataset: a dataset name or id")
         pipeline = StrictIntegerField(
             required=False, min_value=0, max_value=MAX_ID, help_text="kind=pipeline: the upstream pipeline's id"
         )
@@ -172,10 +184,6 @@ class TriggerListApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         dataset = values.get("dataset")
-        if dataset is not None and (isinstance(dataset, bool) or not isinstance(dataset, str | int)):
-            raise ApplicationError("dataset must be a dataset name or id", field="dataset")
-        if isinstance(dataset, int) and not 0 <= dataset <= MAX_ID:
-            raise ApplicationError("dataset id out of range", field="dataset")
         source = None
         if values["kind"] == TriggerKind.PIPELINE and "pipeline" in values:
             source = _source_pipeline(request, values["pipeline"])
@@ -195,7 +203,7 @@ def _source_pipeline(request, pipeline_id: int) -> Pipeline:
 
 class TriggerDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
-        paused = StrictBooleanField()
+        paused = StrictBooleanField(required=False, help_text="pause or resume; absent: unchanged")
 
     @extend_schema(responses=TriggerOut)
     def get(self, request, pipeline_id: int, trigger_id: int):
@@ -206,7 +214,8 @@ class TriggerDetailApi(APIView):
         trigger = _trigger_of(request, pipeline_id, trigger_id, Role.EDITOR)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        trigger = trigger_services.trigger_set_paused(trigger=trigger, paused=data.validated_data["paused"])
+        if "paused" in data.validated_data:
+            trigger = trigger_services.trigger_set_paused(trigger=trigger, paused=data.validated_data["paused"])
         return Response(TriggerOut(trigger).data)
 
     @extend_schema(responses={204: None, **error_responses(403, 404)})

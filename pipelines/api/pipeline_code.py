@@ -28,6 +28,7 @@ from ..services.pipeline_code import (
     pipeline_push,
 )
 from .parsers import DepthLimitedJSONParser, LegacyYAMLParser, TextYAMLParser, YAMLParser
+from .pipelines import GRAPH_SCHEMA
 from .schema import error_responses, id_query
 from .serializers import PipelineOut
 
@@ -37,7 +38,11 @@ DOCUMENT_SCHEMA = {
     "type": "object",
     "description": "an exported pipeline document: kind, format, id, version, name, description, graph, "
     "schedules, triggers",
-    "properties": {"name": {"type": "string"}, "graph": {"type": "object", "additionalProperties": {}}},
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "version": {"type": "integer", "minimum": 0, "description": "the pipeline's version at export"},
+        "graph": GRAPH_SCHEMA,
+    },
     "required": ["name", "graph"],
     "additionalProperties": {},
 }
@@ -67,7 +72,7 @@ class PipelineExportApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=list(FORMATS), description="yaml (default) or json")],
         responses={
-            (200, "application/yaml"): OpenApiResponse(str, description="the document as YAML"),
+            (200, "application/yaml"): OpenApiResponse(DOCUMENT_SCHEMA, description="the document as YAML"),
             (200, "application/json"): OpenApiResponse(DOCUMENT_SCHEMA, description="the document as JSON"),
             **error_responses(400, 404),
         },
@@ -88,7 +93,7 @@ class PipelineImportApi(APIView):
 
     @extend_schema(
         operation_id="pipelines_import",
-        request={"application/yaml": str, "application/json": DOCUMENT_SCHEMA},
+        request={"application/yaml": DOCUMENT_SCHEMA, "application/json": DOCUMENT_SCHEMA},
         parameters=[id_query("workspace", description="import into this workspace (default: your personal one)")],
         responses={201: PipelineImportedOut, **error_responses(400, 403, 404, 413, 415)},
     )
@@ -105,7 +110,7 @@ class PipelinePushApi(APIView):
 
     @extend_schema(
         operation_id="pipelines_push",
-        request={"application/yaml": str, "application/json": DOCUMENT_SCHEMA},
+        request={"application/yaml": DOCUMENT_SCHEMA, "application/json": DOCUMENT_SCHEMA},
         responses={200: PipelineOut, **error_responses(400, 403, 404, 409, 413, 415)},
     )
     def post(self, request, pipeline_id: int):

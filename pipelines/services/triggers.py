@@ -82,6 +82,12 @@ def trigger_create(
         trigger.secret_hash = secret_hash(secret)
     else:
         raise ApplicationError(f"unknown trigger kind {kind!r}", field="kind")
+    same = PipelineTrigger.objects.filter(
+        pipeline=pipeline, kind=kind, dataset_name=trigger.dataset_name, source_pipeline=trigger.source_pipeline
+    )
+    if kind != TriggerKind.WEBHOOK and same.exists():
+        field = "dataset" if kind == TriggerKind.DATASET else "pipeline"
+        raise ApplicationError(f"this pipeline already has that {kind} trigger", field=field, status=409)
     with transaction.atomic():
         if kind == TriggerKind.PIPELINE:
             # Serialise trigger creation per workspace so two requests cannot close a loop together.

@@ -145,7 +145,7 @@ def test_schedules_and_triggers_are_exported_and_imported_again(owner_api):
     schedules = owner_api.get(f"/api/pipelines/{new['id']}/schedules/").json()
     triggers = owner_api.get(f"/api/pipelines/{new['id']}/triggers/").json()
     assert [(s["every_seconds"], s["paused"]) for s in schedules] == [(3600, True)]
-    assert [(t["kind"], t["pipeline"]) for t in triggers] == [("pipeline", upstream["id"])]
+    assert [(t["kind"], t["source_pipeline"]) for t in triggers] == [("pipeline", upstream["id"])]
     assert new["warnings"] and "webhook" in new["warnings"][0]
 
 

@@ -302,6 +302,8 @@ def test_a_pipeline_trigger_that_would_close_a_loop_is_refused(owner_api):
     back = owner_api.post(url.format(a["id"]), {"kind": "pipeline", "pipeline": c["id"]}, format="json")
     itself = owner_api.post(url.format(a["id"]), {"kind": "pipeline", "pipeline": a["id"]}, format="json")
 
+    twice = owner_api.post(url.format(b["id"]), {"kind": "pipeline", "pipeline": a["id"]}, format="json")
+    assert twice.status_code == 409 and twice.json()["field"] == "pipeline"
     assert back.status_code == 400 and back.json()["field"] == "pipeline"
     assert "loop" in back.json()["detail"]
     assert itself.status_code == 400 and itself.json()["field"] == "pipeline"
