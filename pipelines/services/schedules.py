@@ -164,7 +164,8 @@ def _fire(schedule: Schedule, now: datetime) -> int:
                     )
             except ApplicationError as exc:  # an invalid graph: recorded, retried at the next due time
                 error = f"not started: {exc.message}"
-        Schedule.objects.filter(pk=schedule.pk).update(last_error=error, last_run=run)
+        recorded = {"last_error": error, **({"last_run": run} if run is not None else {})}
+        Schedule.objects.filter(pk=schedule.pk).update(**recorded)
     return 1 if run is not None else 0
 
 
