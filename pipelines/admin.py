@@ -101,4 +101,5 @@ class ConnectionAdmin(admin.ModelAdmin):
         return False  # created through the API, which tests the login and encrypts the password
 
 
-from . import admin_registry  # noqa: E402,F401 - registry and deployment admin
+# Registry and deployment admin; schedules and triggers.
+from . import admin_automation, admin_registry  # noqa: E402,F401

@@ -14,10 +14,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_a_schedule_added_on_the_pipeline_page_reads_in_plain_words_and_runs_now(login, owner, owner_api, live_server):
     graph = GraphBuilder().node("load", "dataset.builtin", name="iris").build()
     pipeline = owner_api.post("/api/pipelines/", {"name": "nightly retrain", "graph": graph}, format="json").json()
-    upload = owner_api.post(
-        f"/api/pipelines/{pipeline['id']}/triggers/", {"kind": "webhook"}, format="json"
-    )
-    assert upload.status_code == 201
+    webhook = owner_api.post(f"/api/pipelines/{pipeline['id']}/triggers/", {"kind": "webhook"}, format="json")
+    assert webhook.status_code == 201
     page = login(owner)
     page.goto(f"{live_server.url}/pipelines/{pipeline['id']}/runs/")
 
