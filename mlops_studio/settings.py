@@ -235,6 +235,7 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "pipelines.models.run.RunStatus",
         "StepStatusEnum": "pipelines.models.run.StepStatus",
         "RoleEnum": "pipelines.models.workspace.Role",
+        "TriggerKindEnum": "pipelines.models.automation.TriggerKind",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -306,8 +307,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # a duplicate output.
 STEP_HEARTBEAT_SECONDS = float(os.environ.get("STEP_HEARTBEAT_SECONDS", 2))
 STEP_HEARTBEAT_TIMEOUT = float(os.environ.get("STEP_HEARTBEAT_TIMEOUT", 2.5 * STEP_HEARTBEAT_SECONDS))
+# Schedules and triggers (services.schedules, services.triggers) are looked at this
+# often: a schedule starts at most this late. A dataset version starts its triggers
+# once it has been the latest for TRIGGER_DEBOUNCE_SECONDS (a burst of uploads → one run).
+AUTOMATION_TICK_SECONDS = float(os.environ.get("AUTOMATION_TICK_SECONDS", 2))
+TRIGGER_DEBOUNCE_SECONDS = float(os.environ.get("TRIGGER_DEBOUNCE_SECONDS", 5))
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-steps": {"task": "pipelines.sweep_stale_steps", "schedule": STEP_HEARTBEAT_SECONDS},
+    "automation-tick": {"task": "pipelines.automation_tick", "schedule": AUTOMATION_TICK_SECONDS},
 }
 # Canary splits are compared with the version they follow this often (services.rollout).
 ROLLOUT_CHECK_SECONDS = float(os.environ.get("ROLLOUT_CHECK_SECONDS", 30))

@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_prerun
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from .services import advance, fanout, monitoring, steps
+from .services import advance, fanout, monitoring, schedules, steps, triggers
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
 
@@ -121,3 +121,9 @@ def shadow_record(payload: dict) -> int:
     from .services.shadow import shadow_record as record
 
     return record(payload=payload)
+
+
+@engine_task("pipelines.automation_tick")
+def automation_tick() -> int:
+    """Start what is due: schedules, new dataset versions, upstream successes (safe to run twice)."""
+    return schedules.schedules_fire_due() + triggers.triggers_fire_due()

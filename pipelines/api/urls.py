@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import auth, blocks, connections, datasets, pipelines, runs, workspaces
+from . import (
+    auth,
+    automation,
+    blocks,
+    connections,
+    datasets,
+    pipeline_code,
+    pipelines,
+    runs,
+    workspaces,
+)
 from . import delivery as delivery_api
 from . import registry as registry_api
 from . import serving as serving_api
@@ -68,6 +78,29 @@ urlpatterns = [
     path("registered-models/<str:name>/history/", delivery_api.HistoryApi.as_view(),
          name="api-registered-model-history"),
     path("deployments/<str:name>/traffic/", delivery_api.TrafficApi.as_view(), name="api-deployment-traffic"),
+    # Schedules, triggers and the webhook that starts a run (issue 10)
+    path("pipelines/<int:pipeline_id>/schedules/", automation.ScheduleListApi.as_view(), name="api-schedules"),
+    path(
+        "pipelines/<int:pipeline_id>/schedules/<int:schedule_id>/",
+        automation.ScheduleDetailApi.as_view(),
+        name="api-schedule",
+    ),
+    path(
+        "pipelines/<int:pipeline_id>/schedules/<int:schedule_id>/run/",
+        automation.ScheduleRunNowApi.as_view(),
+        name="api-schedule-run",
+    ),
+    path("pipelines/<int:pipeline_id>/triggers/", automation.TriggerListApi.as_view(), name="api-triggers"),
+    path(
+        "pipelines/<int:pipeline_id>/triggers/<int:trigger_id>/",
+        automation.TriggerDetailApi.as_view(),
+        name="api-trigger",
+    ),
+    path("hooks/<str:secret>/", automation.WebhookApi.as_view(), name="api-webhook"),
+    # Pipeline as code (issue 10)
+    path("pipelines/import/", pipeline_code.PipelineImportApi.as_view(), name="api-pipeline-import"),
+    path("pipelines/<int:pipeline_id>/export/", pipeline_code.PipelineExportApi.as_view(), name="api-pipeline-export"),
+    path("pipelines/<int:pipeline_id>/import/", pipeline_code.PipelinePushApi.as_view(), name="api-pipeline-push"),
 ]
 
 # Alerts, channels and retraining (issue 9)

@@ -80,3 +80,6 @@ from .delivery import (  # noqa: E402
 )
 
 __all__ += ["GateEvaluation", "ModelAlias", "PromotionEvent", "ShadowPrediction", "TrafficChange"]
+from .automation import PipelineTrigger, Schedule, TriggerFiring, TriggerKind  # noqa: E402
+
+__all__ += ["PipelineTrigger", "Schedule", "TriggerFiring", "TriggerKind"]

@@ -16,6 +16,7 @@ from django.urls import path
 from django.utils import timezone
 
 from ..models import Run, RunStatus
+from ..selectors.automation import pipeline_schedules, pipeline_triggers
 from ..selectors.pipelines import pipeline_get
 from ..selectors.runs import run_list, run_status_counts
 from .common import can_edit, page
@@ -122,6 +123,8 @@ def pipeline_runs_page(request, pipeline_id: int):
         nav="pipelines",
         pipeline=pipeline,
         can_edit=can_edit(request.user, pipeline.workspace_id),
+        schedules=pipeline_schedules(pipeline=pipeline),
+        triggers=pipeline_triggers(pipeline=pipeline),
     )
     return render(request, "pages/run_history.html", context)
 

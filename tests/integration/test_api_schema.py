@@ -32,6 +32,8 @@ from pipelines.models import (
 from pipelines.services.artifacts import artifact_store, artifacts_record
 from pipelines.services.deployments import deployment_deploy, deployment_key_create
 from pipelines.services.registry import model_register
+from pipelines.services.schedules import schedule_create
+from pipelines.services.triggers import trigger_create
 from tests.conftest import worker_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,9 +146,12 @@ def _seed() -> dict:
     model_version = model_register(user=user, name="fuzzed", run=run, node_id="train")
     deployment, _ = deployment_deploy(user=user, name="fuzzed", model_version_id=model_version.pk)
     key, _ = deployment_key_create(user=user, deployment=deployment, name="fuzz")
+    schedule = schedule_create(pipeline=pipeline, user=user, cron="0 3 * * *")
+    trigger, _ = trigger_create(pipeline=pipeline, user=user, kind="webhook")
     return {
         "token": token, "workspace": workspace.pk, "pipeline": pipeline.pk, "run": run.pk,
         "model_version": model_version.pk, "deployment": deployment.name, "key": key.pk,
+        "schedule": schedule.pk, "trigger": trigger.pk,
     }
 
 
@@ -165,6 +170,8 @@ api_key = "Token {seed["token"]}"
 "path.name" = "{seed["deployment"]}"
 "path.key_id" = {seed["key"]}
 "path.number" = 1
+"path.schedule_id" = {seed["schedule"]}
+"path.trigger_id" = {seed["trigger"]}
 
 # Strings with NUL are valid JSON, but PostgreSQL cannot store them: the API refuses
 # them with a 400 naming the field. Not worth a fuzzing budget here.
@@ -246,6 +253,14 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 [[operations]]
 include-name-regex = "^POST /api/registered-models/.*/promote/$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "422"]
+
+# Pipeline documents, schedules and triggers are checked beyond JSON Schema (400): node ids
+# unique, a cron that parses, exactly one of cron and every_seconds, the dataset or
+# upstream pipeline a trigger names must exist, a pipeline trigger must not close a loop;
+# a pushed document must carry the current version (409).
+[[operations]]
+include-name-regex = "^POST /api/pipelines/(import/|[{{]pipeline_id[}}]/(import|schedules|triggers)/)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
 """
 
