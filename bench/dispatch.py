@@ -35,7 +35,8 @@ from pathlib import Path
 from _harness import REDIS_URL, median, setup_django, start_workers, stop
 
 BENCH = Path(__file__).resolve().parent
-LOGLEVEL = "WARNING"  # both workers alike; INFO writes two lines per task
+# Both workers alike; INFO (BENCH_LOGLEVEL=INFO) logs two lines per task in each.
+LOGLEVEL = os.environ.get("BENCH_LOGLEVEL", "WARNING")
 PING_ROUNDS = 200
 FINAL = ("succeeded", "failed", "cancelled")
 
