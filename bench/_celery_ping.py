@@ -13,8 +13,11 @@ from celery import Celery
 
 BROKER = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
-app = Celery("bench_ping", broker=BROKER)
-app.conf.update(task_acks_late=True, worker_prefetch_multiplier=1, task_ignore_result=True)
+app = Celery("bench_ping", broker=BROKER, set_as_current=False)  # the product app stays current
+# Its own queue: bench/dispatch.py runs this worker beside the product's, on one broker.
+app.conf.update(
+    task_acks_late=True, worker_prefetch_multiplier=1, task_ignore_result=True, task_default_queue="bench-ping"
+)
 _redis = redis.Redis.from_url(BROKER)
 
 

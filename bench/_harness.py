@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -50,28 +51,33 @@ def setup_django() -> Path:
     return artifacts
 
 
-def start_workers(count: int, *, concurrency: int = 1) -> list[subprocess.Popen]:
-    procs = []
-    logs = []
+def start_workers(count: int, *, concurrency: int = 1, loglevel: str = "INFO") -> list[subprocess.Popen]:
+    """Start ``count`` workers and return once each answers a control ping.
+
+    ``loglevel`` is the workers' log level; below INFO they do not log every task.
+    """
+    from mlops_studio.celery import app
+
+    procs, logs, names = [], [], []
     for index in range(count):
         log = Path(tempfile.mkstemp(prefix=f"bench-worker-{index}-", suffix=".log")[1])
         logs.append(log)
+        names.append(f"bench{index}-{os.getpid()}@{socket.gethostname()}")
         procs.append(
             subprocess.Popen(
                 [
                     sys.executable, "-m", "celery", "-A", "mlops_studio", "worker",
-                    f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
-                    "--without-mingle", f"--hostname=bench{index}-{os.getpid()}@%h",
+                    f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip",
+                    "--without-mingle", f"--hostname={names[-1]}",
                 ],
                 cwd=ROOT, env=os.environ.copy(), stdout=log.open("w"), stderr=subprocess.STDOUT,
             )
         )
-    deadline = time.monotonic() + 60
-    for proc, log in zip(procs, logs, strict=True):
-        while " ready." not in log.read_text():
+    deadline = time.monotonic() + 120
+    for proc, log, name in zip(procs, logs, names, strict=True):
+        while not app.control.ping(destination=[name], timeout=0.5):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start:\n{log.read_text()}")
-            time.sleep(0.1)
     return procs
 
 

@@ -9,10 +9,12 @@ is recorded, never retried. Only ``services.dispatch`` sends these tasks.
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import task_prerun
-from django.db import InterfaceError, OperationalError, close_old_connections
+from celery.signals import task_postrun, task_prerun
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from .services import advance, fanout, monitoring, schedules, steps, triggers
 
@@ -33,13 +35,34 @@ def engine_task(name: str, **options):
     )
 
 
+# A connection that served a task this recently is taken to be alive (see below).
+RECENTLY_USED_SECONDS = 5.0
+_last_task_ended = float("-inf")
+
+
 @task_prerun.connect
 
 
 def _fresh_database_connection(**kwargs) -> None:
-    """Like a request: drop obsolete connections and health-check the rest before use,
-    so a connection PostgreSQL dropped is replaced instead of failing the task."""
+    """Like a request: drop obsolete or broken connections and health-check the rest
+    before use, so a connection PostgreSQL dropped is replaced instead of failing the task.
+
+    The check is a round trip of its own; it is skipped for a connection that
+    ended a task less than ``RECENTLY_USED_SECONDS`` ago. Should that one have
+    died meanwhile, the task's first statement fails with a transient error and
+    the task is retried (``engine_task``) on a fresh connection.
+    """
     close_old_connections()
+    if time.monotonic() - _last_task_ended < RECENTLY_USED_SECONDS:
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None:
+                conn.health_check_done = True
+
+
+@task_postrun.connect
+def _task_ended(**kwargs) -> None:
+    global _last_task_ended
+    _last_task_ended = time.monotonic()
 
 
 @engine_task("pipelines.step_execute")

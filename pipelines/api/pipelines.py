@@ -4,10 +4,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..access import workspace_for
-from ..errors import ApplicationError, NotFound
+from ..errors import ApplicationError
 from ..inputs import MAX_ID, is_id, optional_id
 from ..models import Role, RunStatus, Trigger
-from ..selectors.pipelines import pipeline_get, pipeline_list, pipeline_versions
+from ..selectors.pipelines import (
+    pipeline_get,
+    pipeline_list,
+    pipeline_version_get,
+    pipeline_versions,
+)
 from ..selectors.runs import run_list
 from ..services.graphs import MAX_EDGES, MAX_NODES, graph_validate
 from ..services.pipelines import (
@@ -262,7 +267,4 @@ class PipelineVersionDetailApi(APIView):
     @extend_schema(responses=PipelineVersionOut)
     def get(self, request, pipeline_id: int, number: int):
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id)
-        version = pipeline.versions.filter(number=number).first()
-        if version is None:
-            raise NotFound(f"pipeline {pipeline.pk} has no version {number}")
-        return Response(PipelineVersionOut(version).data)
+        return Response(PipelineVersionOut(pipeline_version_get(pipeline=pipeline, number=number)).data)

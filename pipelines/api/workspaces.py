@@ -3,8 +3,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..access import forget_roles, member_roles, require_role, workspace_ids_for
+from ..access import forget_roles, member_roles, workspace_ids_for
+from ..errors import NotFound
+from ..inputs import has_nul
 from ..models import Membership, Role, Workspace
+from ..selectors.workspaces import workspace_get, workspace_members
 from ..services.workspaces import membership_remove, membership_set, workspace_create
 from .fields import StrictCharField, StrictChoiceField
 from .schema import error_responses
@@ -49,22 +52,23 @@ class MemberListApi(APIView):
 
     @extend_schema(responses=MembershipOut(many=True))
     def get(self, request, workspace_id: int):
-        require_role(request.user, workspace_id, Role.VIEWER, what="workspace")
-        members = Membership.objects.filter(workspace_id=workspace_id).select_related("user")
-        return Response(MembershipOut(members.order_by("user__username"), many=True).data)
+        workspace = workspace_get(user=request.user, workspace_id=workspace_id)
+        return Response(MembershipOut(workspace_members(workspace=workspace), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: MembershipOut})
     def post(self, request, workspace_id: int):
-        require_role(request.user, workspace_id, Role.ADMIN, what="workspace")
+        workspace = workspace_get(user=request.user, workspace_id=workspace_id, role=Role.ADMIN)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(workspace=Workspace.objects.get(pk=workspace_id), **data.validated_data)
+        membership = membership_set(workspace=workspace, **data.validated_data)
         return Response(MembershipOut(membership).data, status=status.HTTP_201_CREATED)
 
 
 class MemberDetailApi(APIView):
     @extend_schema(responses={204: None, **error_responses(400)})
     def delete(self, request, workspace_id: int, username: str):
-        require_role(request.user, workspace_id, Role.ADMIN, what="workspace")
-        membership_remove(workspace=Workspace.objects.get(pk=workspace_id), username=username)
+        workspace = workspace_get(user=request.user, workspace_id=workspace_id, role=Role.ADMIN)
+        if has_nul(username):  # no user has it; PostgreSQL cannot even compare it
+            raise NotFound(f"{username!r} is not a member of this workspace")
+        membership_remove(workspace=workspace, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)

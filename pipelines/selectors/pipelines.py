@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from ..access import require_role, workspace_ids_for
+from ..errors import NotFound
 from ..models import Pipeline, PipelineVersion, Role, Run
 
 
@@ -27,8 +28,6 @@ def pipeline_list(*, user, workspace_id: int | None = None) -> QuerySet[Pipeline
 def pipeline_get(*, user, pipeline_id: int, role: str = Role.VIEWER) -> Pipeline:
     pipeline = Pipeline.objects.select_related("workspace").filter(pk=pipeline_id).first()
     if pipeline is None:
-        from ..errors import NotFound
-
         raise NotFound("pipeline not found")
     require_role(user, pipeline.workspace_id, role, what="pipeline")
     return pipeline
@@ -36,3 +35,11 @@ def pipeline_get(*, user, pipeline_id: int, role: str = Role.VIEWER) -> Pipeline
 
 def pipeline_versions(*, pipeline: Pipeline) -> QuerySet[PipelineVersion]:
     return pipeline.versions.select_related("created_by").annotate(run_count=Count("runs"))
+
+
+def pipeline_version_get(*, pipeline: Pipeline, number: int) -> PipelineVersion:
+    """Version ``number`` of ``pipeline`` (access already checked); NotFound when it has none."""
+    version = pipeline.versions.filter(number=number).first()
+    if version is None:
+        raise NotFound(f"pipeline {pipeline.pk} has no version {number}")
+    return version

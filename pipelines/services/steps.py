@@ -14,6 +14,8 @@ import logging
 import os
 import socket
 import threading
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -39,26 +41,58 @@ CHILD_COLUMNS = ("id", "run_id", "node_id", "status", "block_key", "block_versio
                  "children", "always_rerun", "attempts", "timeout_seconds", "position")
 
 
-class _Heartbeat(threading.Thread):
-    """Touch ``heartbeat_at`` while a step runs so the sweeper knows the worker lives."""
+class _Heartbeats:
+    """Touch ``heartbeat_at`` of the steps this process is running, so the sweeper knows it lives.
 
-    def __init__(self, step: StepRun, every: float):
-        super().__init__(daemon=True, name=f"heartbeat-{step.pk}")
-        self.step_id = step.pk
-        self.attempt = step.attempts
-        self.every = every
-        self.stopped = threading.Event()
+    One daemon thread per process, started with the first step and kept: a step
+    only registers and unregisters itself (``beating``), which costs nothing,
+    where starting and stopping a thread per step cost a few thread switches.
+    Each beat is conditional on the attempt, so a beat that comes just after
+    its step ended changes nothing.
+    """
 
-    def run(self) -> None:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._steps: dict[int, int] = {}  # step id → attempt
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    @contextmanager
+    def beating(self, step: StepRun):
+        with self._lock:
+            self._steps[step.pk] = step.attempts
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                # (A forked pool process inherits the object but not the thread.)
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, daemon=True, name="step-heartbeat")
+                self._thread.start()
         try:
-            while not self.stopped.wait(self.every):
-                StepRun.objects.filter(
-                    pk=self.step_id, status=StepStatus.RUNNING, attempts=self.attempt
-                ).update(heartbeat_at=timezone.now())
-        except Exception:  # noqa: BLE001 - a missed beat is not worth crashing for
-            logger.exception("heartbeat for step %s failed", self.step_id)
+            yield
         finally:
-            connection.close()
+            with self._lock:
+                self._steps.pop(step.pk, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(settings.STEP_HEARTBEAT_SECONDS)
+            with self._lock:
+                beating = list(self._steps.items())
+            if not beating:
+                continue
+            try:
+                for step_id, attempt in beating:
+                    StepRun.objects.filter(pk=step_id, status=StepStatus.RUNNING, attempts=attempt).update(
+                        heartbeat_at=timezone.now()
+                    )
+            except Exception:  # noqa: BLE001 - a missed beat is not worth crashing for
+                logger.exception("heartbeat for steps %s failed", [step_id for step_id, _ in beating])
+            finally:
+                # This thread's connection: beats are seconds apart, and an idle
+                # connection would outlive the steps (and hold a test database open).
+                connection.close()
+
+
+_heartbeats = _Heartbeats()
 
 
 def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...] = ()) -> None:
@@ -93,9 +127,7 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
             step_finish(step=step, outcome=StepOutcome(ok=False, error=error), run=run)
         return
 
-    heartbeat = _Heartbeat(step, settings.STEP_HEARTBEAT_SECONDS)
-    heartbeat.start()
-    try:
+    with _heartbeats.beating(step):
         outcome = StepExecutor(artifact_store()).execute(
             block,
             step.params,
@@ -106,8 +138,6 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
             # Credentials are read here, for the run's workspace only, never from params.
             connection=connection_opener(workspace_id=step.run_workspace_id),
         )
-    finally:
-        heartbeat.stopped.set()
     step_finish(step=step, outcome=outcome, run=run)
 
 
@@ -118,6 +148,13 @@ def _claiming(condition: str, params: list) -> StepRun | None:
     ``run_use_cache`` and ``run_headline_node`` of its run besides the step's
     own fields. On PostgreSQL the same statement marks a queued run running and
     reads the step's children (``children_rows``), which advancing needs later.
+
+    On PostgreSQL the claim commits without waiting for its WAL flush
+    (``synchronous_commit`` off, when the claim is a transaction of its own): a claim that a
+    database crash loses leaves the step as it was before the message came,
+    which the task's retry or the sweeper sends again, and nothing outside this
+    worker acts on a claim before the step's result, whose commit is synchronous
+    (and flushes the claim with it).
     """
     table = connection.ops.quote_name(StepRun._meta.db_table)
     runs = connection.ops.quote_name(Run._meta.db_table)
@@ -134,6 +171,11 @@ def _claiming(condition: str, params: list) -> StepRun | None:
 
     run_columns = ", ".join(of_run("{row}", c) for c in ("status", "workspace_id", "use_cache", "headline_node"))
     if connection.vendor == "postgresql":
+        # Only when the claim is its own transaction, never for a caller's.
+        no_flush_wait = (
+            "" if connection.in_atomic_block
+            else ", (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait"
+        )
         children = f"""(SELECT json_agg(json_build_object({", ".join(f"'{c}', c.{c}" for c in CHILD_COLUMNS)}))
                         FROM {table} c WHERE c.run_id = claimed.run_id
                         AND c.node_id IN (SELECT jsonb_array_elements_text(claimed.children)))"""
@@ -143,7 +185,8 @@ def _claiming(condition: str, params: list) -> StepRun | None:
                 UPDATE {runs} SET status = %s, started_at = %s
                 WHERE id IN (SELECT run_id FROM claimed) AND status = %s
             )
-            SELECT claimed.*, {run_columns.format(row="claimed")}, {children} AS children_rows FROM claimed
+            SELECT claimed.*, {run_columns.format(row="claimed")}, {children} AS children_rows
+            FROM claimed{no_flush_wait}
         """
         rows = list(StepRun.objects.raw(
             sql, [*claim_params, RunStatus.RUNNING.value, now, RunStatus.QUEUED.value]

@@ -27,12 +27,12 @@ def workspace_create(*, name: str, user) -> Workspace:
     return workspace
 
 
-def membership_set(*, workspace: Workspace, username: str, role: str) -> Membership:
-    """Add a member or change a member's role."""
-    if role not in Role.values:
-        raise ApplicationError(
-            f"unknown role {role!r}; use one of {', '.join(Role.values)}", details={"field": "role"}
-        )
+def membership_set(*, workspace: Workspace, username: str, role: Role) -> Membership:
+    """Add a member or change a member's role.
+
+    The caller has resolved ``workspace`` with the admin role and validated
+    ``role`` (``selectors.workspaces.workspace_get``, the API's serializer).
+    """
     user = User.objects.filter(username=username).first()
     if user is None:
         raise ApplicationError(f"no user named {username!r}", details={"field": "username"})
@@ -48,10 +48,8 @@ def membership_set(*, workspace: Workspace, username: str, role: str) -> Members
 
 
 def membership_remove(*, workspace: Workspace, username: str) -> None:
-    membership = (
-        None if "\x00" in username
-        else Membership.objects.filter(workspace=workspace, user__username=username).first()
-    )
+    """Remove a member; the caller has resolved ``workspace`` with the admin role."""
+    membership = Membership.objects.filter(workspace=workspace, user__username=username).first()
     if membership is None:
         raise NotFound(f"{username!r} is not a member of this workspace")
     _refuse_removing_last_admin(workspace, membership)
