@@ -61,7 +61,8 @@ class StrictFloatField(serializers.FloatField):
 
 class ChannelSerializer(serializers.Serializer):
     kind = StrictChoiceField(choices=DeliveryKind.choices)
-    target = StrictCharField(max_length=500, help_text="an email address, or an http(s) URL for a webhook")
+    target = StrictCharField(min_length=1, max_length=500,
+                             help_text="an email address, or an http(s) URL for a webhook")
 
 
 class RuleOut(serializers.ModelSerializer):
