@@ -1866,17 +1866,34 @@ export interface components {
              */
             cooldown_hours: number;
         };
+        /** @description The answer: the policy (``{"pipeline": null}`` alone when none is set) and the runs it started. */
         RetrainOut: {
-            pipeline: number;
-            on: string[];
-            consecutive: number;
+            /** @description null when no policy is set; the other policy fields are then absent */
+            pipeline: number | null;
+            on?: string[];
+            consecutive?: number;
             /** Format: double */
-            cooldown_hours: number;
+            cooldown_hours?: number;
             /** @description runs are started as this user */
-            readonly user: string | null;
-            last_error: string;
+            user?: string | null;
+            last_error?: string;
             /** Format: date-time */
-            updated_at: string;
+            updated_at?: string;
+            /** @description the latest 20 runs retraining started, newest first */
+            runs: components["schemas"]["RetrainRunOut"][];
+        };
+        RetrainRunOut: {
+            run: number;
+            run_status: string;
+            trigger: string;
+            alert: number | null;
+            done: boolean;
+            readonly model_version: {
+                [key: string]: unknown;
+            } | null;
+            error: string;
+            /** Format: date-time */
+            readonly created_at: string;
         };
         /**
          * @description * `viewer` - Viewer

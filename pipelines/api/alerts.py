@@ -61,7 +61,8 @@ class StrictFloatField(serializers.FloatField):
 
 class ChannelSerializer(serializers.Serializer):
     kind = StrictChoiceField(choices=DeliveryKind.choices)
-    target = StrictCharField(max_length=500, help_text="an email address, or an http(s) URL for a webhook")
+    target = StrictCharField(min_length=1, max_length=500,
+                             help_text="an email address, or an http(s) URL for a webhook")
 
 
 class RuleOut(serializers.ModelSerializer):
@@ -230,19 +231,27 @@ class RetrainRunOut(serializers.ModelSerializer):
         return {"id": v.pk, "name": v.registered_model.name, "version": v.number} if v else None
 
 
-class RetrainOut(serializers.Serializer):
-    pipeline = serializers.IntegerField(source="pipeline_id")
-    on = serializers.ListField(child=serializers.CharField())
-    consecutive = serializers.IntegerField()
-    cooldown_hours = serializers.FloatField()
-    user = UserField(help_text="runs are started as this user")
-    last_error = serializers.CharField()
-    updated_at = serializers.DateTimeField()
+class RetrainPolicyOut(serializers.Serializer):
+    pipeline = serializers.IntegerField(source="pipeline_id", allow_null=True,
+                                        help_text="null when no policy is set; the other policy fields are then absent")
+    on = serializers.ListField(child=serializers.CharField(), required=False)
+    consecutive = serializers.IntegerField(required=False)
+    cooldown_hours = serializers.FloatField(required=False)
+    user = serializers.CharField(source="user.username", allow_null=True, required=False,
+                                 help_text="runs are started as this user")
+    last_error = serializers.CharField(required=False)
+    updated_at = serializers.DateTimeField(required=False)
+
+
+class RetrainOut(RetrainPolicyOut):
+    """The answer: the policy (``{"pipeline": null}`` alone when none is set) and the runs it started."""
+
+    runs = RetrainRunOut(many=True, help_text="the latest 20 runs retraining started, newest first")
 
 
 def _retrain_answer(deployment) -> dict:
     policy = retrain_policy_get(deployment=deployment)
-    body = RetrainOut(policy).data if policy else {"pipeline": None}
+    body = RetrainPolicyOut(policy).data if policy else {"pipeline": None}
     body["runs"] = RetrainRunOut(retrain_run_list(deployment=deployment), many=True).data
     return body
 

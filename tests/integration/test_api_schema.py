@@ -237,6 +237,21 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-name = "POST /api/connections/"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409"]
 
+# A threshold's range depends on the signal (drift_share, error_rate, quality: (0, 1];
+# feature_drift: a whole number ≥ 1; latency_p95_ms: > 0 …), and a PATCH may send the
+# threshold alone, checked against the stored rule's signal; a channel's target must be an
+# email address or an http(s) URL by its kind, never a link-local or metadata address.
+# One schema cannot state either: 400 naming "threshold" or "channels[i].target".
+[[operations]]
+include-name-regex = "^(POST /api/deployments/[{{]name[}}]/alert-rules/|(PUT|PATCH) /api/deployments/[{{]name[}}]/alert-rules/[{{]rule_id[}}]/)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
+
+# A retrain policy's pipeline must be in the deployment's workspace and train a model
+# (a model.train or model.tune node), which the schema cannot know: 400 naming "pipeline".
+[[operations]]
+include-name = "PUT /api/deployments/{{name}}/retrain/"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
+
 # A run needs a valid graph, and a schema-valid PATCH earlier in a stateful sequence may
 # have left the draft empty or invalid: 400 with the errors keyed by node id.
 [[operations]]

@@ -12,17 +12,24 @@ from django.utils import timezone
 from pipelines.execution.executor import cache_key
 from pipelines.graph.builder import GraphBuilder
 from pipelines.models import (
+    Alert,
+    AlertRule,
+    AlertStatus,
     Deployment,
     DeploymentKey,
     Membership,
+    MonitoringWindow,
+    RetrainPolicy,
     Run,
     RunStatus,
     StepRun,
     StepStatus,
 )
 from pipelines.services.advance import run_reconcile
+from pipelines.services.alerts import alert_rules_evaluate
 from pipelines.services.artifacts import artifact_store
 from tests.conftest import api_client_for
+from tests.integration.alert_windows import window
 from tests.integration.world import SECRET_NAME, bearer, ids, predict, trained_run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_store")]
@@ -50,11 +57,30 @@ OUTSIDER_REQUESTS = [
     ("get", "/api/deployments/dep/keys/", None),
     ("post", "/api/deployments/dep/keys/", {"name": "mine"}),
     ("delete", "/api/deployments/dep/keys/{key}/", None),
+    ("get", "/api/deployments/dep/monitoring/?start=2026-01-01T00:00:00Z&end=2026-01-08T00:00:00Z", None),
+    ("post", "/api/deployments/dep/monitoring/run/", {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}),
+    ("get", "/api/deployments/dep/alert-rules/", None),
+    ("post", "/api/deployments/dep/alert-rules/", {"signal": "error_rate", "threshold": 0.5}),
+    ("get", "/api/deployments/dep/alert-rules/{rule}/", None),
+    ("put", "/api/deployments/dep/alert-rules/{rule}/", {"signal": "drift_share", "threshold": 0.9}),
+    ("patch", "/api/deployments/dep/alert-rules/{rule}/", {"enabled": False}),
+    ("delete", "/api/deployments/dep/alert-rules/{rule}/", None),
+    ("get", "/api/alerts/{alert}/", None),
+    ("post", "/api/alerts/{alert}/ack/", None),
+    ("get", "/api/deployments/dep/retrain/", None),
+    ("put", "/api/deployments/dep/retrain/", {"pipeline": 1}),
+    ("delete", "/api/deployments/dep/retrain/", None),
 ]
 
 
+def _with_alert(world) -> dict:
+    """The world's ids plus a firing alert of ``dep`` and its rule (default rules come with the deployment)."""
+    alert = alert_rules_evaluate(Deployment.objects.get(name="dep"), window(1, share=0.9))[0]
+    return {**ids(world), "rule": alert.rule_id, "alert": alert.pk}
+
+
 def test_an_outsider_gets_a_bare_404_from_every_endpoint_of_another_workspace(world, outsider_api):
-    values = ids(world)
+    values = _with_alert(world)
     answers, leaks = {}, []
     for method, url, body in OUTSIDER_REQUESTS:
         response = getattr(outsider_api, method)(url.format(**values), body, format="json")
@@ -67,7 +93,8 @@ def test_an_outsider_gets_a_bare_404_from_every_endpoint_of_another_workspace(wo
 
 
 def test_an_outsiders_requests_change_nothing_in_another_workspace(world, outsider_api):
-    values = ids(world)
+    values = _with_alert(world)
+    rules_before = list(AlertRule.objects.filter(deployment__name="dep").order_by("pk").values())
     for method, url, body in OUTSIDER_REQUESTS:
         getattr(outsider_api, method)(url.format(**values), body, format="json")
 
@@ -79,6 +106,10 @@ def test_an_outsiders_requests_change_nothing_in_another_workspace(world, outsid
     assert sorted(members.values_list("user__username", flat=True)) == ["editor", "owner", "viewer"]
     assert DeploymentKey.objects.filter(deployment__name="dep", revoked_at__isnull=True).count() == 1
     assert Deployment.objects.get(name="dep").revisions.count() == 1
+    assert list(AlertRule.objects.filter(deployment__name="dep").order_by("pk").values()) == rules_before
+    assert Alert.objects.get(pk=values["alert"]).status == AlertStatus.FIRING
+    assert not RetrainPolicy.objects.filter(deployment__name="dep").exists()
+    assert not MonitoringWindow.objects.filter(deployment__name="dep").exists()
 
 
 @pytest.mark.parametrize(
