@@ -186,3 +186,51 @@ def run_async(coroutine):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible HTTP server on loopback (moto's server mode), for the session.
+
+    Yields its endpoint URL; the AWS credential variables it accepts are set in
+    this process (and passed to subprocesses by ``s3_env``).
+    """
+    from moto.server import ThreadedMotoServer
+
+    saved = {name: os.environ.get(name) for name in S3_CREDENTIALS}
+    os.environ.update(S3_CREDENTIALS)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def s3_bucket(s3_server, request):
+    """A fresh, empty bucket on the loopback S3 server; yields its name."""
+    import re
+    import uuid
+
+    import boto3
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-" + uuid.uuid4().hex[:8]
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=name)
+    return name
+
+
+def s3_env(endpoint: str, bucket: str, prefix: str = "artifacts") -> dict[str, str]:
+    """The environment that points a process at ``bucket`` on the test S3 server."""
+    return {**S3_CREDENTIALS, "ARTIFACT_STORAGE": f"s3://{bucket}/{prefix}", "AWS_ENDPOINT_URL": endpoint}
