@@ -92,13 +92,15 @@ def worker_env(artifact_root) -> dict[str, str]:
 
 
 def start_worker(
-    log_dir: Path, artifact_root, *, name: str, concurrency: int = 2, env: dict[str, str] | None = None
+    log_dir: Path, artifact_root, *, name: str, concurrency: int = 2, env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> subprocess.Popen:
     """Start ``celery worker`` in its own process group and wait until it is ready.
 
     ``proc.log_path`` is its log. Kill the whole group (``os.killpg``) to
     simulate a machine dying: the pool's children die with the parent.
-    ``env`` overrides variables of the worker's environment.
+    ``env`` overrides variables of the worker's environment; ``cwd`` is its
+    working folder (the code is found through PYTHONPATH when it is not ROOT).
     """
     log_path = log_dir / f"{name}.log"
     log = open(log_path, "w")  # noqa: SIM115 - the worker writes it until it stops
@@ -108,7 +110,7 @@ def start_worker(
             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
             "--without-mingle", f"--hostname={name}-{os.getpid()}@%h",
         ],
-        cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=log,
+        cwd=cwd, env={**worker_env(artifact_root), "PYTHONPATH": str(ROOT), **(env or {})}, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
     proc.log_path = log_path
@@ -123,14 +125,16 @@ def start_worker(
     return proc
 
 
-def start_beat(log_dir: Path, artifact_root, *, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_beat(
+    log_dir: Path, artifact_root, *, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.Popen:
     """Start ``celery beat`` (the sweeper's clock) and wait until it has sent its first task."""
     log_path = log_dir / "beat.log"
     log = open(log_path, "w")  # noqa: SIM115 - beat writes it until it stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "mlops_studio", "beat", "--loglevel=INFO",
          f"--schedule={log_dir / 'beat-schedule'}"],
-        cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=log,
+        cwd=cwd, env={**worker_env(artifact_root), "PYTHONPATH": str(ROOT), **(env or {})}, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 60
