@@ -28,6 +28,7 @@ from .storage import LocalCache, LocalFolder, ObjectStore
 TABLE = "table"  # Parquet
 OBJECT = "object"  # joblib pickle
 JSON = "json"
+SEEN_MAX = 100_000  # keys remembered as present in a remote store (~10 MB)
 SIG = ".sig"  # the key of an artifact's signature is its key + SIG
 
 
@@ -57,6 +58,7 @@ class ArtifactStore:
     def __init__(self, where: Path | str | ObjectStore, signing_key: str | bytes, *, cache: LocalCache | None = None):
         self.backend: ObjectStore = LocalFolder(where) if isinstance(where, (str, Path)) else where
         self.cache = cache
+        self._seen: set[str] = set()  # keys a remote store is known to hold
         self._key = signing_key.encode() if isinstance(signing_key, str) else signing_key
 
     @property
@@ -127,10 +129,19 @@ class ArtifactStore:
             self.cache.add_bytes(key, data)
 
     def _has(self, key: str) -> bool:
-        # Objects are never changed or deleted, so a cached copy proves the object exists.
-        if self.cache is not None and self.cache.get(key) is not None:
+        # Objects are never changed or deleted, so an object once seen stays there: a
+        # remote store is asked once per key and process (a cached re-run asks about
+        # every output of every step), and a cached copy is proof enough.
+        if self.cache is None:
+            return self.backend.exists(key)
+        if key in self._seen or self.cache.get(key) is not None:
             return True
-        return self.backend.exists(key)
+        if not self.backend.exists(key):
+            return False
+        if len(self._seen) >= SEEN_MAX:
+            self._seen.clear()
+        self._seen.add(key)
+        return True
 
     # --- reading ---------------------------------------------------------
     @staticmethod
@@ -196,6 +207,49 @@ class ArtifactStore:
         if kind == JSON:
             return json.loads(data)
         raise ArtifactError(f"unknown artifact kind {kind!r}")
+
+    def fetch_verified(self, sha256: str, kind: str) -> Path:
+        """A local file of the artifact, its hash and HMAC checked in 1 MB pieces (a large
+        artifact is never held in memory): the store's own file, or this machine's cached
+        copy, fetched first if need be. A copy that fails the check is dropped."""
+        key = self.key(sha256)
+        try:
+            signature = self._read_signature(key)
+            path = self.backend.local_path(key)
+            if path is not None:
+                if self._file_valid(path, sha256, kind, signature):
+                    return path
+            else:
+                path = self.cache.get(key)
+                if path is not None and self._file_valid(path, sha256, kind, signature):
+                    return path
+                # Not cached, or a damaged copy: the store's own copy decides.
+                path = self.cache.fill(key, self.backend)
+                if self._file_valid(path, sha256, kind, signature):
+                    return path
+                self.cache.discard(key)
+        except FileNotFoundError as exc:
+            raise ArtifactError(f"artifact {sha256[:12]} is missing from the store") from exc
+        raise ArtifactError(f"artifact {sha256[:12]} failed its signature check; not using it")
+
+    def _file_valid(self, path: Path, sha256: str, kind: str, signature: str) -> bool:
+        digest = hashlib.sha256()
+        mac = hmac.new(self._key, kind.encode() + b"\0", hashlib.sha256)
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+                mac.update(chunk)
+        return digest.hexdigest() == sha256 and hmac.compare_digest(signature, mac.hexdigest())
+
+    def _read_signature(self, key: str) -> str:
+        if self.cache is None:
+            return self.backend.get_bytes(key + SIG).decode(errors="replace")
+        cached = self.cache.get(key + SIG)
+        if cached is not None:
+            return cached.read_text(errors="replace")
+        signature = self.backend.get_bytes(key + SIG)
+        self.cache.add_bytes(key + SIG, signature)
+        return signature.decode(errors="replace")
 
     def open_stream(self, sha256: str) -> BinaryIO:
         """The stored bytes as a stream read in pieces (for downloads; not verified, never decoded here)."""

@@ -178,3 +178,18 @@ def test_the_storage_url_must_name_a_bucket():
     for bad in ("s3://", "http://bucket/x", "bucket/x"):
         with pytest.raises(ValueError, match="s3://bucket/prefix"):
             S3Bucket.from_url(bad)
+
+
+def test_a_verified_file_is_fetched_into_the_cache_and_a_damaged_copy_is_replaced(store, bucket, tmp_path):
+    source = tmp_path / "t.parquet"
+    pd.DataFrame({"v": range(1000)}).to_parquet(source)
+    data = source.read_bytes()
+    stored = store.put_table_file(source)
+    reader = ArtifactStore(bucket, KEY, cache=LocalCache(tmp_path / "reader", 64 << 20))
+
+    path = reader.fetch_verified(stored.sha256, TABLE)
+    assert path.read_bytes() == data and path.is_relative_to(tmp_path / "reader")
+    path.write_bytes(b"damaged")
+    assert reader.fetch_verified(stored.sha256, TABLE).read_bytes() == data
+    with pytest.raises(ArtifactError, match="signature"):
+        reader.fetch_verified(stored.sha256, OBJECT)  # signed as a table, not an object
