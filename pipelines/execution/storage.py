@@ -283,9 +283,13 @@ class LocalCache:
     the folder. The cache trusts nothing it holds: readers verify every copy.
     """
 
+    RESCAN_EVERY = 64  # other processes fill the folder too: count it again this often
+
     def __init__(self, root: Path | str, max_bytes: int):
         self.root = Path(root)
         self.max_bytes = max_bytes
+        self._estimate: int | None = None  # bytes in the folder as of the last count, plus our additions
+        self._added_since_count = 0
 
     def path(self, key: str) -> Path:
         return self.root / key
@@ -312,7 +316,7 @@ class LocalCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
         self._touch(path)
-        self.evict(keep=path)
+        self._added(path)
 
     def add_file(self, key: str, source: Path) -> bool:
         """Move ``source`` into the cache; False (and the file left alone) when it is too large."""
@@ -322,7 +326,7 @@ class LocalCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         move_atomic(source, path)
         self._touch(path)
-        self.evict(keep=path)
+        self._added(path)
         return True
 
     def fill(self, key: str, store: ObjectStore) -> Path:
@@ -339,7 +343,7 @@ class LocalCache:
                 os.unlink(tmp)
             raise
         self._touch(path)
-        self.evict(keep=path)
+        self._added(path)
         return path
 
     def discard(self, key: str) -> None:
@@ -362,7 +366,18 @@ class LocalCache:
                 files.extend(e for e in os.scandir(shard.path) if e.is_file() and not e.name.startswith(".tmp-"))
         return files
 
+    def _added(self, path: Path) -> None:
+        """Evict when the folder may be over its size: counting it (a scan) happens only
+        when our running estimate says so, or every RESCAN_EVERY additions."""
+        self._added_since_count += 1
+        if self._estimate is not None:
+            self._estimate += path.stat().st_size
+        if (self._estimate is None or self._estimate > self.max_bytes
+                or self._added_since_count >= self.RESCAN_EVERY):
+            self.evict(keep=path)
+
     def evict(self, *, keep: Path | None = None) -> None:
+        self._added_since_count = 0
         entries = []
         for entry in self._files():
             try:
@@ -381,3 +396,4 @@ class LocalCache:
             except FileNotFoundError:
                 pass
             total -= size
+        self._estimate = total
