@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import beat_init, worker_init
 
 from . import filebroker  # noqa: F401 - registers the "atomicfs://" broker transport
 
@@ -26,6 +26,20 @@ def _refuse_thread_pools(sender, **kwargs) -> None:
             f"MLOps Studio workers run one task per process: start them with the prefork pool "
             f"(the default) or --pool=solo, not {pool!r}"
         )
+
+
+@worker_init.connect
+@beat_init.connect
+def _check_artifact_store(sender=None, **kwargs) -> None:
+    """An unreachable artifact store stops a worker or beat as it starts, with the reason."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from pipelines.services.artifacts import artifact_store_check
+
+    try:
+        artifact_store_check()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"MLOps Studio cannot start: {exc}") from exc
 
 
 def _ensure_broker_folders() -> None:

@@ -254,6 +254,20 @@ CONNECTION_ENCRYPTION_KEY = os.environ.get("CONNECTION_ENCRYPTION_KEY", "").stri
 
 # --- Artifacts ---------------------------------------------------------------
 ARTIFACT_ROOT = Path(os.environ.get("ARTIFACT_ROOT", VAR_DIR / "artifacts"))
+# Where artifacts live: ARTIFACT_ROOT (a local folder) unless ARTIFACT_STORAGE names an
+# S3-compatible bucket, s3://bucket/prefix; AWS_ENDPOINT_URL points at a store other than
+# AWS, credentials come from the usual AWS_* variables. Then nothing is written under
+# ARTIFACT_ROOT, and each process keeps a cache of what it read, checked by hash, in
+# ARTIFACT_CACHE_DIR (at most ARTIFACT_CACHE_MAX_MB; least recently used go first).
+ARTIFACT_STORAGE = os.environ.get("ARTIFACT_STORAGE", "").strip()
+AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "").strip()
+ARTIFACT_CACHE_DIR = Path(
+    os.environ.get("ARTIFACT_CACHE_DIR", "").strip()
+    or Path(os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache") / "mlops-studio" / "artifacts"
+)
+ARTIFACT_CACHE_MAX_MB = env_int("ARTIFACT_CACHE_MAX_MB", 2048)
+if ARTIFACT_STORAGE and not ARTIFACT_STORAGE.startswith("s3://"):
+    raise ImproperlyConfigured(f"ARTIFACT_STORAGE must look like s3://bucket/prefix, not {ARTIFACT_STORAGE!r}")
 # Key for the HMAC that guards every pickled artifact; defaults to SECRET_KEY.
 ARTIFACT_SIGNING_KEY = os.environ.get("ARTIFACT_SIGNING_KEY", "").strip() or SECRET_KEY
 if ARTIFACT_SIGNING_KEY in secret_key.PUBLIC_DEVELOPMENT_KEYS:

@@ -92,13 +92,15 @@ def worker_env(artifact_root) -> dict[str, str]:
 
 
 def start_worker(
-    log_dir: Path, artifact_root, *, name: str, concurrency: int = 2, env: dict[str, str] | None = None
+    log_dir: Path, artifact_root, *, name: str, concurrency: int = 2, env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> subprocess.Popen:
     """Start ``celery worker`` in its own process group and wait until it is ready.
 
     ``proc.log_path`` is its log. Kill the whole group (``os.killpg``) to
     simulate a machine dying: the pool's children die with the parent.
-    ``env`` overrides variables of the worker's environment.
+    ``env`` overrides variables of the worker's environment; ``cwd`` is its
+    working folder (the code is found through PYTHONPATH when it is not ROOT).
     """
     log_path = log_dir / f"{name}.log"
     log = open(log_path, "w")  # noqa: SIM115 - the worker writes it until it stops
@@ -108,7 +110,7 @@ def start_worker(
             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
             "--without-mingle", f"--hostname={name}-{os.getpid()}@%h",
         ],
-        cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=log,
+        cwd=cwd, env={**worker_env(artifact_root), "PYTHONPATH": str(ROOT), **(env or {})}, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
     proc.log_path = log_path
@@ -123,14 +125,16 @@ def start_worker(
     return proc
 
 
-def start_beat(log_dir: Path, artifact_root, *, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_beat(
+    log_dir: Path, artifact_root, *, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.Popen:
     """Start ``celery beat`` (the sweeper's clock) and wait until it has sent its first task."""
     log_path = log_dir / "beat.log"
     log = open(log_path, "w")  # noqa: SIM115 - beat writes it until it stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "mlops_studio", "beat", "--loglevel=INFO",
          f"--schedule={log_dir / 'beat-schedule'}"],
-        cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=log,
+        cwd=cwd, env={**worker_env(artifact_root), "PYTHONPATH": str(ROOT), **(env or {})}, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -186,3 +190,51 @@ def run_async(coroutine):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible HTTP server on loopback (moto's server mode), for the session.
+
+    Yields its endpoint URL; the AWS credential variables it accepts are set in
+    this process (and passed to subprocesses by ``s3_env``).
+    """
+    from moto.server import ThreadedMotoServer
+
+    saved = {name: os.environ.get(name) for name in S3_CREDENTIALS}
+    os.environ.update(S3_CREDENTIALS)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture
+def s3_bucket(s3_server, request):
+    """A fresh, empty bucket on the loopback S3 server; yields its name."""
+    import re
+    import uuid
+
+    import boto3
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-" + uuid.uuid4().hex[:8]
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=name)
+    return name
+
+
+def s3_env(endpoint: str, bucket: str, prefix: str = "artifacts") -> dict[str, str]:
+    """The environment that points a process at ``bucket`` on the test S3 server."""
+    return {**S3_CREDENTIALS, "ARTIFACT_STORAGE": f"s3://{bucket}/{prefix}", "AWS_ENDPOINT_URL": endpoint}

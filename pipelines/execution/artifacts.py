@@ -1,10 +1,11 @@
 """Content-addressed artifact storage with signatures.
 
-Every artifact is a file named by the sha256 of its bytes, written once and never
-changed. Beside it lies ``<sha>.sig``: an HMAC of the bytes under the
+Every artifact is an object named by the sha256 of its bytes, written once and
+never changed, in a local folder or an S3 bucket (``execution.storage``). Beside
+it lies ``<sha>.sig``: an HMAC of the bytes under the
 deployment's signing key. ``load`` checks the HMAC of the very bytes it is about
-to decode, so a file the system did not write (or one changed on disk) is never
-unpickled.
+to decode, so a file the system did not write (or one changed in the store or in
+a machine's cache) is never unpickled.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import joblib
 import pandas as pd
 
+from .storage import LocalCache, LocalFolder, ObjectStore
+
 TABLE = "table"  # Parquet
 OBJECT = "object"  # joblib pickle
 JSON = "json"
+SEEN_MAX = 100_000  # keys remembered as present in a remote store (~10 MB)
+SIG = ".sig"  # the key of an artifact's signature is its key + SIG
 
 
 class ArtifactError(Exception):
@@ -41,21 +46,32 @@ class StoredArtifact:
         return {"sha256": self.sha256, "kind": self.kind}
 
 
-def _same_device(a: Path, b: Path) -> bool:
-    return os.stat(a).st_dev == os.stat(b).st_dev
-
-
-def _copy(source: Path, target: str) -> None:
-    import shutil
-
-    shutil.copyfile(source, target)
-    os.unlink(source)
-
-
 class ArtifactStore:
-    def __init__(self, root: Path | str, signing_key: str | bytes):
-        self.root = Path(root)
+    """Signed, content-addressed artifacts over an ``ObjectStore``.
+
+    ``where`` is a folder (a ``LocalFolder`` there) or any ``ObjectStore``. A
+    remote store should come with a ``LocalCache``: reads then go through it,
+    and every copy read from it is checked again (hash and HMAC) before it is
+    decoded; a copy that fails is dropped and fetched anew from the store.
+    """
+
+    def __init__(self, where: Path | str | ObjectStore, signing_key: str | bytes, *, cache: LocalCache | None = None):
+        self.backend: ObjectStore = LocalFolder(where) if isinstance(where, (str, Path)) else where
+        self.cache = cache
+        self._seen: set[str] = set()  # keys a remote store is known to hold
         self._key = signing_key.encode() if isinstance(signing_key, str) else signing_key
+
+    @property
+    def root(self) -> Path | None:
+        """The folder of a local store (None for a remote one)."""
+        return getattr(self.backend, "root", None) if isinstance(self.backend, LocalFolder) else None
+
+    def scratch_dir(self) -> Path:
+        """A folder for files about to be stored: beside a local store (so storing
+        them is a rename), else the cache folder or the system's temporary folder."""
+        folder = self.root or (self.cache.root if self.cache else Path(tempfile.gettempdir()))
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     # --- writing ---------------------------------------------------------
     def put_table(self, df: pd.DataFrame) -> StoredArtifact:
@@ -75,80 +91,112 @@ class ArtifactStore:
     def put_table_file(self, source: Path) -> StoredArtifact:
         """Store the Parquet file at ``source`` (moved into the store, or deleted if
         the store already holds its bytes), hashing and signing it in 1 MB pieces:
-        a large table written by a ParquetWriter is never held in memory."""
+        a large table written by a ParquetWriter is never held in memory. A remote
+        store receives it in a multipart upload."""
+        return self.put_file(source, TABLE)
+
+    def put_file(self, source: Path, kind: str) -> StoredArtifact:
+        """Store the file at ``source`` as an artifact of ``kind``; ``source`` is consumed."""
         digest = hashlib.sha256()
-        mac = hmac.new(self._key, TABLE.encode() + b"\0", hashlib.sha256)
+        mac = hmac.new(self._key, kind.encode() + b"\0", hashlib.sha256)
         with open(source, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
                 mac.update(chunk)
         sha, size = digest.hexdigest(), os.path.getsize(source)
-        path = self.path(sha)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
+        key = self.key(sha)
+        if self._has(key):
             os.unlink(source)
         else:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            os.close(fd)
-            try:
-                # A move within one file system; a copy when the upload lies elsewhere.
-                os.replace(source, tmp) if _same_device(source, path.parent) else _copy(source, tmp)
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-        sig_path = path.with_suffix(".sig")
-        if not sig_path.exists():
-            self._write_atomic(sig_path, mac.hexdigest().encode())
-        return StoredArtifact(sha256=sha, kind=TABLE, size=size)
+            self.backend.put_file(key, source)
+        if not self._has(key + SIG):
+            self._put_object(key + SIG, mac.hexdigest().encode())
+        return StoredArtifact(sha256=sha, kind=kind, size=size)
 
     def _put_bytes(self, data: bytes, kind: str) -> StoredArtifact:
         sha = hashlib.sha256(data).hexdigest()
-        path = self.path(sha)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename: readers never see half a file, and two workers
-            # writing the same content simply both succeed.
-            self._write_atomic(path, data)
-        sig_path = path.with_suffix(".sig")
-        if not sig_path.exists():
-            self._write_atomic(sig_path, self._sign(data, kind).encode())
+        key = self.key(sha)
+        # Objects are written once: two workers writing the same content simply both succeed.
+        if not self._has(key):
+            self._put_object(key, data)
+        if not self._has(key + SIG):
+            self._put_object(key + SIG, self._sign(data, kind).encode())
         return StoredArtifact(sha256=sha, kind=kind, size=len(data))
 
-    @staticmethod
-    def _write_atomic(path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+    def _put_object(self, key: str, data: bytes) -> None:
+        self.backend.put_bytes(key, data)
+        if self.cache is not None:
+            self.cache.add_bytes(key, data)
+
+    def _has(self, key: str) -> bool:
+        # Objects are never changed or deleted, so an object once seen stays there: a
+        # remote store is asked once per key and process (a cached re-run asks about
+        # every output of every step), and a cached copy is proof enough.
+        if self.cache is None:
+            return self.backend.exists(key)
+        if key in self._seen or self.cache.get(key) is not None:
+            return True
+        if not self.backend.exists(key):
+            return False
+        if len(self._seen) >= SEEN_MAX:
+            self._seen.clear()
+        self._seen.add(key)
+        return True
 
     # --- reading ---------------------------------------------------------
-    def path(self, sha256: str) -> Path:
+    @staticmethod
+    def key(sha256: str) -> str:
+        """The object key of artifact ``sha256`` (``ab/abcd…``); its signature is ``key + ".sig"``."""
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise ArtifactError(f"not an artifact id: {sha256!r}")
-        return self.root / sha256[:2] / sha256
+        return f"{sha256[:2]}/{sha256}"
+
+    def path(self, sha256: str) -> Path:
+        """The file of an artifact in a local store (for tests and tools; code reads through the store)."""
+        key = self.key(sha256)
+        if not isinstance(self.backend, LocalFolder):
+            raise ArtifactError("artifacts of a remote store have no local path")
+        return self.backend.path(key)
 
     def exists(self, sha256: str) -> bool:
-        return self.path(sha256).exists()
+        return self._has(self.key(sha256))
 
     def read_verified(self, sha256: str, kind: str) -> bytes:
-        path = self.path(sha256)
-        try:
-            data = path.read_bytes()
-            signature = path.with_suffix(".sig").read_text()
-        except FileNotFoundError as exc:
-            raise ArtifactError(f"artifact {sha256[:12]} is missing from the store") from exc
-        if hashlib.sha256(data).hexdigest() != sha256 or not hmac.compare_digest(
-            signature, self._sign(data, kind)
-        ):
+        """The artifact's bytes, once their hash and HMAC match: nothing unchecked is decoded."""
+        key = self.key(sha256)
+        data, signature, cached = self._read(key, fresh=False)
+        if not self._valid(sha256, kind, data, signature) and cached:
+            # A damaged or planted copy in this machine's cache: the store's own copy decides.
+            self.cache.discard(key)
+            self.cache.discard(key + SIG)
+            data, signature, _ = self._read(key, fresh=True)
+        if not self._valid(sha256, kind, data, signature):
             raise ArtifactError(f"artifact {sha256[:12]} failed its signature check; not loading it")
         return data
+
+    def _read(self, key: str, *, fresh: bool) -> tuple[bytes, str, bool]:
+        """(bytes, signature, whether either came from the cache)."""
+        try:
+            if self.cache is None:
+                return self.backend.get_bytes(key), self.backend.get_bytes(key + SIG).decode(), False
+            cached = False
+            signature_path = None if fresh else self.cache.get(key + SIG)
+            if signature_path is None:
+                signature = self.backend.get_bytes(key + SIG)
+                self.cache.add_bytes(key + SIG, signature)
+            else:
+                signature, cached = signature_path.read_bytes(), True
+            data_path = None if fresh else self.cache.get(key)
+            if data_path is None:
+                data_path = self.cache.fill(key, self.backend)
+            else:
+                cached = True
+            return data_path.read_bytes(), signature.decode(errors="replace"), cached
+        except FileNotFoundError as exc:
+            raise ArtifactError(f"artifact {key.rpartition('/')[2][:12]} is missing from the store") from exc
+
+    def _valid(self, sha256: str, kind: str, data: bytes, signature: str) -> bool:
+        return hashlib.sha256(data).hexdigest() == sha256 and hmac.compare_digest(signature, self._sign(data, kind))
 
     def load(self, sha256: str, kind: str) -> Any:
         data = self.read_verified(sha256, kind)
@@ -159,6 +207,65 @@ class ArtifactStore:
         if kind == JSON:
             return json.loads(data)
         raise ArtifactError(f"unknown artifact kind {kind!r}")
+
+    def fetch_verified(self, sha256: str, kind: str) -> Path:
+        """A local file of the artifact, its hash and HMAC checked in 1 MB pieces (a large
+        artifact is never held in memory): the store's own file, or this machine's cached
+        copy, fetched first if need be. A copy that fails the check is dropped."""
+        key = self.key(sha256)
+        try:
+            signature = self._read_signature(key)
+            path = self.backend.local_path(key)
+            if path is not None:
+                if self._file_valid(path, sha256, kind, signature):
+                    return path
+            else:
+                path = self.cache.get(key)
+                if path is not None and self._file_valid(path, sha256, kind, signature):
+                    return path
+                # Not cached, or a damaged copy: the store's own copy decides.
+                path = self.cache.fill(key, self.backend)
+                if self._file_valid(path, sha256, kind, signature):
+                    return path
+                self.cache.discard(key)
+        except FileNotFoundError as exc:
+            raise ArtifactError(f"artifact {sha256[:12]} is missing from the store") from exc
+        raise ArtifactError(f"artifact {sha256[:12]} failed its signature check; not using it")
+
+    def _file_valid(self, path: Path, sha256: str, kind: str, signature: str) -> bool:
+        digest = hashlib.sha256()
+        mac = hmac.new(self._key, kind.encode() + b"\0", hashlib.sha256)
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+                mac.update(chunk)
+        return digest.hexdigest() == sha256 and hmac.compare_digest(signature, mac.hexdigest())
+
+    def _read_signature(self, key: str) -> str:
+        if self.cache is None:
+            return self.backend.get_bytes(key + SIG).decode(errors="replace")
+        cached = self.cache.get(key + SIG)
+        if cached is not None:
+            return cached.read_text(errors="replace")
+        signature = self.backend.get_bytes(key + SIG)
+        self.cache.add_bytes(key + SIG, signature)
+        return signature.decode(errors="replace")
+
+    def open_stream(self, sha256: str) -> BinaryIO:
+        """The stored bytes as a stream read in pieces (for downloads; not verified, never decoded here)."""
+        key = self.key(sha256)
+        try:
+            return self.backend.open(key)
+        except FileNotFoundError as exc:
+            raise ArtifactError(f"artifact {sha256[:12]} is missing from the store") from exc
+
+    def presigned_url(self, sha256: str, *, filename: str) -> str | None:
+        """A short-lived direct download link, when the store can make one."""
+        return self.backend.presigned_url(self.key(sha256), filename=filename)
+
+    def check(self) -> None:
+        """Raise ``StorageUnavailable`` when the store cannot be used (called at start-up)."""
+        self.backend.check()
 
     def _sign(self, data: bytes, kind: str) -> str:
         mac = hmac.new(self._key, kind.encode() + b"\0", hashlib.sha256)

@@ -7,12 +7,38 @@ from django.db import connection
 from django.utils import timezone
 
 from ..execution.artifacts import ArtifactStore, StoredArtifact
+from ..execution.storage import LocalCache, S3Bucket, StorageUnavailable
 from ..models import Artifact
 
 
 @cache
 def artifact_store() -> ArtifactStore:
-    return ArtifactStore(settings.ARTIFACT_ROOT, settings.ARTIFACT_SIGNING_KEY)
+    """The deployment's store: ``ARTIFACT_ROOT``, or the bucket ``ARTIFACT_STORAGE`` names
+    (with this process's bounded cache in ``ARTIFACT_CACHE_DIR``)."""
+    if not settings.ARTIFACT_STORAGE:
+        return ArtifactStore(settings.ARTIFACT_ROOT, settings.ARTIFACT_SIGNING_KEY)
+    bucket = S3Bucket.from_url(settings.ARTIFACT_STORAGE, endpoint_url=settings.AWS_ENDPOINT_URL)
+    cache = LocalCache(settings.ARTIFACT_CACHE_DIR, settings.ARTIFACT_CACHE_MAX_MB << 20)
+    return ArtifactStore(bucket, settings.ARTIFACT_SIGNING_KEY, cache=cache)
+
+
+def artifact_store_check() -> None:
+    """Fail at start, with the reason, when the artifact store cannot be used.
+
+    Called by the web and serving processes as they load and by Celery workers
+    and beat as they start (``mlops_studio.celery``): an unreachable bucket is
+    told there, not at the first run. Raises ``ImproperlyConfigured``.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    store = artifact_store()
+    try:
+        store.check()
+    except StorageUnavailable as exc:
+        raise ImproperlyConfigured(
+            f"{exc}. Check ARTIFACT_STORAGE, AWS_ENDPOINT_URL and the AWS credentials "
+            "(or unset ARTIFACT_STORAGE to use the local folder ARTIFACT_ROOT)."
+        ) from exc
 
 
 def artifacts_record(stored: list[StoredArtifact]) -> None:

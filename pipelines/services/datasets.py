@@ -108,13 +108,12 @@ def _dataset_stream(
     *, workspace: Workspace, user, name: str, filename: str, stream: BinaryIO, csv_options: dict
 ) -> Dataset:
     """A large CSV: converted chunk by chunk into a Parquet file beside the artifact
-    store (then moved into it), profiled one column at a time from that file."""
+    store (then moved into it, or sent to a remote store in a multipart upload),
+    profiled one column at a time from that file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    root = artifact_store().root
-    root.mkdir(parents=True, exist_ok=True)
-    fd, target = tempfile.mkstemp(dir=root, prefix=".upload-", suffix=".parquet")
+    fd, target = tempfile.mkstemp(dir=artifact_store().scratch_dir(), prefix=".upload-", suffix=".parquet")
     os.close(fd)
     try:
         converted = csv_to_parquet(stream, target, **csv_options)

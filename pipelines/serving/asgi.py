@@ -34,6 +34,10 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_application = get_asgi_application()
 
+from ..services.artifacts import artifact_store_check  # noqa: E402
+
+artifact_store_check()  # an unreachable artifact store stops the process as it starts
+
 from django.conf import settings  # noqa: E402
 from django.db import connections  # noqa: E402
 

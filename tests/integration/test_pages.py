@@ -646,3 +646,43 @@ def test_compare_draws_paired_bars_for_scores(client, owner, pipeline, version):
 
     assert 'class="pair-bar pair-bar--left" style="width: 80.0%"' in html
     assert 'class="pair-bar pair-bar--right" style="width: 90.0%"' in html
+
+
+@pytest.fixture
+def s3_store(settings, tmp_path, s3_server, s3_bucket):
+    """The artifact store on a bucket of the loopback S3 server (ARTIFACT_STORAGE set)."""
+    settings.ARTIFACT_STORAGE = f"s3://{s3_bucket}/artifacts"
+    settings.AWS_ENDPOINT_URL = s3_server
+    settings.ARTIFACT_CACHE_DIR = tmp_path / "cache"
+    settings.ARTIFACT_ROOT = tmp_path / "unused-artifact-root"
+    artifact_store.cache_clear()
+    yield artifact_store()
+    artifact_store.cache_clear()
+
+
+def test_on_s3_an_object_output_redirects_members_to_a_short_lived_presigned_download(
+    client, owner, outsider, run, s3_store, settings
+):
+    import urllib.request
+
+    stored = s3_store.put_object({"fitted": True})
+    make_step(run, "train", "model.train", outputs={"model": stored.as_ref()})
+
+    response = login(client, owner).get(f"/runs/{run.pk}/steps/train/outputs/model/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(settings.AWS_ENDPOINT_URL) and "X-Amz-Expires=300" in response["Location"]
+    with urllib.request.urlopen(response["Location"]) as download:
+        assert download.read() == s3_store.read_verified(stored.sha256, "object")
+        assert f'filename="run{run.pk}-train-model.joblib"' in download.headers["Content-Disposition"]
+    assert login(client, outsider).get(f"/runs/{run.pk}/steps/train/outputs/model/").status_code == 404
+    assert not settings.ARTIFACT_ROOT.exists()  # nothing written under ARTIFACT_ROOT
+
+
+def test_on_s3_a_table_output_still_downloads_as_csv(client, member, run, s3_store):
+    stored = s3_store.put_table(pd.DataFrame({"x": [1, 2]}))
+    make_step(run, "split", "data.split", outputs={"train": stored.as_ref()})
+
+    response = login(client, member).get(f"/runs/{run.pk}/steps/split/outputs/train/")
+
+    assert response.status_code == 200 and response.content.decode().splitlines() == ["x", "1", "2"]

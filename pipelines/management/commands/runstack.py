@@ -17,7 +17,10 @@ import sys
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from pipelines.services.artifacts import artifact_store_check
 
 # One Ctrl+C stops everything within 10 s: graceful first, then killed.
 STOP_GRACE_SECONDS = 6.0
@@ -77,6 +80,10 @@ class Command(BaseCommand):
         bin_dir = os.path.dirname(sys.executable)
         schedule = settings.VAR_DIR / "celerybeat-schedule"
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            artifact_store_check()  # before spawning: an unreachable store is told once, here
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
         commands = {
             "worker": [
                 os.path.join(bin_dir, "celery"), "-A", "mlops_studio", "worker", "--beat",

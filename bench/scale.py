@@ -1,0 +1,189 @@
+"""Storage at scale: artifacts on an S3-compatible store versus the local disk.
+
+    .venv/bin/python bench/scale.py
+
+The S3 store is moto's server (``moto_server``) in its own process on loopback.
+1. cached re-run on S3 vs on local disk: a demo pipeline run once, then re-run
+   unchanged (every step a cache hit) through the API on a real worker; rounds
+   alternate local, S3, local, S3…, each with a fresh worker (goal ≤ 1.5×);
+2. a 500 MB artifact round trip through the store (a multipart upload, then a
+   fresh machine's download into its cache, hash and HMAC checked in pieces)
+   versus copying the file on the same disk, alternated (goal ≥ 0.7× the
+   copy's throughput).
+Figures are medians; the ratios compare measurements taken in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _harness import ROOT, setup_django, start_workers, stop
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+RERUNS = 5
+BIG_MB = int(os.environ.get("BENCH_BIG_MB", "500"))
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def start_s3() -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, endpoint
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("moto_server did not start") from None
+            time.sleep(0.1)
+
+
+def use_store(mode: str, endpoint: str, cache_dir: Path) -> None:
+    """Point this process (and the workers it starts next) at the local folder or the bucket."""
+    from django.conf import settings
+
+    from pipelines.services.artifacts import artifact_store
+
+    storage = "s3://bench/artifacts" if mode == "s3" else ""
+    os.environ.update(ARTIFACT_STORAGE=storage, AWS_ENDPOINT_URL=endpoint if storage else "",
+                      ARTIFACT_CACHE_DIR=str(cache_dir))
+    settings.ARTIFACT_STORAGE, settings.AWS_ENDPOINT_URL, settings.ARTIFACT_CACHE_DIR = (
+        storage, os.environ["AWS_ENDPOINT_URL"], cache_dir)
+    artifact_store.cache_clear()
+
+
+def cached_reruns(endpoint: str) -> None:
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from pipelines.demo import breast_cancer_graph
+
+    user = get_user_model().objects.create_user("bench", password="bench-pass-1")
+    client = APIClient()
+    client.force_authenticate(user)
+
+    def run(pipeline_id: int, **body) -> tuple[float, dict]:
+        started = time.perf_counter()
+        data = client.post(f"/api/pipelines/{pipeline_id}/runs/", body, format="json").json()
+        while data["status"] not in ("succeeded", "failed", "cancelled"):
+            time.sleep(0.005)
+            data = client.get(f"/api/runs/{data['id']}/").json()
+        assert data["status"] == "succeeded", data["error"]
+        return time.perf_counter() - started, data
+
+    medians: dict[str, list[float]] = {"local": [], "s3": []}
+    for round_ in range(ROUNDS):
+        for mode in ("local", "s3"):
+            use_store(mode, endpoint, Path(tempfile.mkdtemp(prefix=f"bench-cache-{mode}-")))
+            workers = start_workers(1, concurrency=1)
+            try:
+                # A pipeline of its own per round and store: its first run fills the cache.
+                pipeline = client.post("/api/pipelines/", {"name": f"{mode}-{round_}", "graph": breast_cancer_graph()},
+                                       format="json").json()
+                run(pipeline["id"])
+                times = []
+                for _ in range(RERUNS):
+                    seconds, data = run(pipeline["id"])
+                    assert all(s["cache_hit"] for s in data["steps"]), "a re-run executed a step"
+                    times.append(seconds)
+            finally:
+                stop(workers)
+            medians[mode].append(statistics.median(times))
+    ratios = [s3 / local for local, s3 in zip(medians["local"], medians["s3"], strict=True)]
+    print(f"cached re-run, local disk:        {statistics.median(medians['local']) * 1000:8.1f} ms (median of {ROUNDS}×{RERUNS})")
+    print(f"cached re-run, S3:                {statistics.median(medians['s3']) * 1000:8.1f} ms (median of {ROUNDS}×{RERUNS})")
+    print(f"cached re-run S3 / local:         {statistics.median(ratios):8.2f}×  per round "
+          f"{', '.join(f'{r:.2f}' for r in ratios)} (goal ≤ 1.5)")
+
+
+def big_round_trip(endpoint: str) -> None:
+    from pipelines.execution.artifacts import OBJECT, ArtifactStore
+    from pipelines.execution.storage import LocalCache, S3Bucket
+
+    work = Path(tempfile.mkdtemp(prefix="bench-big-", dir=os.environ.get("BENCH_TMP", str(ROOT / "var"))))
+    source = work / "big.bin"
+    with open(source, "wb") as fh:
+        for _ in range(BIG_MB):
+            fh.write(os.urandom(1 << 20))
+    size = source.stat().st_size
+    bucket = S3Bucket("bench", "big", endpoint_url=endpoint)
+    copies, trips, locals_ = [], [], []
+    try:
+        for round_ in range(ROUNDS):
+            target = work / "copy.bin"
+            started = time.perf_counter()
+            shutil.copyfile(source, target)
+            with open(target, "rb+") as fh:
+                os.fsync(fh.fileno())
+            copies.append(time.perf_counter() - started)
+            target.unlink()
+
+            upload = work / "upload.bin"
+            shutil.copyfile(source, upload)  # put_file consumes its file; not timed
+            with open(upload, "ab") as fh:
+                fh.write(round_.to_bytes(8, "big"))  # new content each round: no "already stored" short cut
+            writer = ArtifactStore(bucket, "bench-key")
+            reader = ArtifactStore(bucket, "bench-key", cache=LocalCache(work / f"cache-{round_}", 2 * size))
+            started = time.perf_counter()
+            stored = writer.put_file(upload, OBJECT)
+            path = reader.fetch_verified(stored.sha256, OBJECT)
+            with open(path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            trips.append(time.perf_counter() - started)
+            shutil.rmtree(work / f"cache-{round_}")
+            bucket.client().delete_object(Bucket="bench", Key=f"big/{ArtifactStore.key(stored.sha256)}")
+
+            # The same round trip through a local-folder store: the interface's own cost
+            # (hashing and signing in pieces, a rename, the verified read), without a network.
+            shutil.copyfile(source, upload)
+            with open(upload, "ab") as fh:
+                fh.write(round_.to_bytes(8, "big"))
+            local = ArtifactStore(work / "local-store", "bench-key")
+            started = time.perf_counter()
+            stored = local.put_file(upload, OBJECT)
+            local.fetch_verified(stored.sha256, OBJECT)
+            locals_.append(time.perf_counter() - started)
+            shutil.rmtree(work / "local-store")
+    finally:
+        shutil.rmtree(work)
+    copy, trip = statistics.median(copies), statistics.median(trips)
+    mb = size / 1e6
+    print(f"{BIG_MB} MB copy on the same disk:      {copy:6.2f} s  {mb / copy:7.1f} MB/s (median of {ROUNDS})")
+    print(f"{BIG_MB} MB round trip through S3:      {trip:6.2f} s  {mb / trip:7.1f} MB/s (median of {ROUNDS})")
+    print(f"round trip / copy throughput:       {copy / trip:6.2f}×  per round "
+          f"{', '.join(f'{c / t:.2f}' for c, t in zip(copies, trips, strict=True))} (goal ≥ 0.7)")
+    own = statistics.median(locals_)
+    print(f"{BIG_MB} MB round trip, local store:    {own:6.2f} s  {mb / own:7.1f} MB/s; / copy throughput "
+          f"{copy / own:.2f}× (the interface without a network)")
+
+
+def main() -> None:
+    os.environ.update(S3_CREDENTIALS)
+    server, endpoint = start_s3()
+    try:
+        import boto3
+
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench")
+        setup_django()
+        cached_reruns(endpoint)
+        big_round_trip(endpoint)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
