@@ -14,7 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_prerun
 from django.db import InterfaceError, OperationalError, close_old_connections
 
-from .services import advance, fanout, steps
+from .services import advance, fanout, prediction_logs, steps
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
 
@@ -68,3 +68,10 @@ def run_advance(run_id: int) -> None:
     run = Run.objects.filter(pk=run_id).first()
     if run is not None and not run.is_final:
         advance.run_reconcile(run=run)
+
+
+@engine_task("pipelines.prediction_logs_drain")
+def prediction_logs_drain() -> int:
+    """Write the prediction logs waiting in the Redis stream (beat sends this every
+    ``PREDICTION_LOG_DRAIN_SECONDS``)."""
+    return prediction_logs.prediction_logs_drain()

@@ -5,6 +5,7 @@ from . import (
     datasets,
     downloads,
     editor,
+    metrics,
     pipelines_list,
     registry,
     run_compare,
@@ -22,4 +23,5 @@ urlpatterns = [
     *datasets.urlpatterns,
     *editor.urlpatterns,
     *registry.urlpatterns,
+    *metrics.urlpatterns,
 ]
