@@ -13,6 +13,7 @@ which resolves the model version itself, checks the role on it.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import time
@@ -35,6 +36,8 @@ from ..models import (
 )
 from ..serving.state import key_hash, serving_stamp_bump
 from .registry import name_check
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "mlsk_"
 
@@ -230,7 +233,13 @@ def _logs_landed(deployment: Deployment, request_ids: list[str]) -> None:
     """
     from ..serving.logbuffer import prediction_logs_flush, transport
 
-    prediction_logs_flush(drain_seconds=FEEDBACK_WAIT_SECONDS)
+    def flush() -> None:
+        try:
+            prediction_logs_flush(drain_seconds=FEEDBACK_WAIT_SECONDS)
+        except Exception:  # noqa: BLE001 - Redis down: what is already written still counts
+            logger.warning("could not drain the prediction log stream for feedback", exc_info=True)
+
+    flush()
     if transport() != "redis":
         return
     deadline = time.monotonic() + FEEDBACK_WAIT_SECONDS
@@ -244,4 +253,4 @@ def _logs_landed(deployment: Deployment, request_ids: list[str]) -> None:
         if found >= wanted:
             return
         time.sleep(0.05)
-        prediction_logs_flush(drain_seconds=FEEDBACK_WAIT_SECONDS)
+        flush()

@@ -247,7 +247,7 @@ def _write(batch: list[bytes]) -> int:
     from ..services.prediction_logs import prediction_records_write, records_decode
 
     try:
-        return prediction_records_write(records_decode(batch), name=f"local-{os.getpid()}-{time.time_ns()}")
+        return len(prediction_records_write(records_decode(batch), name=f"local-{os.getpid()}-{time.time_ns()}"))
     except Exception:
         # Put the batch back (in order) so a transient outage loses nothing.
         _queue.extendleft(reversed(batch))

@@ -26,11 +26,15 @@ import asyncio
 import logging
 import os
 import threading
+import time
 
 logger = logging.getLogger(__name__)
 
 STREAM_KEY = "mlops:predlog:stream"
 MAXLEN = int(os.environ.get("SERVING_LOG_STREAM_MAXLEN", "500000"))
+# After a failed send, records go straight to the local writer for this long, so
+# that a Redis outage does not cost every request a connection timeout.
+RETRY_AFTER_SECONDS = 5.0
 
 
 def pack(records: list[bytes]) -> bytes:
@@ -47,8 +51,12 @@ class Publisher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._async = None
         self._sync = None
+        self._down_until = 0.0
 
     def publish(self, record: bytes) -> None:
+        if self._down_until and time.monotonic() < self._down_until:
+            _fallback([record])
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -79,9 +87,7 @@ class Publisher:
                     self._held[:0] = batch
                 raise
             except Exception:  # noqa: BLE001 - never fail a request for its log
-                logger.warning("prediction log stream unreachable; %d records go to the local writer",
-                               len(batch), exc_info=True)
-                _fallback(batch)
+                self._failed(batch)
 
     def _send(self, batch: list[bytes]) -> None:
         if self._sync is None:
@@ -91,9 +97,15 @@ class Publisher:
         try:
             self._sync.xadd(STREAM_KEY, {"r": pack(batch)}, maxlen=MAXLEN, approximate=True)
         except Exception:  # noqa: BLE001
-            logger.warning("prediction log stream unreachable; %d records go to the local writer",
-                           len(batch), exc_info=True)
-            _fallback(batch)
+            self._failed(batch)
+        else:
+            self._down_until = 0.0
+
+    def _failed(self, batch: list[bytes]) -> None:
+        logger.warning("prediction log stream unreachable; %d records go to the local writer for %.0f s",
+                       len(batch), RETRY_AFTER_SECONDS, exc_info=True)
+        self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+        _fallback(batch)
 
     def flush(self) -> None:
         """Send what is held now, from any thread."""
