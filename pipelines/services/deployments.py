@@ -229,7 +229,8 @@ def _logs_landed(deployment: Deployment, request_ids: list[str]) -> None:
     this process holds and drains the stream here; while some ids are still
     missing (a serving process sends its batch a moment after answering, or
     another drainer holds it uncommitted) it drains again, for at most
-    ``PREDICTION_FEEDBACK_WAIT_SECONDS``. Ids still unknown then are unknown.
+    ``PREDICTION_FEEDBACK_WAIT_SECONDS``, or until the stream has stayed empty
+    for a few rounds (~150 ms). Ids still unknown then are unknown.
     """
     from ..serving.logbuffer import prediction_logs_flush, transport
 
@@ -242,8 +243,11 @@ def _logs_landed(deployment: Deployment, request_ids: list[str]) -> None:
     flush()
     if transport() != "redis":
         return
+    from .prediction_logs import prediction_log_backlog
+
     deadline = time.monotonic() + FEEDBACK_WAIT_SECONDS
     wanted = set(request_ids)
+    quiet_rounds = 0  # an empty stream twice in a row: nothing is on its way, unknown is unknown
     while time.monotonic() < deadline:
         found = set(
             PredictionLog.objects.filter(deployment=deployment, request_id__in=wanted).values_list(
@@ -251,6 +255,10 @@ def _logs_landed(deployment: Deployment, request_ids: list[str]) -> None:
             )
         )
         if found >= wanted:
+            return
+        backlog = prediction_log_backlog()
+        quiet_rounds = quiet_rounds + 1 if backlog["waiting"] + backlog["pending"] == 0 else 0
+        if quiet_rounds > 2:
             return
         time.sleep(0.05)
         flush()
