@@ -31,7 +31,15 @@ from pipelines.serving import handler, logbuffer
 from pipelines.serving.logbuffer import LogEntry, prediction_log_enqueue, prediction_log_writer_stop
 from pipelines.serving.logstream import STREAM_KEY
 from pipelines.serving.state import caches_clear, served_get
-from tests.conftest import ROOT, run_async, start_beat, start_worker, stop_worker, worker_env
+from tests.conftest import (
+    ROOT,
+    api_client_for,
+    run_async,
+    start_beat,
+    start_worker,
+    stop_worker,
+    worker_env,
+)
 from tests.integration.serving_factories import deploy_with_key
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -42,7 +50,8 @@ def _fresh_stream():
     if not settings.REDIS_URL:
         pytest.skip("needs REDIS_URL")
     caches_clear()
-    redis_client().delete(STREAM_KEY)
+    client = redis_client()
+    client.delete(STREAM_KEY, *client.keys("mlops:predlog:*"))  # the test database reuses deployment ids
     yield
     prediction_log_writer_stop()
     caches_clear()
@@ -155,6 +164,13 @@ def test_two_serving_processes_stream_their_logs_and_a_worker_drains_every_one_i
         assert logs[rid].outputs["predictions"] == body["predictions"]
         assert logs[rid].n_rows == len(body["predictions"])
     assert sum(1 for log in logs.values() if log.status == 400) == 32
+
+    # /metrics counts both serving processes' requests (the drainer kept the counters).
+    staff = owner.__class__.objects.create_user("ops", password="pass-12345", is_staff=True)
+    scraped = api_client_for(staff).get("/metrics").content.decode()
+    assert 'mlops_prediction_requests_total{deployment="streamed"} 320.0' in scraped
+    assert 'mlops_prediction_errors_total{deployment="streamed"} 32.0' in scraped
+    assert 'mlops_prediction_latency_seconds_count{deployment="streamed"} 320.0' in scraped
 
     frame = prediction_frame(Deployment.objects.get(name="streamed"), started, datetime.now(UTC))
     ok = frame[frame["status"] == 200]
