@@ -17,11 +17,13 @@ The load generator is ``wrk -t1 -c8`` (Debian's wrk: Python load generators hide
 tail latency) pinned to CPU 1, sending one-row requests. The three servers run
 side by side (an idle one costs nothing) and are measured in interleaved rounds
 (off, minimal, on, off, …) so that the shared machine's noise falls on all
-three; each row is the median of its rounds. Printed: req/s, p50, p99 per row
-and the goals: logging on ≥ 0.9 × logging off in throughput and ≤ 1.2 × its
-p99. Then the count of log rows written, against the requests sent. MLflow's
-model server (``mlflow models serve``, from a venv under var/bench created from
-PyPI if missing) is measured once more unless ``--skip-mlflow``.
+three; each row is the median of its rounds. Printed per row: req/s, p50, p99
+and the server's CPU time per request (from /proc: the machine's other load
+disturbs it least); then the goals: logging on ≥ 0.9 × logging off in
+throughput and ≤ 1.2 × its p99; then the count of log rows written against the
+requests sent. MLflow's model server (``mlflow models serve``, from a venv under
+var/bench created from PyPI if missing) is measured once more unless
+``--skip-mlflow``.
 """
 
 from __future__ import annotations
@@ -299,9 +301,17 @@ def start_drainer() -> subprocess.Popen:
     return proc
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used: a cost per request that the
+    machine's other load disturbs far less than throughput or latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _row(label: str, runs: list[dict]) -> dict:
-    out = {key: median([r[key] for r in runs]) for key in ("rps", "p50", "p99")}
+    out = {key: median([r[key] for r in runs]) for key in ("rps", "p50", "p99", "cpu_us")}
     print(f"{label:<26} {out['rps']:>8.0f} req/s   p50 {out['p50']:>6.2f} ms   p99 {out['p99']:>6.2f} ms"
+          f"   server CPU {out['cpu_us']:>5.0f} µs/request"
           f"   (median of {len(runs)}; requests {sum(r['n'] for r in runs)}, non-2xx {sum(r['errors'] for r in runs)})",
           flush=True)
     return out
@@ -364,11 +374,13 @@ def main() -> None:
             sent += warm["n"] if label.startswith("logging on") else 0
         runs: dict[str, list[dict]] = {s[0]: [] for s in servers}
         for _ in range(args.rounds):
-            for label, port, path, body, headers, _proc in servers:
+            for label, port, path, body, headers, proc in servers:
+                cpu = cpu_seconds(proc.pid)
                 result = wrk(port, path, body, headers, seconds=args.seconds, connections=args.connections)
+                result["cpu_us"] = (cpu_seconds(proc.pid) - cpu) / max(1, result["n"]) * 1e6
                 runs[label].append(result)
                 print(f"  {label:<26} {result['rps']:>8.0f} req/s   p50 {result['p50']:>6.2f} ms   "
-                      f"p99 {result['p99']:>6.2f} ms", flush=True)
+                      f"p99 {result['p99']:>6.2f} ms   server CPU {result['cpu_us']:>5.0f} µs/request", flush=True)
         print()
         rows = {label: _row(label, r) for label, r in runs.items()}
         for server in servers:
@@ -393,6 +405,7 @@ def main() -> None:
     ratio, p99 = on["rps"] / off["rps"], on["p99"] / off["p99"]
     print(f"logging on / off throughput   {ratio:5.2f} x   (goal >= 0.9)   {'OK' if ratio >= 0.9 else 'MISSED'}")
     print(f"logging on / off p99          {p99:5.2f} x   (goal <= 1.2)   {'OK' if p99 <= 1.2 else 'MISSED'}")
+    print(f"logging on / off server CPU   {on['cpu_us'] / off['cpu_us']:5.2f} x per request")
     print(f"logging on / minimal          {on['rps'] / minimal['rps']:5.2f} x throughput, "
           f"{on['p99'] / minimal['p99']:5.2f} x p99")
 

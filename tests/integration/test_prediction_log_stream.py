@@ -63,12 +63,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _uvicorn(artifact_root, log_path, *, workers: int = 1) -> tuple[subprocess.Popen, int]:
+def _uvicorn(artifact_root, log_path, *, workers: int = 1, env: dict | None = None) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "pipelines.serving.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log", "--workers", str(workers)],
-        cwd=ROOT, env=worker_env(artifact_root), stdout=open(log_path, "w"),  # noqa: SIM115
+        cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=open(log_path, "w"),  # noqa: SIM115
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
@@ -139,13 +139,17 @@ def test_two_serving_processes_stream_their_logs_and_a_worker_drains_every_one_i
 ):
     key = deploy_with_key(owner_api, owner, "streamed")
     started = datetime.now(UTC)
-    server, port = _uvicorn(artifact_root, tmp_path / "uvicorn.log", workers=2)
+    # The servers hold every record until they stop (a send delay longer than the test).
+    server, port = _uvicorn(artifact_root, tmp_path / "uvicorn.log", workers=2,
+                            env={"SERVING_LOG_SEND_MS": "600000"})
     try:
         answers = run_async(_send_all(port, _traffic("streamed", key, connections=8, each=40)))
+        assert redis_client().xlen(STREAM_KEY) == 0
     finally:
-        server.send_signal(signal.SIGTERM)  # a clean stop: held records are sent first
+        server.send_signal(signal.SIGTERM)  # a clean stop: what is held is sent before exit
         server.wait(timeout=30)
     assert len(answers) == 320 and sorted({status for status, _ in answers}) == [200, 400]
+    assert redis_client().xlen(STREAM_KEY) >= 1  # sent at the stop, not before
     worker = start_worker(tmp_path, artifact_root, name="drainer", concurrency=1,
                           env={"PREDICTION_LOG_DRAIN_SECONDS": "0.3"})
     beat = start_beat(tmp_path, artifact_root, env={"PREDICTION_LOG_DRAIN_SECONDS": "0.3"})
