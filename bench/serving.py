@@ -21,7 +21,10 @@ three; each row is the median of its rounds. Printed per row: req/s, p50, p99
 and the server's CPU time per request (from /proc: the machine's other load
 disturbs it least); then the goals: logging on ≥ 0.9 × logging off in
 throughput and ≤ 1.2 × its p99; then the count of log rows written against the
-requests sent. MLflow's model server (``mlflow models serve``, from a venv under
+requests sent. On this 2-core box the drainer's work (and the PostgreSQL and
+Redis work it causes, which no pinning keeps off CPU 0) competes with the server
+being measured; ``--drain-seconds 30`` keeps the drainer idle during the runs to
+show the serving process's own cost. MLflow's model server (``mlflow models serve``, from a venv under
 var/bench created from PyPI if missing) is measured once more unless
 ``--skip-mlflow``.
 """
@@ -323,6 +326,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (off, minimal, on, …)")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--skip-mlflow", action="store_true", help="leave out MLflow's model server")
+    parser.add_argument("--drain-seconds", type=float, default=1.0,
+                        help="PREDICTION_LOG_DRAIN_SECONDS of the drainer (production default 1)")
     args = parser.parse_args()
     if (os.cpu_count() or 1) < 2:
         print("warning: one CPU: server and load generator share it")
@@ -353,6 +358,7 @@ def main() -> None:
         )
         return label, port, predict, ours_body, ours_headers, proc
 
+    os.environ["PREDICTION_LOG_DRAIN_SECONDS"] = f"{args.drain_seconds:g}"  # the drainer inherits it
     drainer = start_drainer()
     app_file = BENCH / "minimal_app.py"
     app_file.write_text(MINIMAL_APP.format(model=model_file))
@@ -367,7 +373,8 @@ def main() -> None:
         )))
         servers.append(ours("logging on (the default)", {}))
         print(f"\none-row requests, wrk -t1 -c{args.connections}, {args.seconds:g} s per run, {args.rounds} rounds "
-              f"interleaved; servers on CPU {SERVER_CPU}, wrk and the log drainer on CPU {CLIENT_CPU}\n", flush=True)
+              f"interleaved; servers on CPU {SERVER_CPU}, wrk and the log drainer (every {args.drain_seconds:g} s) "
+              f"on CPU {CLIENT_CPU}\n", flush=True)
         sent = 0  # completed requests to "logging on", as wrk counts them
         for label, port, path, body, headers, _ in servers:  # warm-up
             warm = wrk(port, path, body, headers, seconds=2, connections=args.connections)
@@ -390,7 +397,7 @@ def main() -> None:
         deadline = time.monotonic() + 120
         while PredictionLog.objects.count() < sent and time.monotonic() < deadline:
             time.sleep(0.5)
-        time.sleep(2 * float(os.environ.get("PREDICTION_LOG_DRAIN_SECONDS", 1)))
+        time.sleep(min(5.0, 2 * args.drain_seconds))
     finally:
         for server in servers:
             stop_server(server[-1])
