@@ -24,9 +24,9 @@ throughput and ≤ 1.2 × its p99; then the count of log rows written against th
 requests sent. On this 2-core box the drainer's work (and the PostgreSQL and
 Redis work it causes, which no pinning keeps off CPU 0) competes with the server
 being measured; ``--drain-seconds 30`` keeps the drainer idle during the runs to
-show the serving process's own cost. MLflow's model server (``mlflow models serve``, from a venv under
-var/bench created from PyPI if missing) is measured once more unless
-``--skip-mlflow``.
+show the serving process's own cost. MLflow's model server (``mlflow models
+serve``, from a venv under var/bench created from PyPI if missing) is measured
+once more unless ``--skip-mlflow``.
 """
 
 from __future__ import annotations
