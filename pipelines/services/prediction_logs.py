@@ -34,7 +34,7 @@ from functools import cache
 import numpy as np
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 
 from ..models import Deployment, ModelVersion, PredictionLog
 from ..serving import columnar
@@ -43,6 +43,7 @@ from ..serving.logstream import STREAM_KEY
 logger = logging.getLogger(__name__)
 
 GROUP = "drainers"
+DEAD_LETTER_KEY = "mlops:predlog:dead"
 DRAIN_ENTRIES = int(os.environ.get("PREDICTION_LOG_DRAIN_ENTRIES", "200"))
 RECLAIM_SECONDS = float(os.environ.get("PREDICTION_LOG_RECLAIM_SECONDS", "60"))
 DRAIN_MAX_SECONDS = float(os.environ.get("PREDICTION_LOG_DRAIN_MAX_SECONDS", "20"))
@@ -188,10 +189,35 @@ def _counters_add(pipe, records: list[dict]) -> None:
 
 
 def _drain_entries(client, entries: list, *, reclaimed: bool) -> int:
+    """Write one batch of stream entries, then acknowledge and delete them.
+
+    A database or Redis outage propagates (the entries stay pending, to be claimed
+    again). Any other failure is the batch's own (a record that cannot be written):
+    its entries are then written one by one and the entry that fails moves to the
+    ``DEAD_LETTER_KEY`` stream for a person to look at, so that one bad entry
+    cannot stop every drain after it.
+    """
+    import redis
+
     ids = [entry_id for entry_id, _ in entries]
-    records = [r for _, fields in entries if fields for r in orjson.loads(fields[b"r"])]
     first, last = (i.decode() if isinstance(i, bytes) else i for i in (ids[0], ids[-1]))
-    written = prediction_records_write(records, name=f"{first}_{last}", skip_existing=reclaimed)
+    try:
+        records = [r for _, fields in entries if fields for r in orjson.loads(fields[b"r"])]
+        written = prediction_records_write(records, name=f"{first}_{last}", skip_existing=reclaimed)
+    except (OperationalError, InterfaceError, ConnectionError, redis.ConnectionError, redis.TimeoutError):
+        raise
+    except Exception:
+        if len(entries) > 1:  # find the bad entry: the others are written
+            return sum(_drain_entries(client, [entry], reclaimed=reclaimed) for entry in entries)
+        logger.exception("prediction log entry %s cannot be written; moved to %s", first, DEAD_LETTER_KEY)
+        pipe = client.pipeline(transaction=True)
+        for _, fields in entries:
+            if fields:
+                pipe.xadd(DEAD_LETTER_KEY, fields)
+        pipe.xack(STREAM_KEY, GROUP, *ids)
+        pipe.xdel(STREAM_KEY, *ids)
+        pipe.execute()
+        return 0
     pipe = client.pipeline(transaction=True)
     _counters_add(pipe, written)
     pipe.xack(STREAM_KEY, GROUP, *ids)

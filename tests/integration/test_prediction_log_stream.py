@@ -327,3 +327,20 @@ def test_when_redis_refuses_the_records_the_serving_process_writes_them_itself(o
     assert all("predictions" in b for b in bodies)
     logbuffer.prediction_logs_close()
     assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == sorted(b["request_id"] for b in bodies)
+
+
+def test_a_batch_that_cannot_be_written_is_set_aside_and_later_batches_still_land(owner, owner_api):
+    from pipelines.services.prediction_logs import DEAD_LETTER_KEY
+
+    deploy_with_key(owner_api, owner, "poison")
+    client = redis_client()
+    client.delete(DEAD_LETTER_KEY)
+    prediction_logs_drain()
+    client.xadd(STREAM_KEY, {"r": b'[{"d": 1, "id": "broken"}]'})  # no time, no status …
+    good = [_predict_here("poison", [{"a": 1.0, "b": 0.0}]) for _ in range(3)]
+
+    assert prediction_logs_drain() == 3
+    assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == sorted(b["request_id"] for b in good)
+    [(_, fields)] = client.xrange(DEAD_LETTER_KEY)
+    assert b"broken" in fields[b"r"]
+    assert client.xlen(STREAM_KEY) == 0 and client.xpending(STREAM_KEY, GROUP)["pending"] == 0
