@@ -60,6 +60,13 @@ def sweep_stale_steps() -> int:
     return steps.steps_sweep_stale()
 
 
+@engine_task("pipelines.prediction_logs_drain")
+def prediction_logs_drain() -> int:
+    """Write the prediction logs waiting in the Redis stream (beat sends this every
+    ``PREDICTION_LOG_DRAIN_SECONDS``)."""
+    return prediction_logs.prediction_logs_drain()
+
+
 @engine_task("pipelines.run_advance")
 def run_advance(run_id: int) -> None:
     """Look at every step of a run once (messages sent by earlier versions use this name)."""
@@ -68,10 +75,3 @@ def run_advance(run_id: int) -> None:
     run = Run.objects.filter(pk=run_id).first()
     if run is not None and not run.is_final:
         advance.run_reconcile(run=run)
-
-
-@engine_task("pipelines.prediction_logs_drain")
-def prediction_logs_drain() -> int:
-    """Write the prediction logs waiting in the Redis stream (beat sends this every
-    ``PREDICTION_LOG_DRAIN_SECONDS``)."""
-    return prediction_logs.prediction_logs_drain()
