@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 from django.conf import settings
@@ -23,14 +25,24 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def _fresh():
+def _fresh(monkeypatch):
+    """Empty counters, and a stream of this test's own (a Celery worker of another test
+    may still run a drain task and would count the shared stream's entries first)."""
+    from pipelines.services import prediction_logs
+    from pipelines.serving import logstream
+
     if not settings.REDIS_URL:
         pytest.skip("needs REDIS_URL")
     caches_clear()
     client = redis_client()
-    client.delete(STREAM_KEY, COUNTERS_IDS, *client.keys("mlops:predlog:metrics:*"))
+    client.delete(COUNTERS_IDS, *client.keys("mlops:predlog:metrics:*"))
+    key = f"{STREAM_KEY}:test-{os.getpid()}-{time.monotonic_ns()}"
+    monkeypatch.setattr(logstream, "STREAM_KEY", key)
+    monkeypatch.setattr(prediction_logs, "STREAM_KEY", key)
+    monkeypatch.setattr(prediction_logs, "_group_ready", False)
     yield
     prediction_log_writer_stop()
+    client.delete(key)
     caches_clear()
 
 

@@ -57,6 +57,23 @@ def _fresh_stream():
     caches_clear()
 
 
+@pytest.fixture
+def private_stream(monkeypatch):
+    """A stream of this test's own: a Celery worker of another test (the session's) may
+    still run a drain task sent by an earlier beat, and would take entries from the
+    shared one. (The tests with server and worker processes use the shared stream.)"""
+    from pipelines.services import prediction_logs
+    from pipelines.serving import logstream
+
+    key = f"{STREAM_KEY}:test-{os.getpid()}-{time.monotonic_ns()}"
+    monkeypatch.setattr(logstream, "STREAM_KEY", key)
+    monkeypatch.setattr(prediction_logs, "STREAM_KEY", key)
+    monkeypatch.setattr(prediction_logs, "_group_ready", False)
+    yield key
+    prediction_log_writer_stop()
+    redis_client().delete(key)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -216,25 +233,28 @@ def _predict_here(name: str, rows: list[dict]) -> dict:
     return body
 
 
-def test_a_drainer_that_dies_mid_batch_leaves_its_entries_to_another_and_nothing_is_written_twice(owner, owner_api):
+def test_a_drainer_that_dies_mid_batch_leaves_its_entries_to_another_and_nothing_is_written_twice(
+    owner, owner_api, private_stream
+):
+    stream = private_stream
     deploy_with_key(owner_api, owner, "crashy")
     client = redis_client()
     prediction_logs_drain()  # makes the consumer group
     first = [_predict_here("crashy", [{"a": float(i), "b": 1.0}]) for i in range(30)]
     # A drainer reads the batch and dies before writing anything.
-    client.xreadgroup(GROUP, "dead-before-writing", {STREAM_KEY: ">"}, count=100)
+    client.xreadgroup(GROUP, "dead-before-writing", {stream: ">"}, count=100)
     assert prediction_logs_drain(reclaim_after=60) == 0  # not idle long enough to be taken over
     assert PredictionLog.objects.count() == 0
     assert prediction_logs_drain(reclaim_after=0) == 30
     # Another one writes its batch and dies before acknowledging it.
     second = [_predict_here("crashy", [{"a": float(i), "b": 0.0}]) for i in range(20)]
-    [(_, entries)] = client.xreadgroup(GROUP, "dead-before-ack", {STREAM_KEY: ">"}, count=100)
+    [(_, entries)] = client.xreadgroup(GROUP, "dead-before-ack", {stream: ">"}, count=100)
     records = [r for _, fields in entries for r in json.loads(fields[b"r"])]
     name = f"{entries[0][0].decode()}_{entries[-1][0].decode()}"
     assert len(prediction_records_write(records, name=name)) == 20
     assert prediction_logs_drain(reclaim_after=0) == 0  # taken over, found written, acknowledged
 
-    assert client.xlen(STREAM_KEY) == 0 and client.xpending(STREAM_KEY, GROUP)["pending"] == 0
+    assert client.xlen(stream) == 0 and client.xpending(stream, GROUP)["pending"] == 0
     ids = sorted(PredictionLog.objects.values_list("request_id", flat=True))
     assert ids == sorted(b["request_id"] for b in first + second)
     frame = prediction_frame(Deployment.objects.get(name="crashy"), datetime.now(UTC) - timedelta(hours=1),
@@ -242,7 +262,7 @@ def test_a_drainer_that_dies_mid_batch_leaves_its_entries_to_another_and_nothing
     assert sorted(frame["request_id"]) == ids
 
 
-def test_a_window_of_many_requests_is_read_from_parquet_and_equals_what_was_logged(owner, owner_api):
+def test_a_window_of_many_requests_is_read_from_parquet_and_equals_what_was_logged(owner, owner_api, private_stream):
     deploy_with_key(owner_api, owner, "wide")
     deployment = Deployment.objects.get(name="wide")
     rng = np.random.default_rng(3)
@@ -280,7 +300,7 @@ def test_a_window_of_many_requests_is_read_from_parquet_and_equals_what_was_logg
     assert prediction_frame(deployment, end, end + timedelta(hours=2)).empty
 
 
-def test_logs_are_filed_by_hour_and_a_window_reads_only_its_own(owner, owner_api, artifact_root):
+def test_logs_are_filed_by_hour_and_a_window_reads_only_its_own(owner, owner_api, artifact_root, private_stream):
     deploy_with_key(owner_api, owner, "hourly")
     served = served_get("hourly")
     moments = [datetime(2026, 1, 1, 10, 59, 59, 900000, tzinfo=UTC), datetime(2026, 1, 1, 11, 0, 0, 100000, tzinfo=UTC)]
@@ -300,20 +320,24 @@ def test_logs_are_filed_by_hour_and_a_window_reads_only_its_own(owner, owner_api
     assert both["request_id"].tolist() == ["h1"]
 
 
-def test_without_redis_the_serving_process_writes_its_own_logs_and_parquet(owner, owner_api, monkeypatch):
+def test_without_redis_the_serving_process_writes_its_own_logs_and_parquet(
+    owner, owner_api, monkeypatch, private_stream
+):
     """``make run`` (no Redis): the in-process writer thread, and the same Parquet copy."""
     deploy_with_key(owner_api, owner, "local")
     monkeypatch.setattr(logbuffer, "_transport", "thread")
     start = datetime.now(UTC)
     bodies = [_predict_here("local", [{"a": float(i), "b": 1.0}]) for i in range(5)]
-    assert redis_client().xlen(STREAM_KEY) == 0
+    assert redis_client().xlen(private_stream) == 0
     logbuffer.prediction_logs_close()
     assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == sorted(b["request_id"] for b in bodies)
     frame = prediction_frame(Deployment.objects.get(name="local"), start, datetime.now(UTC))
     assert frame["a"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
-def test_when_redis_refuses_the_records_the_serving_process_writes_them_itself(owner, owner_api, monkeypatch):
+def test_when_redis_refuses_the_records_the_serving_process_writes_them_itself(
+    owner, owner_api, monkeypatch, private_stream
+):
     from pipelines.serving import logstream
 
     deploy_with_key(owner_api, owner, "outage")
@@ -329,18 +353,21 @@ def test_when_redis_refuses_the_records_the_serving_process_writes_them_itself(o
     assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == sorted(b["request_id"] for b in bodies)
 
 
-def test_a_batch_that_cannot_be_written_is_set_aside_and_later_batches_still_land(owner, owner_api):
+def test_a_batch_that_cannot_be_written_is_set_aside_and_later_batches_still_land(
+    owner, owner_api, private_stream
+):
     from pipelines.services.prediction_logs import DEAD_LETTER_KEY
 
     deploy_with_key(owner_api, owner, "poison")
     client = redis_client()
     client.delete(DEAD_LETTER_KEY)
     prediction_logs_drain()
-    client.xadd(STREAM_KEY, {"r": b'[{"d": 1, "id": "broken"}]'})  # no time, no status …
+    broken = json.dumps([{"d": served_get("poison").deployment_id, "id": "broken"}]).encode()
+    client.xadd(private_stream, {"r": broken})  # no time, no status …
     good = [_predict_here("poison", [{"a": 1.0, "b": 0.0}]) for _ in range(3)]
 
     assert prediction_logs_drain() == 3
     assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == sorted(b["request_id"] for b in good)
-    [(_, fields)] = client.xrange(DEAD_LETTER_KEY)
-    assert b"broken" in fields[b"r"]
-    assert client.xlen(STREAM_KEY) == 0 and client.xpending(STREAM_KEY, GROUP)["pending"] == 0
+    set_aside = [fields[b"r"] for _, fields in client.xrange(DEAD_LETTER_KEY)]
+    assert [r for r in set_aside if b'"broken"' in r] == [broken]
+    assert client.xlen(private_stream) == 0 and client.xpending(private_stream, GROUP)["pending"] == 0
