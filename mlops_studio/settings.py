@@ -333,6 +333,20 @@ CELERY_BEAT_SCHEDULE = {
 # Canary splits are compared with the version they follow this often (services.rollout).
 ROLLOUT_CHECK_SECONDS = float(os.environ.get("ROLLOUT_CHECK_SECONDS", 30))
 CELERY_BEAT_SCHEDULE["rollout-check"] = {"task": "pipelines.rollout_check", "schedule": ROLLOUT_CHECK_SECONDS}
+# Prediction logs wait in a Redis stream until a worker drains them into the
+# database and the Parquet copy (pipelines.services.prediction_logs); without Redis
+# each serving process writes its own (pipelines.serving.logbuffer).
+PREDICTION_LOG_DRAIN_SECONDS = float(os.environ.get("PREDICTION_LOG_DRAIN_SECONDS", 1))
+# GET /metrics answers a scraper sending "Authorization: Bearer <METRICS_TOKEN>" (and
+# staff users); unset, only staff users (pipelines.views.metrics).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULE["drain-prediction-logs"] = {
+        "task": "pipelines.prediction_logs_drain",
+        "schedule": PREDICTION_LOG_DRAIN_SECONDS,
+        # A drain that waited this long is superseded by the next one.
+        "options": {"expires": max(5.0, 10 * PREDICTION_LOG_DRAIN_SECONDS)},
+    }
 # A step queued this long without being claimed is sent to the broker again
 # (its message may have been lost with a broker restart).
 STEP_REQUEUE_AFTER = int(os.environ.get("STEP_REQUEUE_AFTER", 600))

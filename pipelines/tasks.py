@@ -16,7 +16,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun, task_prerun
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from .services import advance, fanout, monitoring, schedules, steps, triggers
+from .services import advance, fanout, monitoring, prediction_logs, schedules, steps, triggers
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
 
@@ -83,6 +83,13 @@ def step_gather(step_id: int, attempt: int) -> None:
 @engine_task("pipelines.sweep_stale_steps")
 def sweep_stale_steps() -> int:
     return steps.steps_sweep_stale()
+
+
+@engine_task("pipelines.prediction_logs_drain")
+def prediction_logs_drain() -> int:
+    """Write the prediction logs waiting in the Redis stream (beat sends this every
+    ``PREDICTION_LOG_DRAIN_SECONDS``)."""
+    return prediction_logs.prediction_logs_drain()
 
 
 @engine_task("pipelines.run_advance")

@@ -13,7 +13,10 @@ which resolves the model version itself, checks the role on it.
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
+import time
 from typing import Any
 
 from django.db import transaction
@@ -33,6 +36,8 @@ from ..models import (
 )
 from ..serving.state import key_hash, serving_stamp_bump
 from .registry import name_check
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "mlsk_"
 
@@ -163,8 +168,6 @@ def prediction_feedback(*, deployment: Deployment, items: Any) -> dict[str, Any]
     a one-element list for a one-row request). All or nothing: an unknown
     request id or a count mismatch refuses the whole batch, naming the item.
     """
-    from ..serving.logbuffer import prediction_logs_flush
-
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list) or not items:
@@ -190,7 +193,7 @@ def prediction_feedback(*, deployment: Deployment, items: Any) -> dict[str, Any]
             raise ApplicationError("label is required", details={"field": f"{where}label"})
         label = item["label"]
         labels[rid] = label if isinstance(label, list) else [label]
-    prediction_logs_flush()  # this process's recent predictions must be findable
+    _logs_landed(deployment, list(labels))
     with transaction.atomic():
         logs = {
             log.request_id: log
@@ -217,3 +220,49 @@ def prediction_feedback(*, deployment: Deployment, items: Any) -> dict[str, Any]
             log.labeled_at = now
         PredictionLog.objects.bulk_update(list(logs.values()), ["label", "labeled_at"])
     return {"updated": len(logs)}
+
+
+FEEDBACK_WAIT_SECONDS = float(os.environ.get("PREDICTION_FEEDBACK_WAIT_SECONDS", "1.0"))
+
+
+def _logs_landed(deployment: Deployment, request_ids: list[str]) -> None:
+    """Make the logs of ``request_ids`` findable when they are on their way.
+
+    Ground truth may be posted right after the prediction, while its log is
+    still held by the serving process or in the Redis stream. This writes what
+    this process holds and drains the stream here; while some ids are still
+    missing (a serving process sends its batch a moment after answering, or
+    another drainer holds it uncommitted) it drains again, for at most
+    ``PREDICTION_FEEDBACK_WAIT_SECONDS``, or until the stream has stayed empty
+    for a few rounds (~150 ms). Ids still unknown then are unknown.
+    """
+    from ..serving.logbuffer import prediction_logs_flush, transport
+
+    def flush() -> None:
+        try:
+            prediction_logs_flush(drain_seconds=FEEDBACK_WAIT_SECONDS)
+        except Exception:  # noqa: BLE001 - Redis down: what is already written still counts
+            logger.warning("could not drain the prediction log stream for feedback", exc_info=True)
+
+    flush()
+    if transport() != "redis":
+        return
+    from .prediction_logs import prediction_log_backlog
+
+    deadline = time.monotonic() + FEEDBACK_WAIT_SECONDS
+    wanted = set(request_ids)
+    quiet_rounds = 0  # an empty stream twice in a row: nothing is on its way, unknown is unknown
+    while time.monotonic() < deadline:
+        found = set(
+            PredictionLog.objects.filter(deployment=deployment, request_id__in=wanted).values_list(
+                "request_id", flat=True
+            )
+        )
+        if found >= wanted:
+            return
+        backlog = prediction_log_backlog()
+        quiet_rounds = quiet_rounds + 1 if backlog["waiting"] + backlog["pending"] == 0 else 0
+        if quiet_rounds > 2:
+            return
+        time.sleep(0.05)
+        flush()

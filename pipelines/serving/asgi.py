@@ -44,7 +44,8 @@ from django.db import connections  # noqa: E402
 from ..errors import ApplicationError, Overloaded  # noqa: E402
 from . import handler  # noqa: E402
 from .limits import InflightLimiter  # noqa: E402
-from .logbuffer import prediction_log_writer_stop  # noqa: E402
+from .logbuffer import prediction_logs_close  # noqa: E402
+from .logstream import publisher_aclose  # noqa: E402
 
 MAX_BODY = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -138,7 +139,9 @@ async def application(scope, receive, send):
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await asyncio.to_thread(prediction_log_writer_stop)
+                # Every held log record reaches Redis (or the database) before exit.
+                await publisher_aclose()
+                await asyncio.to_thread(prediction_logs_close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     if kind != "http":

@@ -1,12 +1,23 @@
-"""Prediction logging off the hot path.
+"""Prediction logging off the hot path: where a request's log record goes.
 
-A request appends a small tuple to an in-process deque (no I/O, no JSON); a
-daemon thread wakes every ``SERVING_LOG_FLUSH_SECONDS`` (or when a batch is
-full), turns the entries into ``PredictionLog`` rows and writes them with one
-``bulk_create``. The queue is bounded: if the database cannot keep up, the
-oldest entries are dropped and counted rather than growing memory without end.
-``prediction_logs_flush()`` writes what is queued now, in the calling thread
-(tests, feedback, process exit).
+A request encodes one compact record (``record_encode``: a few microseconds of
+orjson, no ORM) and hands it on; which way depends on the transport
+(``SERVING_LOG_TRANSPORT``, default ``redis`` when ``REDIS_URL`` is set, else ``thread``):
+
+- ``redis``: the record is appended to a Redis stream (``serving.logstream``),
+  batched on the event loop; a drain task on a Celery worker
+  (``services.prediction_logs``) writes ``PredictionLog`` rows and the Parquet
+  copy. The serving process never touches the database for logging, so the
+  writer cannot stall it (the in-process writer did: GIL, JSON and ORM work
+  between requests gave a 48 ms p99). If Redis refuses a batch, the records fall
+  back to the in-process writer below rather than being lost.
+- ``thread`` (``make run`` without Redis): today's in-process writer. A daemon
+  thread wakes every ``SERVING_LOG_FLUSH_SECONDS`` (or when a batch is full) and
+  writes the queued records in one batch. The queue is bounded: if the
+  database cannot keep up, the oldest records are dropped and counted.
+
+``prediction_logs_flush()`` writes what this process holds now and, with the
+stream, drains it (feedback, tests, orderly shutdown).
 """
 
 from __future__ import annotations
@@ -18,14 +29,19 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import numpy as np
+import orjson
 
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = float(os.environ.get("SERVING_LOG_FLUSH_SECONDS", "0.5"))
 BATCH_SIZE = int(os.environ.get("SERVING_LOG_BATCH_SIZE", "500"))
 MAX_QUEUED = int(os.environ.get("SERVING_LOG_MAX_QUEUED", "100000"))
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(slots=True)
@@ -37,13 +53,120 @@ class LogEntry:
     status: int
     error: str
     n_rows: int
-    inputs: Any  # a DataFrame (converted to records when written) or None
+    inputs: Any  # the request's DataFrame, or None for a refused request
     outputs: dict | None
     latency_ms: float
     created_at: datetime
 
 
-_queue: deque[LogEntry] = deque()
+# --- the record -------------------------------------------------------------------------
+
+
+def _default(value: Any) -> Any:
+    """orjson's fallback for what it does not know (pandas' NA and Timestamp, Decimal …)."""
+    if value is None or value != value:  # pd.NA / NaT compare unequal to themselves (or raise)
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+def _safe_default(value: Any) -> Any:
+    try:
+        return _default(value)
+    except (TypeError, ValueError):  # pd.NA's truth value is ambiguous
+        return None
+
+
+_names: dict[int, tuple[Any, list[str]]] = {}
+
+
+def _column_names(index) -> list[str]:
+    """The column names as strings, remembered per Index object: a request's frame
+    shares its signature's Index, and iterating a pandas Index costs ~40 µs."""
+    hit = _names.get(id(index))
+    if hit is not None and hit[0] is index:
+        return hit[1]
+    names = [str(c) for c in index]
+    if len(_names) > 256:
+        _names.clear()
+    _names[id(index)] = (index, names)  # holding the Index keeps its id from being reused
+    return names
+
+
+def record_encode(entry: LogEntry) -> bytes:
+    """One log record as compact JSON bytes:
+    ``{"d": deployment, "v": model version id, "id": request id, "p": protocol,
+    "s": status, "e": error, "n": rows, "c": [column], "x": [[value per column] per row],
+    "o": outputs, "l": latency ms, "t": epoch microseconds}``.
+
+    The inputs travel as columns + rows (not records): smaller, and the drainer
+    builds the Parquet copy from them without a per-row loop. An all-float frame is
+    serialized by orjson straight from its NumPy block (NaN becomes null).
+    """
+    frame = entry.inputs
+    columns = rows = None
+    if frame is not None:
+        columns = _column_names(frame.columns)
+        array = frame.to_numpy()
+        rows = np.ascontiguousarray(array) if array.dtype.kind == "f" else array.tolist()
+    return orjson.dumps(
+        {
+            "d": entry.deployment_id, "v": entry.model_version_id, "id": entry.request_id,
+            "p": entry.protocol, "s": entry.status, "e": entry.error[:2000], "n": entry.n_rows,
+            "c": columns, "x": rows, "o": entry.outputs, "l": entry.latency_ms,
+            "t": (entry.created_at - EPOCH) // MICROSECOND,  # exact, unlike timestamp() * 1e6
+        },
+        default=_safe_default,
+        option=orjson.OPT_SERIALIZE_NUMPY,
+    )
+
+
+def transport() -> str:
+    """``redis`` or ``thread`` (see the module docstring)."""
+    from django.conf import settings
+
+    chosen = os.environ.get("SERVING_LOG_TRANSPORT", "").strip().lower()
+    if chosen in ("redis", "thread"):
+        return chosen if (chosen == "thread" or settings.REDIS_URL) else "thread"
+    return "redis" if settings.REDIS_URL else "thread"
+
+
+_transport: str | None = None
+
+
+def prediction_log_enqueue(entry: LogEntry) -> None:
+    global _transport
+    record = record_encode(entry)
+    if _transport is None:
+        _transport = transport()
+    if _transport == "redis":
+        from .logstream import publisher
+
+        publisher().publish(record)
+    else:
+        records_enqueue([record])
+
+
+def prediction_logs_flush(*, drain_seconds: float | None = None) -> int:
+    """Write what this process holds now and, with the stream, drain the stream (for at
+    most ``drain_seconds``); returns how many log rows were written here."""
+    from .logstream import publisher_flush
+
+    publisher_flush()  # anything that fell back lands in the queue below
+    written = _flush_queue()
+    if (_transport or transport()) == "redis":
+        from ..services.prediction_logs import prediction_logs_drain
+
+        written += prediction_logs_drain(max_seconds=drain_seconds)
+    return written
+
+
+# --- the in-process writer (the ``thread`` transport, and the stream's fallback) ----------
+
+_queue: deque[bytes] = deque()
 _wake = threading.Event()
 _flush_lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -52,28 +175,18 @@ _stop = threading.Event()
 dropped = 0
 
 
-def prediction_log_enqueue(entry: LogEntry) -> None:
+def records_enqueue(records: list[bytes]) -> None:
+    """Queue encoded records for the writer thread of this process."""
     global dropped
-    if len(_queue) >= MAX_QUEUED:
-        _queue.popleft()
-        dropped += 1
-    _queue.append(entry)
+    for record in records:
+        if len(_queue) >= MAX_QUEUED:
+            _queue.popleft()
+            dropped += 1
+        _queue.append(record)
     if _thread is None or _thread_pid != os.getpid():
         _start()
     if len(_queue) >= BATCH_SIZE:
         _wake.set()
-
-
-def prediction_logs_flush() -> int:
-    """Write every queued entry now; returns how many rows were written."""
-    written = 0
-    with _flush_lock:
-        while _queue:
-            batch = []
-            while _queue and len(batch) < BATCH_SIZE:
-                batch.append(_queue.popleft())
-            written += _write(batch)
-    return written
 
 
 def pending() -> int:
@@ -90,12 +203,14 @@ def _start() -> None:
         _thread.start()
 
 
-def prediction_log_writer_stop(timeout: float = 5.0) -> None:
-    """Write what is queued, stop the writer thread and close its database connection.
-
-    The next prediction starts a new writer. For tests and orderly shutdown.
-    """
+def prediction_logs_close(timeout: float = 5.0) -> None:
+    """Orderly shutdown of a serving process: send what is held to the stream, write
+    the local queue, stop the writer thread (the next prediction starts a new one).
+    The stream itself is left to the drainers."""
     global _thread
+    from .logstream import publisher_flush
+
+    publisher_flush()
     thread = _thread
     if thread is not None and thread.is_alive():
         _stop.set()
@@ -103,6 +218,13 @@ def prediction_log_writer_stop(timeout: float = 5.0) -> None:
         thread.join(timeout)
     _stop.clear()
     _thread = None
+    _flush_queue()
+
+
+def prediction_log_writer_stop(timeout: float = 5.0) -> None:
+    """``prediction_logs_close``, then drain the stream here: every log row is in the
+    database when it returns (tests)."""
+    prediction_logs_close(timeout)
     prediction_logs_flush()
 
 
@@ -114,7 +236,7 @@ def _loop() -> None:
         _wake.clear()
         if _stop.is_set():
             try:
-                prediction_logs_flush()
+                _flush_queue()
             finally:
                 connections.close_all()
             return
@@ -122,133 +244,44 @@ def _loop() -> None:
             continue
         try:
             close_old_connections()
-            prediction_logs_flush()
+            _flush_queue()
         except Exception:  # noqa: BLE001 - the writer must survive a database outage
             logger.exception("writing prediction logs failed; will retry")
             time.sleep(1.0)
 
 
-def _records(frame) -> list[dict] | None:
-    """A DataFrame as JSON records, cheaply: all-float frames go through one ``tolist``."""
-    if frame is None:
-        return None
-    import numpy as np
-
-    from ..execution.summaries import json_safe
-
-    columns = [str(c) for c in frame.columns]
-    array = frame.to_numpy()  # one float block → a view; mixed dtypes → object
-    if array.dtype.kind == "f":
-        rows = array.tolist()
-        if not np.isfinite(array).all():  # JSON has no NaN: missing values become null
-            rows = [[v if v == v and abs(v) != float("inf") else None for v in row] for row in rows]
-        return [dict(zip(columns, row, strict=True)) for row in rows]
-    return json_safe(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+def _flush_queue() -> int:
+    written = 0
+    with _flush_lock:
+        while _queue:
+            batch = []
+            while _queue and len(batch) < BATCH_SIZE:
+                batch.append(_queue.popleft())
+            written += _write(batch)
+    return written
 
 
-def _outputs(outputs: dict | None) -> dict | None:
-    if outputs is None:
-        return None
-    from ..execution.summaries import json_safe
-
-    predictions = outputs.get("predictions")
-    if predictions and isinstance(predictions[0], int | str | bool) and "probabilities" in outputs:
-        return outputs  # plain JSON already (tolist() output); probabilities are finite floats
-    return json_safe(outputs)
-
-
-COPY_COLUMNS = (
-    "deployment_id", "model_version_id", "request_id", "protocol", "status", "error", "n_rows",
-    "inputs", "outputs", "latency_ms", "created_at",
-)
-
-
-def _copy(batch: list[LogEntry]) -> int:
-    """PostgreSQL: one COPY, JSON encoded by orjson (several times faster than INSERT … UNNEST)."""
-    import orjson
-    from django.db import IntegrityError, connection, transaction
-
-    from ..models import Deployment, PredictionLog
-
-    def encode(value):
-        return None if value is None else orjson.dumps(value).decode()
-
-    table = PredictionLog._meta.db_table
-    rows = [
-        (e.deployment_id, e.model_version_id, e.request_id, e.protocol, e.status, e.error[:2000],
-         e.n_rows, encode(_records(e.inputs)), encode(_outputs(e.outputs)), e.latency_ms, e.created_at)
-        for e in batch
-    ]
-    sql = f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
-
-    def run(rows):
-        with transaction.atomic(), connection.cursor() as cursor:
-            with cursor.cursor.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+def _write(batch: list[bytes]) -> int:
+    from ..services.prediction_logs import prediction_records_write, records_decode
 
     try:
-        run(rows)
-    except IntegrityError:
-        # A deployment was deleted meanwhile: drop its rows, keep the others.
-        alive = set(Deployment.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", flat=True))
-        rows = [r for r in rows if r[0] in alive]
-        run(rows)
-    return len(rows)
-
-
-def _write(batch: list[LogEntry]) -> int:
-    from django.db import connection
-
-    from ..models import PredictionLog
-
-    if connection.vendor == "postgresql":
-        try:
-            return _copy(batch)
-        except Exception:
-            _queue.extendleft(reversed(batch))
-            raise
-    rows = [
-        PredictionLog(
-            deployment_id=e.deployment_id,
-            model_version_id=e.model_version_id,
-            request_id=e.request_id,
-            protocol=e.protocol,
-            status=e.status,
-            error=e.error[:2000],
-            n_rows=e.n_rows,
-            inputs=_records(e.inputs),
-            outputs=_outputs(e.outputs),
-            latency_ms=e.latency_ms,
-            created_at=e.created_at,
-        )
-        for e in batch
-    ]
-    from django.db import IntegrityError
-
-    from ..models import Deployment
-
-    try:
-        try:
-            PredictionLog.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-        except IntegrityError:
-            # A deployment was deleted meanwhile: drop its rows, keep the others.
-            alive = set(
-                Deployment.objects.filter(pk__in={r.deployment_id for r in rows}).values_list("pk", flat=True)
-            )
-            rows = [r for r in rows if r.deployment_id in alive]
-            PredictionLog.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+        return len(prediction_records_write(records_decode(batch), name=f"local-{os.getpid()}-{time.time_ns()}"))
     except Exception:
         # Put the batch back (in order) so a transient outage loses nothing.
         _queue.extendleft(reversed(batch))
         raise
-    return len(rows)
 
 
 @atexit.register
 def _flush_at_exit() -> None:
+    from .logstream import publisher_flush
+
+    try:
+        publisher_flush()
+    except Exception:  # noqa: BLE001
+        logger.exception("could not hand the held prediction logs to Redis at exit")
     if _queue:
         try:
-            prediction_logs_flush()
+            _flush_queue()
         except Exception:  # noqa: BLE001
             logger.exception("could not write %d prediction logs at exit", len(_queue))

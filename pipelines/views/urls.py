@@ -5,6 +5,7 @@ from . import (
     datasets,
     downloads,
     editor,
+    metrics,
     pipelines_list,
     registry,
     run_compare,
@@ -22,6 +23,7 @@ urlpatterns = [
     *datasets.urlpatterns,
     *editor.urlpatterns,
     *registry.urlpatterns,
+    *metrics.urlpatterns,
 ]
 
 from . import alerts  # noqa: E402 - issue 9
