@@ -87,6 +87,8 @@ class DatasetRefField(serializers.Field):
             raise serializers.ValidationError("must be a dataset name or id")
         if isinstance(data, int) and not 0 <= data <= MAX_ID:
             raise serializers.ValidationError("dataset id out of range")
+        if isinstance(data, str) and not data.strip():
+            raise serializers.ValidationError("must be a dataset name or id, not blank")
         return data
 
 

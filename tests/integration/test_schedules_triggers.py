@@ -266,7 +266,8 @@ def test_a_dataset_trigger_on_an_unknown_dataset_is_a_400_naming_dataset(owner_a
     url = f"/api/pipelines/{pipeline['id']}/triggers/"
 
     for body in ({"kind": "dataset"}, {"kind": "dataset", "dataset": "nope"}, {"kind": "dataset", "dataset": other["id"]},
-                 {"kind": "dataset", "dataset": ["x"]}):
+                 {"kind": "dataset", "dataset": ["x"]}, {"kind": "dataset", "dataset": " "},
+                 {"kind": "webhook", "dataset": ""}):
         response = owner_api.post(url, body, format="json")
         assert response.status_code == 400, (body, response.content)
         assert response.json()["field"] == "dataset"
