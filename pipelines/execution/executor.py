@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import io
 import logging
 import time
@@ -17,8 +18,6 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import sklearn
 
 from pipelines.blocks.base import Block, BlockError
 from pipelines.graph.canonical import canonical_params
@@ -35,8 +34,10 @@ PORT_KIND = {
     "chart": JSON,  # a Vega-Lite spec, stored and summarized as its JSON
 }
 
-# Part of every cache key: a different scikit-learn may fit differently.
-LIBRARY_VERSIONS = {"sklearn": sklearn.__version__}
+# Part of every cache key: a different scikit-learn may fit differently. Read from
+# the package metadata (the same string as sklearn.__version__): importing
+# scikit-learn here would load it, and SciPy, into every web process.
+LIBRARY_VERSIONS = {"sklearn": importlib.metadata.version("scikit-learn")}
 
 
 def cache_key(
