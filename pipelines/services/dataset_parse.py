@@ -602,18 +602,14 @@ def is_parquet(source: bytes | BinaryIO) -> bool:
     return head == PARQUET_MAGIC and stream.read(4) == PARQUET_MAGIC
 
 
-def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
-    """A flat Parquet file as a DataFrame, or CsvError (400) saying why not.
-
-    Refused: bytes that are not Parquet, a file pyarrow cannot read, nested
-    columns (struct, list, map: a table block needs one value per cell; the
-    message names them), more than MAX_COLUMNS columns, duplicate or empty
-    names, no rows. Decimal columns become float64 (what scikit-learn takes).
-    """
+def _parquet_open(stream: BinaryIO):
+    """The ParquetFile of ``stream`` and its data columns (index columns pandas
+    wrote left out), or CsvError (400) for a file that cannot be a table:
+    not Parquet, unreadable, nested columns, over MAX_COLUMNS, duplicate or
+    empty names, no rows. Reads the footer only."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    stream = _as_stream(source)
     if not is_parquet(stream):
         raise CsvError(
             "the file is not Parquet: a Parquet file starts and ends with PAR1", details={"field": "file"}
@@ -624,11 +620,13 @@ def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
         schema = parquet.schema_arrow
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc
-    if len(schema) > MAX_COLUMNS:
+    index = set((schema.pandas_metadata or {}).get("index_columns") or []) if schema.metadata else set()
+    columns = [name for name in schema.names if name not in index]
+    if len(columns) > MAX_COLUMNS:
         raise CsvError(
-            f"the file has {len(schema):,} columns; at most {MAX_COLUMNS} are allowed", details={"field": "file"}
+            f"the file has {len(columns):,} columns; at most {MAX_COLUMNS} are allowed", details={"field": "file"}
         )
-    nested = [f"{f.name!r} ({f.type})" for f in schema if pa.types.is_nested(f.type)]
+    nested = [f"{f.name!r} ({f.type})" for f in schema if f.name in columns and pa.types.is_nested(f.type)]
     if nested:
         raise CsvError(
             f"nested columns cannot be used as table columns: {', '.join(nested[:SHOW_LINES])}"
@@ -636,16 +634,80 @@ def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
             "flatten them (one value per cell) and upload again",
             details={"field": "file"},
         )
-    _check_header([str(n).strip() for n in schema.names], None)
+    _check_header([str(n).strip() for n in columns], None)
+    if parquet.metadata.num_rows == 0:
+        raise CsvError("the file has columns but no rows", details={"field": "file"})
+    return parquet, columns
+
+
+def _parquet_batch(batch, names: list[str]):
+    """One batch as a table of the columns to store: decimals as float64 (what
+    scikit-learn takes), names stripped, no pandas metadata (the file's may
+    describe index columns that are left out)."""
+    import pyarrow as pa
+
+    arrays = [
+        column.cast(pa.float64()) if pa.types.is_decimal(column.type) else column for column in batch.columns
+    ]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
+    """A flat Parquet file as a DataFrame, or CsvError (400) saying why not.
+
+    Refused: bytes that are not Parquet, a file pyarrow cannot read, nested
+    columns (struct, list, map: a table block needs one value per cell; the
+    message names them), more than MAX_COLUMNS columns, duplicate or empty
+    names, no rows. Decimal columns become float64 (what scikit-learn takes).
+    Uploads go through ``parquet_to_parquet``, which never holds the table.
+    """
+    import pyarrow as pa
+
+    stream = _as_stream(source)
+    parquet, columns = _parquet_open(stream)
+    names = [str(c).strip() for c in columns]
     try:
-        table = parquet.read()
+        table = pa.concat_tables([_parquet_batch(b, names) for b in parquet.iter_batches(columns=columns)])
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc
-    if table.num_rows == 0:
+    return table.to_pandas().reset_index(drop=True)
+
+
+# A Parquet upload is copied in batches of this many rows (a row group is read a batch at a time).
+PARQUET_BATCH_ROWS = 64_000
+
+
+@dataclass(frozen=True)
+class ConvertedParquet:
+    """A Parquet upload copied batch by batch into the file to store: its row count."""
+
+    rows: int
+
+
+def parquet_to_parquet(source: BinaryIO, target: str, *, batch_rows: int | None = None) -> ConvertedParquet:
+    """``parquet_read``'s checks and refusals, but the table is copied to the
+    Parquet file ``target`` batch by batch (zstd, as every stored table):
+    memory holds one batch, never the table. A row group that cannot be read
+    is refused as the file is (``the Parquet file could not be read``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stream = _as_stream(source)
+    parquet, columns = _parquet_open(stream)
+    names = [str(c).strip() for c in columns]
+    writer, rows = None, 0
+    try:
+        for batch in parquet.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS, columns=columns):
+            table = _parquet_batch(batch, names)
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+            writer.write_table(table)
+            rows += table.num_rows
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc
+    finally:
+        if writer is not None:
+            writer.close()
+    if rows == 0:
         raise CsvError("the file has columns but no rows", details={"field": "file"})
-    decimals = [i for i, f in enumerate(table.schema) if pa.types.is_decimal(f.type)]
-    for i in decimals:
-        table = table.set_column(i, table.schema.field(i).name, table.column(i).cast(pa.float64()))
-    df = table.to_pandas()
-    df.columns = [str(c).strip() for c in df.columns]
-    return df.reset_index(drop=True)
+    return ConvertedParquet(rows=rows)

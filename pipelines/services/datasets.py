@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +29,7 @@ from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of dat
     detect_delimiter,
     is_parquet,
     parquet_read,
+    parquet_to_parquet,
 )
 from .dataset_profile import HISTOGRAM_BINS, TOP_VALUES, column_profile, table_profile
 from .dataset_profile import _short as short_value
@@ -70,7 +72,9 @@ def dataset_upload(
     A file is read in chunks, never into memory whole. A CSV up to STREAM_BYTES
     is parsed into one DataFrame; a larger one is converted to Parquet chunk by
     chunk (``csv_to_parquet``) and profiled one column at a time, so the process
-    holds one chunk or one column, never the table. A Parquet upload is read whole.
+    holds one chunk or one column, never the table. A Parquet upload, whatever
+    its size, is copied batch by batch (``parquet_to_parquet``) and profiled
+    the same way.
 
     Parquet is recognised by its PAR1 magic bytes (a file named ``.parquet``
     that lacks them is refused as not Parquet); the CSV options do not apply to it.
@@ -86,29 +90,33 @@ def dataset_upload(
     size = stream.seek(0, io.SEEK_END)
     dataset_check_size(size=size)
     stream.seek(0)
+    name = name or filename or "dataset"
     if is_parquet(stream) or filename.lower().endswith((".parquet", ".pq")):
-        df, read_options = parquet_read(stream), {"format": "parquet"}
-    elif size > STREAM_BYTES:
         return _dataset_stream(
-            workspace=workspace, user=user, name=name or filename or "dataset", filename=filename, stream=stream,
-            csv_options={"delimiter": delimiter, "decimal": decimal, "encoding": encoding, "short_lines": short_lines},
+            workspace=workspace, user=user, name=name, filename=filename,
+            convert=lambda target: (parquet_to_parquet(stream, target).rows, {"format": "parquet"}),
         )
-    else:
-        df, options = csv_read(
-            stream, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines
-        )
-        read_options = {"format": "csv", **options.as_dict()}
+    if size > STREAM_BYTES:
+        csv_options = {"delimiter": delimiter, "decimal": decimal, "encoding": encoding, "short_lines": short_lines}
+
+        def convert(target: str) -> tuple[int, dict]:
+            converted = csv_to_parquet(stream, target, **csv_options)
+            return converted.rows, {"format": "csv", **converted.options.as_dict()}
+
+        return _dataset_stream(workspace=workspace, user=user, name=name, filename=filename, convert=convert)
+    df, options = csv_read(stream, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines)
     return _dataset_store(
-        workspace=workspace, user=user, name=name or filename or "dataset", filename=filename, df=df,
-        read_options=read_options,
+        workspace=workspace, user=user, name=name, filename=filename, df=df,
+        read_options={"format": "csv", **options.as_dict()},
     )
 
 
 def _dataset_stream(
-    *, workspace: Workspace, user, name: str, filename: str, stream: BinaryIO, csv_options: dict
+    *, workspace: Workspace, user, name: str, filename: str, convert: Callable[[str], tuple[int, dict]]
 ) -> Dataset:
-    """A large CSV: converted chunk by chunk into a Parquet file beside the artifact
-    store (then moved into it), profiled one column at a time from that file."""
+    """A large CSV or any Parquet upload: ``convert(target)`` writes the table
+    into a Parquet file beside the artifact store and answers (rows, read
+    options); the file is profiled one column at a time, then moved into the store."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -117,9 +125,9 @@ def _dataset_stream(
     fd, target = tempfile.mkstemp(dir=root, prefix=".upload-", suffix=".parquet")
     os.close(fd)
     try:
-        converted = csv_to_parquet(stream, target, **csv_options)
+        rows, read_options = convert(target)
         parquet = pq.ParquetFile(target)
-        profile = {"rows": converted.rows, "columns": []}
+        profile = {"rows": rows, "columns": []}
         for column in parquet.schema_arrow.names:
             profile["columns"].append(_column_profile(parquet, column))
             pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
@@ -130,10 +138,10 @@ def _dataset_stream(
         if os.path.exists(target):
             os.unlink(target)
     artifacts_record([stored])
-    summary = {**table_summary(head), "rows": converted.rows}
+    summary = {**table_summary(head), "rows": rows}
     return _dataset_create(
         workspace=workspace, user=user, name=name, filename=filename, stored=stored, summary=summary,
-        profile=profile, read_options={"format": "csv", **converted.options.as_dict()},
+        profile=profile, read_options=read_options,
     )
 
 
@@ -159,7 +167,10 @@ def _column_profile(parquet, column: str) -> dict:
     present = values.drop_null()
     if number and pa.types.is_floating(kind):
         present = present.filter(pc.invert(pc.is_nan(present)))
-    profile = column_profile(values.slice(0, 0).to_pandas().rename(column))
+    # Name, dtype and kind as pandas gives them for the whole column: one of its
+    # nulls tells (an integer column with blanks is float64 in pandas).
+    typed = values.filter(pc.is_null(values)).slice(0, 1) if values.null_count else values.slice(0, 0)
+    profile = column_profile(typed.to_pandas().rename(column))
     n, missing = len(values), len(values) - len(present)
     profile.update(missing=missing, missing_pct=round(100 * missing / n, 2) if n else 0.0)
     if not len(present):
