@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from ..errors import ApplicationError
-from ..execution.summaries import PREVIEW_ROWS, json_safe, table_summary
+from ..execution.summaries import PREVIEW_ROWS, table_summary
 from ..models import Dataset, Workspace
 from .artifacts import artifact_store, artifacts_record
 from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of datasets)
@@ -31,8 +31,7 @@ from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of dat
     parquet_read,
     parquet_to_parquet,
 )
-from .dataset_profile import HISTOGRAM_BINS, TOP_VALUES, column_profile, table_profile
-from .dataset_profile import _short as short_value
+from .dataset_profile import parquet_column_profile, table_profile
 
 # A CSV over this size is converted to Parquet chunk by chunk and profiled
 # column by column (the web process holds one chunk or one column, never the
@@ -129,7 +128,7 @@ def _dataset_stream(
         parquet = pq.ParquetFile(target)
         profile = {"rows": rows, "columns": []}
         for column in parquet.schema_arrow.names:
-            profile["columns"].append(_column_profile(parquet, column))
+            profile["columns"].append(parquet_column_profile(parquet, column))
             pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
         head = next(parquet.iter_batches(batch_size=PREVIEW_ROWS)).to_pandas()
         del parquet
@@ -143,62 +142,6 @@ def _dataset_stream(
         workspace=workspace, user=user, name=name, filename=filename, stored=stored, summary=summary,
         profile=profile, read_options=read_options,
     )
-
-
-def _column_profile(parquet, column: str) -> dict:
-    """``column_profile`` of one column of a Parquet file, reading only that column.
-
-    Text and number columns are profiled in Arrow and NumPy (null count,
-    value_counts for distinct and top values, a histogram of the finite
-    numbers): as pandas a text column is a Python object per row, and pandas'
-    value_counts of a million distinct floats takes ~100 MB. The answer is the
-    one ``column_profile`` gives (tests compare them). Other types go through it.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    values = parquet.read(columns=[column]).column(0)
-    kind = values.type
-    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-    number = pa.types.is_integer(kind) or pa.types.is_floating(kind)
-    if not text and not number:
-        return column_profile(values.to_pandas().rename(column))
-    present = values.drop_null()
-    if number and pa.types.is_floating(kind):
-        present = present.filter(pc.invert(pc.is_nan(present)))
-    # Name, dtype and kind as pandas gives them for the whole column: one of its
-    # nulls tells (an integer column with blanks is float64 in pandas).
-    typed = values.filter(pc.is_null(values)).slice(0, 1) if values.null_count else values.slice(0, 0)
-    profile = column_profile(typed.to_pandas().rename(column))
-    n, missing = len(values), len(values) - len(present)
-    profile.update(missing=missing, missing_pct=round(100 * missing / n, 2) if n else 0.0)
-    if not len(present):
-        return profile
-    if text:
-        counts = pc.value_counts(present)
-        frequencies = counts.field("counts").to_numpy()
-        # Most frequent first; a stable sort keeps ties in order of first appearance, as pandas does.
-        order = (-frequencies).argsort(kind="stable")[:TOP_VALUES]
-        shown = counts.field("values").take(pa.array(order)).to_pylist()
-        profile["distinct"] = len(counts)
-    else:
-        # Sorting, not hashing: a hash table of a million distinct floats takes ~90 MB, a sort ~5 copies of 8 MB.
-        unique, first, frequencies = np.unique(present.to_numpy(), return_index=True, return_counts=True)
-        order = np.lexsort((first, -frequencies))[:TOP_VALUES]
-        shown = unique[order].tolist()
-        profile["distinct"] = len(unique)
-        del unique, first
-    profile["top"] = [{"value": short_value(v), "count": int(frequencies[i])} for v, i in zip(shown, order, strict=True)]
-    if number:
-        numbers = present.to_numpy().astype("float64", copy=False)
-        finite = numbers[np.isfinite(numbers)]
-        if len(finite):
-            profile["min"], profile["max"] = json_safe(finite.min()), json_safe(finite.max())
-            profile["mean"] = json_safe(finite.mean())
-            hist, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
-            profile["histogram"] = {"edges": json_safe(edges.tolist()), "counts": hist.tolist()}
-    return profile
 
 
 def _dataset_store(*, workspace: Workspace, user, name: str, filename: str, df, read_options: dict) -> Dataset:
