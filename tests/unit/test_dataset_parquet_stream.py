@@ -138,3 +138,55 @@ def test_a_large_parquet_upload_never_holds_the_table_in_memory(tmp_path):
 
     assert decoded_mb > 120
     assert peak_mb < decoded_mb / 3, (peak_mb, decoded_mb)
+
+
+# --- a column's type settled by a later chunk -----------------------------------------------------
+
+
+def test_a_bool_column_with_blanks_only_after_the_first_chunk_stays_bool(tmp_path):
+    data = b"flag,n\nTrue,1\nFalse,2\nTrue,3\n,4\nFalse,5\n"
+
+    table, _ = converted(tmp_path, data)
+    whole, _ = csv_read(data)
+
+    assert [type(v) for v in table["flag"].dropna()] == [bool] * 4  # not the text "True"
+    assert table["flag"].dropna().tolist() == whole["flag"].dropna().tolist() == [True, False, True, False]
+    assert table["flag"].isna().tolist() == whole["flag"].isna().tolist() == [False, False, False, True, False]
+
+
+def test_a_bool_column_with_blanks_only_in_the_first_chunk_stays_bool(tmp_path):
+    data = b"flag,n\nTrue,1\n,2\nTrue,3\nFalse,4\nFalse,5\n"
+
+    table, _ = converted(tmp_path, data)
+
+    assert [type(v) for v in table["flag"].dropna()] == [bool] * 4
+    assert table["flag"].isna().tolist() == [False, True, False, False, False]
+
+
+def test_a_bool_column_with_text_after_the_first_chunk_is_text_as_when_read_whole(tmp_path):
+    data = b"flag,n\nTrue,1\nFalse,2\nmaybe,3\nTrue,4\n"
+
+    table, _ = converted(tmp_path, data)
+    whole, _ = csv_read(data)
+
+    assert table["flag"].tolist() == whole["flag"].tolist() == ["True", "False", "maybe", "True"]
+
+
+def test_a_decimal_comma_appearing_only_after_the_first_chunk_makes_the_column_numbers(tmp_path):
+    data = b"price;city\n3;a\n4;b\n1,5;c\n2;d\n7,25;e\n"
+
+    table, result = converted(tmp_path, data)
+    whole, options = csv_read(data)
+
+    assert table["price"].tolist() == whole["price"].tolist() == [3.0, 4.0, 1.5, 2.0, 7.25]
+    assert table["price"].dtype == "float64"
+    assert result.options.decimal == options.decimal == "comma"
+
+
+def test_a_column_of_decimal_commas_then_words_after_the_first_chunk_is_text_as_when_read_whole(tmp_path):
+    data = b"code;city\n1,5;a\n2;b\nx1;c\nx2;d\nx3;e\nx4;f\n"
+
+    table, _ = converted(tmp_path, data)
+    whole, _ = csv_read(data)
+
+    assert table["code"].tolist() == whole["code"].tolist() == ["1,5", "2", "x1", "x2", "x3", "x4"]
