@@ -134,6 +134,10 @@ class ArtifactStore:
             raise ArtifactError(f"not an artifact id: {sha256!r}")
         return self.root / sha256[:2] / sha256
 
+    def stored(self, sha256: str, kind: str) -> StoredArtifact:
+        """The artifact ``sha256`` already in the store, as ``put_*`` would answer it."""
+        return StoredArtifact(sha256=sha256, kind=kind, size=self.path(sha256).stat().st_size)
+
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
