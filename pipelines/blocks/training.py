@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from .base import BlockError
 from .charts import with_charts
-from .metrics import classification_metrics, regression_metrics
+from .metrics import Scored, classification_metrics, regression_metrics
 
 Steps = Sequence[tuple[str, Any]]
 
@@ -230,10 +230,12 @@ def evaluate(model: Pipeline, table: pd.DataFrame, target: str | None = None) ->
         raise BlockError("the table has no rows to evaluate on")
     features = model_features(model, table)
     final = model[-1]
+    # The model's answers on the table, computed once for the metrics and the charts.
+    scored = Scored(model, features)
     if is_classifier(final):
-        return with_charts(classification_metrics(model, features, y), model, features, y)
+        return with_charts(classification_metrics(model, features, y, scored=scored), model, features, y, scored=scored)
     if is_regressor(final):
-        return with_charts(regression_metrics(model, features, y), model, features, y)
+        return with_charts(regression_metrics(model, features, y, scored=scored), model, features, y, scored=scored)
     raise BlockError(
         f"{type(final).__name__} is neither a classifier nor a regressor; "
         "model.evaluate needs one of those"
