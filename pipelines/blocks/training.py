@@ -191,13 +191,15 @@ def train(
     """
     table = select_features(table, target, features, exclude)
     x, y = check_training_data(steps, table, target)
-    used = getattr(steps[0][1], "used_columns", None)
+    pipeline = make_pipeline(steps)
+    # Asked of the copy that is fitted next, which may keep what it found (prep.auto's plan).
+    used = getattr(pipeline.steps[0][1], "used_columns", None)
     unused: list[str] = []
     if used is not None:  # a prep step that drops columns: the model does not ask for them
         keep = used(x)
         unused = [str(c) for c in x.columns if c not in set(keep)]
         x = x[keep]
-    model = fit_with_hints(make_pipeline(steps), steps, x, y, target)
+    model = fit_with_hints(pipeline, steps, x, y, target)
     model.unused_columns_ = unused
     model.target_ = target
     model.feature_columns_ = [str(c) for c in x.columns]
