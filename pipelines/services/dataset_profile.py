@@ -176,24 +176,48 @@ def _number_stats(present: np.ndarray) -> dict[str, Any] | None:
 def _sorted_counts(present: np.ndarray) -> tuple[int, list[tuple[Any, int]]]:
     """(distinct values, the TOP_VALUES most frequent as (value, count), ties by first appearance).
 
-    ``np.unique(return_index=True, return_counts=True)`` by hand, freeing each
-    intermediate once used: sorting, not hashing (a hash table of a million
-    distinct floats takes ~90 MB), and a stable sort, so the first index of
-    each run of equal values is that value's first appearance.
+    What ``np.unique(return_index=True, return_counts=True)`` + a lexsort
+    answer, for less: one sorted copy gives the distinct values and their
+    counts (sorting, not hashing: a hash table of a million distinct floats
+    takes ~90 MB); first appearances are looked up only for the few values
+    that can be shown, the values tied at the cut scanned in order of the
+    column (only a prefix of it, unless the ties are spread through it).
     """
     if not len(present):
         return 0, []
-    perm = np.argsort(present, kind="stable")
-    ordered = present[perm]
+    ordered = np.sort(present)
     starts = np.empty(len(ordered), dtype=bool)
     starts[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
     starts = np.flatnonzero(starts)
-    first = perm[starts]
-    del perm
     uniques = ordered[starts]
     del ordered
     counts = np.diff(starts, append=len(present))
     del starts
-    order = np.lexsort((first, -counts))[:TOP_VALUES]
-    return len(uniques), list(zip(uniques[order].tolist(), counts[order].tolist(), strict=True))
+    k = min(TOP_VALUES, len(uniques))
+    cut = np.partition(counts, len(counts) - k)[len(counts) - k]
+    above = np.flatnonzero(counts > cut)
+    chosen = list(uniques[above]) + _first_of_count(present, uniques, counts, cut, k - len(above))
+    first = {v: int(np.argmax(present == v)) for v in chosen}
+    by_value = dict(zip(uniques[above].tolist(), counts[above].tolist(), strict=True))
+    top = sorted(chosen, key=lambda v: (-by_value.get(v, int(cut)), first[v]))
+    # Shown as first written (0.0 and -0.0 are one value; the one seen first is shown).
+    return len(uniques), [(present[first[v]].item(), by_value.get(v, int(cut))) for v in top]
+
+
+def _first_of_count(present: np.ndarray, uniques: np.ndarray, counts: np.ndarray, cut: int, need: int) -> list:
+    """The first ``need`` distinct values of ``present``, in order of appearance, that occur ``cut`` times."""
+    if need <= 0:
+        return []
+    tied = uniques[counts == cut]
+    if len(tied) <= need:
+        return list(tied)
+    found: list = []
+    window = need * int(cut) * 4
+    while True:
+        head = present[:window]
+        hit = head[np.isin(head, tied)] if len(tied) < len(uniques) else head
+        found = list(pd.unique(hit))[:need]
+        if len(found) >= need or window >= len(present):
+            return found
+        window *= 4

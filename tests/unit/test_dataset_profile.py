@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipelines.services.dataset_profile import HISTOGRAM_BINS, column_profile, table_profile
 
@@ -76,3 +77,30 @@ def test_a_parquet_column_is_profiled_as_pandas_profiles_it_read_row_group_by_ro
 
     for column in table.column_names:
         assert parquet_column_profile(parquet, column) == column_profile(whole[column]), column
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_number_columns_with_ties_are_profiled_as_pandas_profiles_them(tmp_path, seed):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.services.dataset_profile import parquet_column_profile
+
+    rng = np.random.default_rng(seed)
+    n = 5000
+    few = rng.choice([0.0, -0.0, 1.5, 2.5, 7.0, np.inf], size=n)  # heavy ties, signed zeros
+    spread = rng.integers(0, 2500, size=n).astype(float)  # counts of 1-6, many tied at the cut
+    distinct = rng.normal(size=n)  # every count 1: the first five seen
+    ints = rng.integers(0, 40, size=n)
+    table = pa.table({
+        "few": pa.array(np.where(rng.random(n) < 0.1, np.nan, few)),
+        "spread": pa.array(spread, mask=rng.random(n) < 0.05),
+        "distinct": distinct,
+        "ints": pa.array(ints, mask=rng.random(n) < 0.02),
+    })
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    whole = pq.read_table(path).to_pandas()
+
+    for column in table.column_names:
+        assert parquet_column_profile(pq.ParquetFile(path), column) == column_profile(whole[column]), column
