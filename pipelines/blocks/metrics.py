@@ -27,32 +27,75 @@ def _finite(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if v is not None}
 
 
-def _scores(model: Any, features: pd.DataFrame) -> np.ndarray | None:
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(features)
-    if hasattr(model, "decision_function"):
-        return model.decision_function(features)
+class Scored:
+    """A fitted model's answers on one table, each computed once.
+
+    A Pipeline runs its preprocessing again for every ``predict``,
+    ``predict_proba`` and ``decision_function``; here the steps before the
+    final estimator transform the table once, and the final estimator answers
+    on that (what Pipeline does, so the answers are the same). Evaluating a
+    model on a large test table then costs one preprocessing pass, not three.
+    """
+
+    def __init__(self, model: Any, features: pd.DataFrame):
+        self.model, self.features = model, features
+        steps = getattr(model, "steps", None)
+        self.final = steps[-1][1] if steps else model
+        self._before = [step for _, step in steps[:-1] if step is not None and step != "passthrough"] if steps else []
+        self._transformed: Any = None
+        self._answers: dict[str, Any] = {}
+        self.has_proba = hasattr(model, "predict_proba")
+        self.has_decision = hasattr(model, "decision_function")
+
+    def _x(self) -> Any:
+        if self._transformed is None:
+            x = self.features
+            for step in self._before:
+                x = step.transform(x)
+            self._transformed = x
+        return self._transformed
+
+    def _answer(self, method: str) -> Any:
+        if method not in self._answers:
+            self._answers[method] = getattr(self.final, method)(self._x())
+        return self._answers[method]
+
+    def predict(self) -> np.ndarray:
+        return self._answer("predict")
+
+    def predict_proba(self) -> np.ndarray:
+        return self._answer("predict_proba")
+
+    def decision_function(self) -> np.ndarray:
+        return self._answer("decision_function")
+
+
+def _scores(scored: Scored) -> np.ndarray | None:
+    if scored.has_proba:
+        return scored.predict_proba()
+    if scored.has_decision:
+        return scored.decision_function()
     return None
 
 
-def _roc_auc(model: Any, features: pd.DataFrame, y: pd.Series, classes: list[Any]) -> Any:
+def _roc_auc(scored: Scored, y: pd.Series, classes: list[Any]) -> Any:
     """Binary: from predict_proba or decision_function. Multiclass: one-vs-rest macro."""
     present = set(pd.unique(y))
     if len(present) < 2 or not present <= set(classes):
         return None
     try:
         if len(classes) == 2:
-            scores = _scores(model, features)
+            scores = _scores(scored)
             if scores is None:
                 return None
             positive = scores[:, 1] if scores.ndim == 2 else scores
             return _plain(skm.roc_auc_score(y == classes[1], positive))
-        if not hasattr(model, "predict_proba"):
+        if not scored.has_proba:
             return None  # decision values are not probabilities; OvR AUC needs those
         return _plain(
             skm.roc_auc_score(
                 y,
-                model.predict_proba(features),
+                scored.predict_proba(),
                 multi_class="ovr",
                 average="macro",
                 labels=classes,
@@ -62,8 +105,12 @@ def _roc_auc(model: Any, features: pd.DataFrame, y: pd.Series, classes: list[Any
         return None
 
 
-def classification_metrics(model: Any, features: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
-    predicted = model.predict(features)
+def classification_metrics(
+    model: Any, features: pd.DataFrame, y: pd.Series, *, scored: Scored | None = None
+) -> dict[str, Any]:
+    """``scored``: the model's answers on ``features`` when the caller has them (``Scored``)."""
+    scored = scored or Scored(model, features)
+    predicted = scored.predict()
     classes = [_plain(c) for c in model.classes_]
     extra = sorted({_plain(v) for v in pd.unique(y)} - set(classes), key=str)
     labels = classes + extra
@@ -79,7 +126,7 @@ def classification_metrics(model: Any, features: pd.DataFrame, y: pd.Series) -> 
         "f1": _plain(skm.f1_score(y, predicted, zero_division=0, **average)),
         "precision": _plain(skm.precision_score(y, predicted, zero_division=0, **average)),
         "recall": _plain(skm.recall_score(y, predicted, zero_division=0, **average)),
-        "roc_auc": _roc_auc(model, features, y, classes),
+        "roc_auc": _roc_auc(scored, y, classes),
         "confusion_matrix": {
             "labels": labels,
             "matrix": skm.confusion_matrix(y, predicted, labels=labels).tolist(),
@@ -89,8 +136,10 @@ def classification_metrics(model: Any, features: pd.DataFrame, y: pd.Series) -> 
     return _finite(out)
 
 
-def regression_metrics(model: Any, features: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
-    predicted = model.predict(features)
+def regression_metrics(
+    model: Any, features: pd.DataFrame, y: pd.Series, *, scored: Scored | None = None
+) -> dict[str, Any]:
+    predicted = (scored or Scored(model, features)).predict()
     r2 = _plain(skm.r2_score(y, predicted)) if len(y) > 1 else None
     out = {
         "task": "regression",

@@ -98,10 +98,22 @@ def _folds(y: Any) -> Any:
 
 
 def as_text(X: Any) -> np.ndarray:
-    """Object array of strings, blanks (None, NaN, "") as one shared category."""
-    frame = pd.DataFrame(X).astype(object)
-    frame = frame.where(frame.notna() & (frame != ""), MISSING_TEXT)
-    return frame.astype(str).to_numpy(dtype=object)
+    """Object array of strings, blanks (None, NaN, "") as one shared category.
+
+    Text columns (pandas' string dtypes) are filled in their own storage and
+    turned into objects once; other columns go through ``str``.
+    """
+    frame = pd.DataFrame(X)
+    out = np.empty(frame.shape, dtype=object)
+    for i in range(frame.shape[1]):
+        column = frame.iloc[:, i]
+        if column.dtype != object and pd.api.types.is_string_dtype(column.dtype):
+            column = column.fillna(MISSING_TEXT).replace("", MISSING_TEXT)
+        else:
+            column = column.astype(object)
+            column = column.where(column.notna() & (column != ""), MISSING_TEXT).astype(str)
+        out[:, i] = column.to_numpy(dtype=object)
+    return out
 
 
 # -- prep.columns ---------------------------------------------------------------------
@@ -186,6 +198,15 @@ class GroupedColumns(BaseEstimator, TransformerMixin):
         return [c for c in self.drop if c in X.columns]
 
     def fit(self, X, y=None):
+        self._fit(X, y)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and answer the transformed table in one pass, as ColumnTransformer
+        does (fit then transform would run every group's steps twice)."""
+        return self._fit(X, y)
+
+    def _fit(self, X, y):
         X = _frame(X)
         taken: set = set(self.drop)
         transformers = []
@@ -208,10 +229,10 @@ class GroupedColumns(BaseEstimator, TransformerMixin):
             sparse_threshold=0,
         )
         # `drop` columns never reach a group nor the remainder.
-        self.transformer_.fit(X.drop(columns=self._present_drop(X)), y)
+        transformed = self.transformer_.fit_transform(X.drop(columns=self._present_drop(X)), y)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
-        return self
+        return transformed
 
     def transform(self, X):
         X = _frame(X)
@@ -251,12 +272,16 @@ class AutoPrep(BaseEstimator, TransformerMixin):
         self.node = node
 
     def _classify(self, X: pd.DataFrame) -> dict[Any, str]:
+        """Each column's plan; the distinct and missing counts behind it are kept
+        in ``_counts`` for the fitted plan's description."""
         n = len(X)
         plan = {}
+        self._counts = {}
         for column in X.columns:
             series = X[column]
             kind = kind_of(series)
             distinct = series.nunique(dropna=True)
+            self._counts[column] = (int(distinct), int(series.isna().sum()))
             if distinct <= 1:
                 plan[column] = "drop:constant"
             elif kind in ("number", "bool"):
@@ -282,13 +307,38 @@ class AutoPrep(BaseEstimator, TransformerMixin):
         return plan
 
     def used_columns(self, X: pd.DataFrame) -> list:
-        """The input columns that are not dropped (ids, constants)."""
-        kinds = self._classify(_frame(X))
-        return [c for c, kind in kinds.items() if not kind.startswith("drop:")]
+        """The input columns that are not dropped (ids, constants).
 
-    def fit(self, X, y=None):
+        The plan is kept until the next ``fit`` of this instance, which then
+        does not classify the same rows again when given these columns (or
+        fewer: model.train fits on the used ones).
+        """
         X = _frame(X)
         kinds = self._classify(X)
+        self._classified = (len(X), kinds, self._counts)
+        return [c for c, kind in kinds.items() if not kind.startswith("drop:")]
+
+    def _kinds(self, X: pd.DataFrame) -> dict[Any, str]:
+        classified = self.__dict__.pop("_classified", None)
+        if classified is not None:
+            rows, kinds, counts = classified
+            if rows == len(X) and all(c in kinds for c in X.columns):
+                self._counts = {c: counts[c] for c in X.columns}
+                return {c: kinds[c] for c in X.columns}
+        return self._classify(X)
+
+    def fit(self, X, y=None):
+        self._fit(X, y)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit and answer the transformed table in one pass (fit then transform
+        would transform twice; target encoding answers its cross-fitted values, as documented)."""
+        return self._fit(X, y)
+
+    def _fit(self, X, y):
+        X = _frame(X)
+        kinds = self._kinds(X)
         by = {k: [c for c, v in kinds.items() if v == k] for k in ("number", "date", "onehot", "target")}
         transformers = []
         if by["number"]:
@@ -336,13 +386,14 @@ class AutoPrep(BaseEstimator, TransformerMixin):
         if not transformers:
             raise BlockError(f"{_where(self.node)}no column is left to use as a feature (all are ids or constant)")
         self.transformer_ = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0)
-        self.transformer_.fit(X, y)
+        transformed = self.transformer_.fit_transform(X, y)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
-        self.plan_ = self._describe(X, kinds)
-        return self
+        self.plan_ = self._describe(kinds)
+        del self._counts
+        return transformed
 
-    def _describe(self, X: pd.DataFrame, kinds: dict[Any, str]) -> list[dict[str, Any]]:
+    def _describe(self, kinds: dict[Any, str]) -> list[dict[str, Any]]:
         words = {
             "number": "number: median imputation" + (" + missing indicator" if self.missing_indicator else ""),
             "date": "date: year, month, day, day of week",
@@ -353,12 +404,7 @@ class AutoPrep(BaseEstimator, TransformerMixin):
             "drop:constant": "dropped: a single value",
         }
         return [
-            {
-                "column": str(c),
-                "plan": words[kind],
-                "distinct": int(X[c].nunique()),
-                "missing": int(X[c].isna().sum()),
-            }
+            {"column": str(c), "plan": words[kind], "distinct": self._counts[c][0], "missing": self._counts[c][1]}
             for c, kind in kinds.items()
         ]
 

@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from .base import BlockError
 from .charts import with_charts
-from .metrics import classification_metrics, regression_metrics
+from .metrics import Scored, classification_metrics, regression_metrics
 
 Steps = Sequence[tuple[str, Any]]
 
@@ -191,13 +191,15 @@ def train(
     """
     table = select_features(table, target, features, exclude)
     x, y = check_training_data(steps, table, target)
-    used = getattr(steps[0][1], "used_columns", None)
+    pipeline = make_pipeline(steps)
+    # Asked of the copy that is fitted next, which may keep what it found (prep.auto's plan).
+    used = getattr(pipeline.steps[0][1], "used_columns", None)
     unused: list[str] = []
     if used is not None:  # a prep step that drops columns: the model does not ask for them
         keep = used(x)
         unused = [str(c) for c in x.columns if c not in set(keep)]
         x = x[keep]
-    model = fit_with_hints(make_pipeline(steps), steps, x, y, target)
+    model = fit_with_hints(pipeline, steps, x, y, target)
     model.unused_columns_ = unused
     model.target_ = target
     model.feature_columns_ = [str(c) for c in x.columns]
@@ -230,10 +232,12 @@ def evaluate(model: Pipeline, table: pd.DataFrame, target: str | None = None) ->
         raise BlockError("the table has no rows to evaluate on")
     features = model_features(model, table)
     final = model[-1]
+    # The model's answers on the table, computed once for the metrics and the charts.
+    scored = Scored(model, features)
     if is_classifier(final):
-        return with_charts(classification_metrics(model, features, y), model, features, y)
+        return with_charts(classification_metrics(model, features, y, scored=scored), model, features, y, scored=scored)
     if is_regressor(final):
-        return with_charts(regression_metrics(model, features, y), model, features, y)
+        return with_charts(regression_metrics(model, features, y, scored=scored), model, features, y, scored=scored)
     raise BlockError(
         f"{type(final).__name__} is neither a classifier nor a regressor; "
         "model.evaluate needs one of those"

@@ -158,6 +158,10 @@ class ArtifactStore:
             raise ArtifactError("artifacts of a remote store have no local path")
         return self.backend.path(key)
 
+    def stored(self, sha256: str, kind: str) -> StoredArtifact:
+        """The artifact ``sha256`` already in the store, as ``put_*`` would answer it."""
+        return StoredArtifact(sha256=sha256, kind=kind, size=self.path(sha256).stat().st_size)
+
     def exists(self, sha256: str) -> bool:
         return self._has(self.key(sha256))
 

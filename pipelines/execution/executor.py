@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import io
 import logging
 import time
@@ -17,8 +18,6 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import sklearn
 
 from pipelines.blocks.base import Block, BlockError
 from pipelines.graph.canonical import canonical_params
@@ -35,8 +34,10 @@ PORT_KIND = {
     "chart": JSON,  # a Vega-Lite spec, stored and summarized as its JSON
 }
 
-# Part of every cache key: a different scikit-learn may fit differently.
-LIBRARY_VERSIONS = {"sklearn": sklearn.__version__}
+# Part of every cache key: a different scikit-learn may fit differently. Read from
+# the package metadata (the same string as sklearn.__version__): importing
+# scikit-learn here would load it, and SciPy, into every web process.
+LIBRARY_VERSIONS = {"sklearn": importlib.metadata.version("scikit-learn")}
 
 
 def cache_key(
@@ -87,9 +88,16 @@ class _Context:
         # ``connection(id)`` -> credentials of a saved connection of the run's
         # workspace (dataset.sql); None where the caller offers none.
         self.connection = connection
+        # id -> (table, sha256) of the tables load_table gave (the table is kept so the id stays its own).
+        self.loaded: dict[int, tuple[Any, str]] = {}
 
     def load_table(self, sha256: str):
-        return self._store.load(sha256, TABLE)
+        """The stored table ``sha256``. Returned unchanged as an output, it is
+        that same artifact: a source block such as dataset.upload hands a
+        million-row table on without encoding and hashing it again."""
+        table = self._store.load(sha256, TABLE)
+        self.loaded[id(table)] = (table, sha256)
+        return table
 
     def log(self, message: str) -> None:
         self._log_lines.append(message)
@@ -150,8 +158,9 @@ class StepExecutor:
             ):
                 warnings.simplefilter("always")
                 inputs = self.load_inputs(block, input_refs)
-                values = block.run(_Context(self.store, log_lines, node_id, connection), inputs, dict(params))
-                outcome = self._store_outputs(block, values)
+                ctx = _Context(self.store, log_lines, node_id, connection)
+                values = block.run(ctx, inputs, dict(params))
+                outcome = self._store_outputs(block, values, loaded=ctx.loaded)
         except timeout_errors:
             outcome = StepOutcome(
                 ok=False,
@@ -182,7 +191,9 @@ class StepExecutor:
         outcome.seconds = time.perf_counter() - started
         return outcome
 
-    def _store_outputs(self, block: Block, values: Mapping[str, Any]) -> StepOutcome:
+    def _store_outputs(
+        self, block: Block, values: Mapping[str, Any], *, loaded: Mapping[int, tuple[Any, str]] | None = None
+    ) -> StepOutcome:
         outputs: dict[str, StoredArtifact] = {}
         summary: dict[str, Any] = {"outputs": {}}
         for port in block.outputs:
@@ -190,7 +201,10 @@ class StepExecutor:
                 raise RuntimeError(f"block {block.key} produced no value for output {port.name!r}")
             value = values[port.name]
             kind = PORT_KIND[port.type]
-            if kind == TABLE:
+            source = (loaded or {}).get(id(value))
+            if kind == TABLE and source is not None and source[0] is value:
+                stored = self.store.stored(source[1], TABLE)
+            elif kind == TABLE:
                 stored = self.store.put_table(value)
             elif kind == OBJECT:
                 stored = self.store.put_object(value)

@@ -15,7 +15,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, TextIO
 
 import numpy as np
@@ -266,10 +266,38 @@ class ConvertedCsv:
 
 
 class _Retype(Exception):
-    """A chunk's column type differs from an earlier chunk's: read again with these dtypes."""
+    """A chunk's column type differs from an earlier chunk's: read again with these
+    dtypes (by raw column name); ``commas`` (stripped names) are text columns of
+    decimal-comma numbers, to be read as text and turned into numbers in every chunk."""
 
-    def __init__(self, dtypes: dict[str, object]):
-        self.dtypes = dtypes
+    def __init__(self, dtypes: dict[str, object], commas: frozenset[str] = frozenset()):
+        self.dtypes, self.commas = dtypes, commas
+
+
+@dataclass
+class _Settled:
+    """What earlier passes over a file found out about its columns' types."""
+
+    dtypes: dict[str, object] = field(default_factory=dict)  # raw name -> the dtype pandas reads it with
+    commas: set[str] = field(default_factory=set)  # stripped names: text, then decimal-comma numbers
+
+    def learn(self, retype: _Retype) -> None:
+        """Take a retype in; CsvError when it teaches nothing new (the types cannot settle)."""
+        before = (dict(self.dtypes), set(self.commas))
+        # A decimal-comma column that a later chunk showed to be text stays text.
+        self.commas -= {str(name).strip() for name in retype.dtypes} - retype.commas
+        self.dtypes.update(retype.dtypes)
+        self.commas |= retype.commas
+        if (self.dtypes, self.commas) == before:
+            raise CsvError(
+                f"columns {', '.join(map(repr, map(str, retype.dtypes)))} hold values of different kinds "
+                "in different parts of the file; make each column hold one kind of value",
+                details={"field": "file"},
+            )
+
+    def text(self) -> set[str]:
+        """Stripped names of the columns read as text that are not decimal-comma numbers."""
+        return {str(name).strip() for name, dtype in self.dtypes.items() if dtype is object} - self.commas
 
 
 def csv_to_parquet(
@@ -291,7 +319,11 @@ def csv_to_parquet(
     blank in the first chunk and text later) the file is read again with that
     column's type fixed: float64 when both were numbers, else text. So the
     types are those of the whole file, as ``csv_read`` would infer them (an
-    integer column with blanks is float64 in both).
+    integer column with blanks is float64 in both). Two disagreements are not
+    ones: True/False with blanks (object in pandas) and without (bool) are
+    both a bool column; numbers, then decimal-comma numbers ("1,5") further
+    down, are a decimal-comma column, read as text and converted in every
+    chunk as ``csv_read`` converts the whole column.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -300,27 +332,28 @@ def csv_to_parquet(
     used_encoding, sep, shape = _prepare(stream, delimiter, decimal, encoding, short_lines)
     options = _pandas_options(sep, decimal)
     comma_auto = decimal == "auto" and sep != ","
-    fixed: dict[str, object] = {}
+    settled = _Settled()
     while True:
         try:
             head, rows, converted = _write_chunks(
-                stream, used_encoding, options, target, fixed, shape if comma_auto else None,
+                stream, used_encoding, options, target, settled, shape if comma_auto else None,
                 comma_auto, chunk_rows or CHUNK_ROWS, pa, pq,
             )
             break
         except _Retype as retype:
-            fixed.update(retype.dtypes)
+            settled.learn(retype)
     used_decimal = "comma" if decimal == "comma" or converted else "dot"
     return ConvertedCsv(head=head, rows=rows, options=_options(sep, used_decimal, used_encoding, short_lines))
 
 
-def _write_chunks(stream, encoding, options, target, fixed, shape, comma_auto, chunk_rows, pa, pq):
+def _write_chunks(stream, encoding, options, target, settled: _Settled, shape, comma_auto, chunk_rows, pa, pq):
     writer = None
-    head, dtypes, rows, commas = None, None, 0, None
+    head, kinds, rows, commas = None, None, 0, None
+    text_columns = settled.text()
     try:
         with _text(stream, encoding) as text:
             try:
-                reader = pd.read_csv(text, chunksize=chunk_rows, dtype=fixed or None, **options)
+                reader = pd.read_csv(text, chunksize=chunk_rows, dtype=settled.dtypes or None, **options)
                 for chunk in reader:
                     raw = list(chunk.columns)
                     chunk.columns = [str(c).strip() for c in chunk.columns]
@@ -329,12 +362,13 @@ def _write_chunks(stream, encoding, options, target, fixed, shape, comma_auto, c
                         rows_seen = int(chunk.index[-1]) + 1 if len(chunk) else 0
                         _decimal_commas(
                             chunk, shape if len(shape.records) >= rows_seen else None,
-                            only=commas, skip={str(c).strip() for c in fixed},
+                            only=None if commas is None else commas | settled.commas,
+                            skip=text_columns, numbers=settled.commas,
                         )
                         if commas is None:
                             commas = {c for c in chunk.columns if chunk[c].dtype != before[c]}
-                    if dtypes is None:
-                        dtypes = chunk.dtypes
+                    if kinds is None:
+                        kinds = _kinds(chunk)
                         head = chunk.head(100)
                         table = pa.Table.from_pandas(chunk, preserve_index=False)
                         # A text column blank throughout the first chunk: text, not Arrow's null type.
@@ -343,8 +377,12 @@ def _write_chunks(stream, encoding, options, target, fixed, shape, comma_auto, c
                         )
                         table = table.cast(schema)
                         writer = pq.ParquetWriter(target, schema, compression="zstd")
-                    elif not chunk.dtypes.equals(dtypes):
-                        raise _Retype(_unified(raw, dtypes, chunk.dtypes))
+                    elif differ := _differing(kinds, chunk):
+                        later = _kinds(chunk)
+                        raise _Retype(
+                            _unified([r for r, c in zip(raw, chunk.columns, strict=True) if c in differ], kinds, later),
+                            frozenset(c for c in differ if comma_auto and _comma_numbers(kinds[c], chunk[c])),
+                        )
                     else:
                         table = pa.Table.from_pandas(chunk, schema=writer.schema, preserve_index=False)
                     writer.write_table(table)
@@ -366,33 +404,75 @@ def _write_chunks(stream, encoding, options, target, fixed, shape, comma_auto, c
     return head, rows, bool(commas)
 
 
+BOOL = "bool"
+
+
+def _is_bool(series: pd.Series) -> bool:
+    """A bool column, or True/False with blanks (which pandas reads as object)."""
+    if pd.api.types.is_bool_dtype(series):
+        return True
+    return series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "boolean"
+
+
+def _kinds(chunk: pd.DataFrame) -> pd.Series:
+    """Each column's dtype, with BOOL for both kinds of bool column."""
+    return pd.Series({c: BOOL if _is_bool(chunk[c]) else chunk[c].dtype for c in chunk.columns}, dtype=object)
+
+
+def _differing(first: pd.Series, chunk: pd.DataFrame) -> set[str]:
+    """The columns of ``chunk`` whose kind is not the first chunk's. A bool
+    column blank throughout a chunk (float64 NaN there) does not differ: Arrow
+    stores those blanks as nulls of the bool column."""
+    later = _kinds(chunk)
+    return {
+        c for c in chunk.columns
+        if later[c] != first[c] and not (first[c] == BOOL and chunk[c].isna().all())
+    }
+
+
+def _comma_numbers(first_kind, series: pd.Series) -> bool:
+    """A numbers column (the first chunk's kind) that this chunk holds as decimal-comma numbers."""
+    if first_kind == BOOL or not pd.api.types.is_numeric_dtype(first_kind):
+        return False
+    values = series.dropna().astype(str).str.strip()
+    return bool(len(values)) and values.str.contains(",", regex=False).any() and values.str.fullmatch(_DECIMAL_COMMA).all()
+
+
 def _unified(raw: list, first: pd.Series, later: pd.Series) -> dict[str, object]:
-    """The dtypes to read the columns whose chunks disagree with: float64 for two numbers, else text."""
+    """The dtypes to read the columns ``raw`` (the chunks disagree on them) with: float64 for two numbers, else text."""
     fixed: dict[str, object] = {}
-    for name, stripped in zip(raw, later.index, strict=True):
+    for name in raw:
+        stripped = str(name).strip()
         a, b = first[stripped], later[stripped]
-        if a == b:
-            continue
-        numbers = all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in (a, b))
+        numbers = all(
+            t != BOOL and pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in (a, b)
+        )
         fixed[name] = "float64" if numbers else object
     return fixed
 
 
 def _decimal_commas(
-    df: pd.DataFrame, shape: Shape | None, *, only: set[str] | None = None, skip: set[str] = frozenset()
+    df: pd.DataFrame,
+    shape: Shape | None,
+    *,
+    only: set[str] | None = None,
+    skip: set[str] = frozenset(),
+    numbers: set[str] = frozenset(),
 ) -> bool:
     """Turn text columns of decimal-comma numbers into numbers, in place; True if any was.
 
     A column where most values are such numbers but some are not is refused
     with the lines of the first few that are not: read as text, it would
-    silently stop being a feature.
+    silently stop being a feature. ``numbers`` are columns known to hold
+    decimal-comma numbers elsewhere in the file: converted even when this
+    part of them has no comma ("3", "4").
     """
     converted = False
     for name in df.select_dtypes(include=["object", "string"]).columns:
         if name in skip or (only is not None and name not in only):
             continue
         values = df[name].dropna().astype(str).str.strip()
-        if values.empty or not values.str.contains(",", regex=False).any():
+        if values.empty or (name not in numbers and not values.str.contains(",", regex=False).any()):
             continue
         fits = values.str.fullmatch(_DECIMAL_COMMA)
         if fits.all():
@@ -602,18 +682,14 @@ def is_parquet(source: bytes | BinaryIO) -> bool:
     return head == PARQUET_MAGIC and stream.read(4) == PARQUET_MAGIC
 
 
-def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
-    """A flat Parquet file as a DataFrame, or CsvError (400) saying why not.
-
-    Refused: bytes that are not Parquet, a file pyarrow cannot read, nested
-    columns (struct, list, map: a table block needs one value per cell; the
-    message names them), more than MAX_COLUMNS columns, duplicate or empty
-    names, no rows. Decimal columns become float64 (what scikit-learn takes).
-    """
+def _parquet_open(stream: BinaryIO):
+    """The ParquetFile of ``stream`` and its data columns (index columns pandas
+    wrote left out), or CsvError (400) for a file that cannot be a table:
+    not Parquet, unreadable, nested columns, over MAX_COLUMNS, duplicate or
+    empty names, no rows. Reads the footer only."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    stream = _as_stream(source)
     if not is_parquet(stream):
         raise CsvError(
             "the file is not Parquet: a Parquet file starts and ends with PAR1", details={"field": "file"}
@@ -624,11 +700,13 @@ def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
         schema = parquet.schema_arrow
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc
-    if len(schema) > MAX_COLUMNS:
+    index = set((schema.pandas_metadata or {}).get("index_columns") or []) if schema.metadata else set()
+    columns = [name for name in schema.names if name not in index]
+    if len(columns) > MAX_COLUMNS:
         raise CsvError(
-            f"the file has {len(schema):,} columns; at most {MAX_COLUMNS} are allowed", details={"field": "file"}
+            f"the file has {len(columns):,} columns; at most {MAX_COLUMNS} are allowed", details={"field": "file"}
         )
-    nested = [f"{f.name!r} ({f.type})" for f in schema if pa.types.is_nested(f.type)]
+    nested = [f"{f.name!r} ({f.type})" for f in schema if f.name in columns and pa.types.is_nested(f.type)]
     if nested:
         raise CsvError(
             f"nested columns cannot be used as table columns: {', '.join(nested[:SHOW_LINES])}"
@@ -636,16 +714,80 @@ def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
             "flatten them (one value per cell) and upload again",
             details={"field": "file"},
         )
-    _check_header([str(n).strip() for n in schema.names], None)
+    _check_header([str(n).strip() for n in columns], None)
+    if parquet.metadata.num_rows == 0:
+        raise CsvError("the file has columns but no rows", details={"field": "file"})
+    return parquet, columns
+
+
+def _parquet_batch(batch, names: list[str]):
+    """One batch as a table of the columns to store: decimals as float64 (what
+    scikit-learn takes), names stripped, no pandas metadata (the file's may
+    describe index columns that are left out)."""
+    import pyarrow as pa
+
+    arrays = [
+        column.cast(pa.float64()) if pa.types.is_decimal(column.type) else column for column in batch.columns
+    ]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def parquet_read(source: bytes | BinaryIO) -> pd.DataFrame:
+    """A flat Parquet file as a DataFrame, or CsvError (400) saying why not.
+
+    Refused: bytes that are not Parquet, a file pyarrow cannot read, nested
+    columns (struct, list, map: a table block needs one value per cell; the
+    message names them), more than MAX_COLUMNS columns, duplicate or empty
+    names, no rows. Decimal columns become float64 (what scikit-learn takes).
+    Uploads go through ``parquet_to_parquet``, which never holds the table.
+    """
+    import pyarrow as pa
+
+    stream = _as_stream(source)
+    parquet, columns = _parquet_open(stream)
+    names = [str(c).strip() for c in columns]
     try:
-        table = parquet.read()
+        table = pa.concat_tables([_parquet_batch(b, names) for b in parquet.iter_batches(columns=columns)])
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc
-    if table.num_rows == 0:
+    return table.to_pandas().reset_index(drop=True)
+
+
+# A Parquet upload is copied in batches of this many rows (a row group is read a batch at a time).
+PARQUET_BATCH_ROWS = 64_000
+
+
+@dataclass(frozen=True)
+class ConvertedParquet:
+    """A Parquet upload copied batch by batch into the file to store: its row count."""
+
+    rows: int
+
+
+def parquet_to_parquet(source: BinaryIO, target: str, *, batch_rows: int | None = None) -> ConvertedParquet:
+    """``parquet_read``'s checks and refusals, but the table is copied to the
+    Parquet file ``target`` batch by batch (zstd, as every stored table):
+    memory holds one batch, never the table. A row group that cannot be read
+    is refused as the file is (``the Parquet file could not be read``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stream = _as_stream(source)
+    parquet, columns = _parquet_open(stream)
+    names = [str(c).strip() for c in columns]
+    writer, rows = None, 0
+    try:
+        for batch in parquet.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS, columns=columns):
+            table = _parquet_batch(batch, names)
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+            writer.write_table(table)
+            rows += table.num_rows
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise CsvError(f"the Parquet file could not be read: {exc}", details={"field": "file"}) from exc
+    finally:
+        if writer is not None:
+            writer.close()
+    if rows == 0:
         raise CsvError("the file has columns but no rows", details={"field": "file"})
-    decimals = [i for i, f in enumerate(table.schema) if pa.types.is_decimal(f.type)]
-    for i in decimals:
-        table = table.set_column(i, table.schema.field(i).name, table.column(i).cast(pa.float64()))
-    df = table.to_pandas()
-    df.columns = [str(c).strip() for c in df.columns]
-    return df.reset_index(drop=True)
+    return ConvertedParquet(rows=rows)

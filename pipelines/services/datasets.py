@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from ..errors import ApplicationError
-from ..execution.summaries import PREVIEW_ROWS, json_safe, table_summary
+from ..execution.summaries import PREVIEW_ROWS, table_summary
 from ..models import Dataset, Workspace
 from .artifacts import artifact_store, artifacts_record
 from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of datasets)
@@ -28,9 +29,9 @@ from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of dat
     detect_delimiter,
     is_parquet,
     parquet_read,
+    parquet_to_parquet,
 )
-from .dataset_profile import HISTOGRAM_BINS, TOP_VALUES, column_profile, table_profile
-from .dataset_profile import _short as short_value
+from .dataset_profile import parquet_column_profile, table_profile
 
 # A CSV over this size is converted to Parquet chunk by chunk and profiled
 # column by column (the web process holds one chunk or one column, never the
@@ -70,7 +71,9 @@ def dataset_upload(
     A file is read in chunks, never into memory whole. A CSV up to STREAM_BYTES
     is parsed into one DataFrame; a larger one is converted to Parquet chunk by
     chunk (``csv_to_parquet``) and profiled one column at a time, so the process
-    holds one chunk or one column, never the table. A Parquet upload is read whole.
+    holds one chunk or one column, never the table. A Parquet upload, whatever
+    its size, is copied batch by batch (``parquet_to_parquet``) and profiled
+    the same way.
 
     Parquet is recognised by its PAR1 magic bytes (a file named ``.parquet``
     that lacks them is refused as not Parquet); the CSV options do not apply to it.
@@ -86,41 +89,45 @@ def dataset_upload(
     size = stream.seek(0, io.SEEK_END)
     dataset_check_size(size=size)
     stream.seek(0)
+    name = name or filename or "dataset"
     if is_parquet(stream) or filename.lower().endswith((".parquet", ".pq")):
-        df, read_options = parquet_read(stream), {"format": "parquet"}
-    elif size > STREAM_BYTES:
         return _dataset_stream(
-            workspace=workspace, user=user, name=name or filename or "dataset", filename=filename, stream=stream,
-            csv_options={"delimiter": delimiter, "decimal": decimal, "encoding": encoding, "short_lines": short_lines},
+            workspace=workspace, user=user, name=name, filename=filename,
+            convert=lambda target: (parquet_to_parquet(stream, target).rows, {"format": "parquet"}),
         )
-    else:
-        df, options = csv_read(
-            stream, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines
-        )
-        read_options = {"format": "csv", **options.as_dict()}
+    if size > STREAM_BYTES:
+        csv_options = {"delimiter": delimiter, "decimal": decimal, "encoding": encoding, "short_lines": short_lines}
+
+        def convert(target: str) -> tuple[int, dict]:
+            converted = csv_to_parquet(stream, target, **csv_options)
+            return converted.rows, {"format": "csv", **converted.options.as_dict()}
+
+        return _dataset_stream(workspace=workspace, user=user, name=name, filename=filename, convert=convert)
+    df, options = csv_read(stream, delimiter=delimiter, decimal=decimal, encoding=encoding, short_lines=short_lines)
     return _dataset_store(
-        workspace=workspace, user=user, name=name or filename or "dataset", filename=filename, df=df,
-        read_options=read_options,
+        workspace=workspace, user=user, name=name, filename=filename, df=df,
+        read_options={"format": "csv", **options.as_dict()},
     )
 
 
 def _dataset_stream(
-    *, workspace: Workspace, user, name: str, filename: str, stream: BinaryIO, csv_options: dict
+    *, workspace: Workspace, user, name: str, filename: str, convert: Callable[[str], tuple[int, dict]]
 ) -> Dataset:
-    """A large CSV: converted chunk by chunk into a Parquet file beside the artifact
-    store (then moved into it, or sent to a remote store in a multipart upload),
-    profiled one column at a time from that file."""
+    """A large CSV or any Parquet upload: ``convert(target)`` writes the table into a
+    Parquet file in the store's scratch folder and answers (rows, read options); the file
+    is profiled one column at a time, then moved into the store (or sent to a remote store
+    in a multipart upload)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     fd, target = tempfile.mkstemp(dir=artifact_store().scratch_dir(), prefix=".upload-", suffix=".parquet")
     os.close(fd)
     try:
-        converted = csv_to_parquet(stream, target, **csv_options)
+        rows, read_options = convert(target)
         parquet = pq.ParquetFile(target)
-        profile = {"rows": converted.rows, "columns": []}
+        profile = {"rows": rows, "columns": []}
         for column in parquet.schema_arrow.names:
-            profile["columns"].append(_column_profile(parquet, column))
+            profile["columns"].append(parquet_column_profile(parquet, column))
             pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
         head = next(parquet.iter_batches(batch_size=PREVIEW_ROWS)).to_pandas()
         del parquet
@@ -129,64 +136,11 @@ def _dataset_stream(
         if os.path.exists(target):
             os.unlink(target)
     artifacts_record([stored])
-    summary = {**table_summary(head), "rows": converted.rows}
+    summary = {**table_summary(head), "rows": rows}
     return _dataset_create(
         workspace=workspace, user=user, name=name, filename=filename, stored=stored, summary=summary,
-        profile=profile, read_options={"format": "csv", **converted.options.as_dict()},
+        profile=profile, read_options=read_options,
     )
-
-
-def _column_profile(parquet, column: str) -> dict:
-    """``column_profile`` of one column of a Parquet file, reading only that column.
-
-    Text and number columns are profiled in Arrow and NumPy (null count,
-    value_counts for distinct and top values, a histogram of the finite
-    numbers): as pandas a text column is a Python object per row, and pandas'
-    value_counts of a million distinct floats takes ~100 MB. The answer is the
-    one ``column_profile`` gives (tests compare them). Other types go through it.
-    """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    values = parquet.read(columns=[column]).column(0)
-    kind = values.type
-    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-    number = pa.types.is_integer(kind) or pa.types.is_floating(kind)
-    if not text and not number:
-        return column_profile(values.to_pandas().rename(column))
-    present = values.drop_null()
-    if number and pa.types.is_floating(kind):
-        present = present.filter(pc.invert(pc.is_nan(present)))
-    profile = column_profile(values.slice(0, 0).to_pandas().rename(column))
-    n, missing = len(values), len(values) - len(present)
-    profile.update(missing=missing, missing_pct=round(100 * missing / n, 2) if n else 0.0)
-    if not len(present):
-        return profile
-    if text:
-        counts = pc.value_counts(present)
-        frequencies = counts.field("counts").to_numpy()
-        # Most frequent first; a stable sort keeps ties in order of first appearance, as pandas does.
-        order = (-frequencies).argsort(kind="stable")[:TOP_VALUES]
-        shown = counts.field("values").take(pa.array(order)).to_pylist()
-        profile["distinct"] = len(counts)
-    else:
-        # Sorting, not hashing: a hash table of a million distinct floats takes ~90 MB, a sort ~5 copies of 8 MB.
-        unique, first, frequencies = np.unique(present.to_numpy(), return_index=True, return_counts=True)
-        order = np.lexsort((first, -frequencies))[:TOP_VALUES]
-        shown = unique[order].tolist()
-        profile["distinct"] = len(unique)
-        del unique, first
-    profile["top"] = [{"value": short_value(v), "count": int(frequencies[i])} for v, i in zip(shown, order, strict=True)]
-    if number:
-        numbers = present.to_numpy().astype("float64", copy=False)
-        finite = numbers[np.isfinite(numbers)]
-        if len(finite):
-            profile["min"], profile["max"] = json_safe(finite.min()), json_safe(finite.max())
-            profile["mean"] = json_safe(finite.mean())
-            hist, edges = np.histogram(finite, bins=HISTOGRAM_BINS)
-            profile["histogram"] = {"edges": json_safe(edges.tolist()), "counts": hist.tolist()}
-    return profile
 
 
 def _dataset_store(*, workspace: Workspace, user, name: str, filename: str, df, read_options: dict) -> Dataset:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn import config_context
 
 # Classifiers whose ``predict`` is by definition the class of highest
 # ``predict_proba`` (monotone link / the same vote), so one call gives both.
@@ -70,6 +69,10 @@ def runnable_from(model) -> Runnable:
 
 def run(runnable: Runnable, frame, columns: list[str], *, all_float: bool, want_proba: bool):
     """(predictions ndarray, probabilities ndarray or None)."""
+    # Imported here: a web process that serves pages but no predictions never loads
+    # scikit-learn (and SciPy); once loaded, this is a dictionary lookup.
+    from sklearn import config_context
+
     with config_context(assume_finite=True):
         return _run(runnable, frame, columns, all_float=all_float, want_proba=want_proba)
 

@@ -42,3 +42,38 @@ def test_a_streamed_upload_names_the_line_at_fault(owner_api, monkeypatch):
 
     assert response.status_code == 400
     assert "line 5 has 3 fields; the header has 2" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_parquet_upload_is_streamed_into_the_table_profile_and_preview_of_one_read_whole(owner_api, monkeypatch):
+    """Parquet is copied batch by batch whatever its size; the dataset is the one a whole read made."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.execution.summaries import table_summary
+    from pipelines.services.dataset_profile import table_profile
+
+    monkeypatch.setattr(dataset_parse, "PARQUET_BATCH_ROWS", 4)
+    n = 30
+    table = pa.table({
+        "n": pa.array([i if i % 7 else None for i in range(n)], pa.int64()),
+        "city": ["Oslo", "Rome", None][:1] * 10 + ["Rome"] * 10 + [None] * 10,
+        "price": [i * 1.5 for i in range(n)],
+        "flag": [i % 3 == 0 for i in range(n)],
+    })
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=8)
+    file = SimpleUploadedFile("prices.parquet", sink.getvalue(), content_type="application/octet-stream")
+
+    response = owner_api.post("/api/datasets/", {"file": file}, format="multipart")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    whole = table.to_pandas()
+    summary = table_summary(whole)
+    assert body["n_rows"] == n and body["read_options"] == {"format": "parquet"}
+    assert body["columns"] == summary["columns"] and body["preview"] == {"rows": summary["preview"]}
+    assert body["profile"] == table_profile(whole)
+    assert artifact_store().load(body["sha256"], "table").equals(whole)

@@ -185,3 +185,35 @@ def test_predict_on_a_table_missing_a_feature_names_it():
     model = train(steps("sklearn.linear_model.Ridge"), parts["train"])
     with pytest.raises(BlockError, match="lacks column 'bmi'"):
         run("model.predict", {"model": model, "table": parts["test"].drop(columns=["bmi"])})
+
+
+def test_evaluation_preprocesses_the_table_once_for_every_metric_and_chart():
+    """predict, predict_proba (ROC AUC, ROC/PR/calibration charts) share one transform of the
+    test table; the metrics are those of the Pipeline's own methods."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    from pipelines.blocks.training import evaluate
+
+    class CountingScaler(StandardScaler):
+        rows_transformed = 0
+
+        def transform(self, X, copy=None):
+            CountingScaler.rows_transformed += len(X)
+            return super().transform(X, copy=copy)
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    table["target"] = (table["a"] + rng.normal(scale=0.5, size=400) > 0).astype(int)
+    model = Pipeline([("scale", CountingScaler()), ("lr", LogisticRegression())]).fit(table[["a", "b"]], table["target"])
+    model.target_ = "target"
+    CountingScaler.rows_transformed = 0
+
+    metrics = evaluate(model, table)
+
+    assert CountingScaler.rows_transformed == 400  # the coefficients are the importances: no permutation
+    features = table[["a", "b"]]
+    assert metrics["accuracy"] == accuracy_score(table["target"], model.predict(features))
+    assert metrics["roc_auc"] == roc_auc_score(table["target"], model.predict_proba(features)[:, 1])
+    assert [c["title"].split(" (")[0] for c in metrics["charts"]][:3] == ["ROC curve", "Precision-recall curve", "Calibration"]

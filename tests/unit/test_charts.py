@@ -202,3 +202,36 @@ def test_regression_evaluation_charts_are_predicted_vs_actual_and_residuals():
     assert len(data_of(specs[1])) == charts.EVALUATION_POINTS
     row = data_of(specs[1])[0]
     assert row["residual"] == pytest.approx(row["actual"] - row["predicted"], abs=1e-5)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_permutation_importances_scored_in_one_call_equal_scikit_learns(task):
+    """Same shuffles, same scores as sklearn.inspection.permutation_importance, on a
+    mixed table through prep.auto; and the model is called once, not per column and repeat."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.inspection import permutation_importance
+
+    from pipelines.blocks.prep_transformers import AutoPrep
+
+    rng = np.random.default_rng(7)
+    n = 300
+    x = pd.DataFrame({
+        "a": rng.normal(size=n),
+        "b": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        "city": pd.Series(rng.choice(["Oslo", "Rome", "Lima"], size=n)).astype("str"),
+        "when": pd.Series((np.datetime64("2020-01-01") + rng.integers(0, 900, n)).astype(str)),
+    })
+    signal = x["a"] + (x["city"] == "Rome") + rng.normal(scale=0.3, size=n)
+    final = HistGradientBoostingClassifier(max_iter=20) if task == "classification" else HistGradientBoostingRegressor(max_iter=20)
+    y = (signal > 0.3).astype(int) if task == "classification" else signal
+    model = Pipeline([("auto", AutoPrep()), ("model", final)]).fit(x, y)
+    calls = []
+    predict = model.predict
+    model.predict = lambda frame: calls.append(len(frame)) or predict(frame)
+
+    mean, std = charts.permutation_importances(model, x, y, repeats=3, seed=0)
+
+    expected = permutation_importance(model, x, y, n_repeats=3, random_state=0)
+    np.testing.assert_array_equal(mean, expected.importances_mean)
+    np.testing.assert_array_equal(std, expected.importances_std)
+    assert calls[0] == n * (1 + 4 * 3)  # our one call: the rows, then 4 columns × 3 repeats shuffled

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pipelines.services.dataset_profile import HISTOGRAM_BINS, column_profile, table_profile
 
@@ -49,3 +50,57 @@ def test_the_table_profile_lists_every_column_in_order_as_plain_json():
     assert [c["name"] for c in profile["columns"]] == ["b", "a", "when"]
     assert profile["columns"][2]["min"] == "2024-01-01T00:00:00"
     assert json.loads(json.dumps(profile, allow_nan=False)) == profile
+
+
+def test_a_parquet_column_is_profiled_as_pandas_profiles_it_read_row_group_by_row_group(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.services.dataset_profile import parquet_column_profile
+
+    table = pa.table({
+        "int_blanks": pa.array([3, None, 1, 3, 7, None, 1, 3, 2], pa.int64()),
+        "ints": pa.array([5, 4, 4, 5, 9, 9, 1, 0, 0], pa.int64()),
+        "floats": [0.5, float("nan"), float("inf"), None, -0.0, 0.0, 0.5, 2.5, -1.0],
+        "float32": pa.array([1.5, None, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], pa.float32()),
+        "ties": [9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0],  # every count 1: the first five seen
+        "text": ["b", None, "a", "b", "a", "c", None, "d", "e"],
+        "blank": pa.array([None] * 9, pa.float64()),
+        "blank_text": pa.array([None] * 9, pa.string()),
+        "flags": [True, False, None, True, True, False, True, None, True],
+        "when": pa.array([1, 2, None, 4, 5, 6, 7, 8, 9], pa.timestamp("s")),
+    })
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=2)  # five row groups
+    parquet = pq.ParquetFile(path)
+    whole = pq.read_table(path).to_pandas()
+
+    for column in table.column_names:
+        assert parquet_column_profile(parquet, column) == column_profile(whole[column]), column
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_number_columns_with_ties_are_profiled_as_pandas_profiles_them(tmp_path, seed):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.services.dataset_profile import parquet_column_profile
+
+    rng = np.random.default_rng(seed)
+    n = 5000
+    few = rng.choice([0.0, -0.0, 1.5, 2.5, 7.0, np.inf], size=n)  # heavy ties, signed zeros
+    spread = rng.integers(0, 2500, size=n).astype(float)  # counts of 1-6, many tied at the cut
+    distinct = rng.normal(size=n)  # every count 1: the first five seen
+    ints = rng.integers(0, 40, size=n)
+    table = pa.table({
+        "few": pa.array(np.where(rng.random(n) < 0.1, np.nan, few)),
+        "spread": pa.array(spread, mask=rng.random(n) < 0.05),
+        "distinct": distinct,
+        "ints": pa.array(ints, mask=rng.random(n) < 0.02),
+    })
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    whole = pq.read_table(path).to_pandas()
+
+    for column in table.column_names:
+        assert parquet_column_profile(pq.ParquetFile(path), column) == column_profile(whole[column]), column

@@ -238,3 +238,31 @@ def test_a_step_records_how_long_it_ran(executor):
     outcome = executor.execute(block(lambda ctx, inputs, params: {"table": TABLE_VALUE}), {}, {})
 
     assert 0 < outcome.seconds < 60
+
+
+def test_a_stored_table_handed_on_unchanged_is_the_same_artifact_not_encoded_again(executor, store, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # Written as an upload is (row groups, no pandas metadata): encoding it again would give other bytes.
+    pq.write_table(pa.table({"a": range(1000)}), tmp_path / "upload.parquet", row_group_size=100)
+    source = store.put_table_file(tmp_path / "upload.parquet")
+    before = sorted(p.name for p in store.root.rglob("*") if p.is_file())
+
+    outcome = executor.execute(block(lambda ctx, inputs, params: {"table": ctx.load_table(source.sha256)}), {}, {})
+
+    assert outcome.ok and outcome.outputs["table"] == source
+    assert sorted(p.name for p in store.root.rglob("*") if p.is_file()) == before
+    assert outcome.summary["outputs"]["table"]["rows"] == 1000
+
+
+def test_a_stored_table_changed_before_it_is_returned_is_stored_as_a_new_artifact(executor, store):
+    source = store.put_table(pd.DataFrame({"a": range(10)}))
+
+    def run(ctx, inputs, params):
+        return {"table": ctx.load_table(source.sha256).assign(b=1)}
+
+    outcome = executor.execute(block(run), {}, {})
+
+    assert outcome.ok and outcome.outputs["table"].sha256 != source.sha256
+    assert list(store.load(outcome.outputs["table"].sha256, TABLE).columns) == ["a", "b"]
