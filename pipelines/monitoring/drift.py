@@ -28,8 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.spatial import distance
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 SMALL_REFERENCE = 1000  # rows; at most this many: statistical tests, else distances
@@ -118,6 +116,11 @@ def wasserstein_normed(reference: np.ndarray, current: np.ndarray) -> float:
 
 
 def _test(method: str, reference: Column, current: Column) -> tuple[float, bool]:
+    # SciPy (~40 MB) is imported when a window is computed, not when a web process
+    # imports the monitoring services to serve pages (tests/unit/test_web_imports.py).
+    from scipy import stats
+    from scipy.spatial import distance
+
     if method == "ks":
         p = float(stats.ks_2samp(reference.values, current.values)[1])
         return p, p <= P_VALUE
