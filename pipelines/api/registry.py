@@ -265,7 +265,7 @@ class DeploymentListApi(APIView):
             from ..services.promotion import deployment_follow
 
             workspace = optional_id(request.query_params.get("workspace"), field="workspace")
-            model = registered_model_get(user=request.user, name=data.validated_data["model"],
+            model = registered_model_get(user=request.user, name=data.validated_data["model"], role=Role.EDITOR,
                                          workspace_id=workspace, field="model")
             deployment, created = deployment_follow(
                 user=request.user, name=data.validated_data["name"], registered_model=model,
