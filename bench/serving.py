@@ -105,7 +105,7 @@ def deploy_model() -> tuple[str, list[str], list[float], object]:
     if run.status != "succeeded":
         raise RuntimeError(f"training failed: {run.error}")
     version = model_register(user=user, name="bc", run=run, node_id="train")
-    deployment, _ = deployment_deploy(user=user, name="bc", model_version_id=version.pk)
+    deployment, _ = deployment_deploy(user=user, name="bc", version=version)
     _, key = deployment_key_create(user=user, deployment=deployment, name="bench")
     columns = version.feature_names
     row = [float(version.signature["example"][c]) for c in columns]

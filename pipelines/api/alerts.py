@@ -11,7 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import ApplicationError
+from ..errors import ApplicationError, NotFound
 from ..inputs import MAX_ID, refuse_nul
 from ..models import (
     Alert,
@@ -31,6 +31,7 @@ from ..selectors.alerts import (
     retrain_policy_get,
     retrain_run_list,
 )
+from ..selectors.pipelines import pipeline_get
 from ..selectors.registry import deployment_get
 from ..services.alerts import (
     alert_acknowledge,
@@ -267,8 +268,13 @@ class RetrainPolicyApi(APIView):
         data.is_valid(raise_exception=True)
         deployment = deployment_get(user=request.user, name=name, role=Role.EDITOR)
         values = data.validated_data
+        try:
+            pipeline = pipeline_get(user=request.user, pipeline_id=values["pipeline"])
+        except NotFound:
+            # A body field, not the URL: 400 naming it, as for any other bad field.
+            raise ApplicationError(f"pipeline {values['pipeline']} not found", field="pipeline") from None
         retrain_policy_set(
-            deployment=deployment, user=request.user, pipeline_id=values["pipeline"], on=values["on"],
+            deployment=deployment, user=request.user, pipeline=pipeline, on=values["on"],
             consecutive=values["consecutive"], cooldown_hours=values["cooldown_hours"],
         )
         return Response(_retrain_answer(deployment))

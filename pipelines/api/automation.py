@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from ..errors import NotFound
 from ..inputs import MAX_ID
 from ..models import Pipeline, PipelineTrigger, Role, Schedule, TriggerKind
+from ..selectors.automation import schedule_get, trigger_get
 from ..selectors.pipelines import pipeline_get
 from ..services import schedules as schedule_services
 from ..services import triggers as trigger_services
@@ -94,22 +95,12 @@ class DatasetRefField(serializers.Field):
 
 def _schedule_of(request, pipeline_id: int, schedule_id: int, role: str) -> Schedule:
     pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=role)
-    schedule = Schedule.objects.select_related("pipeline", "created_by").filter(
-        pk=schedule_id, pipeline=pipeline
-    ).first()
-    if schedule is None:
-        raise NotFound(f"pipeline {pipeline.pk} has no schedule {schedule_id}")
-    return schedule
+    return schedule_get(pipeline=pipeline, schedule_id=schedule_id)
 
 
 def _trigger_of(request, pipeline_id: int, trigger_id: int, role: str) -> PipelineTrigger:
     pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=role)
-    trigger = PipelineTrigger.objects.select_related("source_pipeline", "created_by").filter(
-        pk=trigger_id, pipeline=pipeline
-    ).first()
-    if trigger is None:
-        raise NotFound(f"pipeline {pipeline.pk} has no trigger {trigger_id}")
-    return trigger
+    return trigger_get(pipeline=pipeline, trigger_id=trigger_id)
 
 
 class ScheduleListApi(APIView):

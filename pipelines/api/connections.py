@@ -9,10 +9,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..access import require_role, workspace_for, workspace_ids_for
-from ..errors import NotFound
+from ..access import workspace_for
 from ..inputs import MAX_ID, optional_id
 from ..models import Connection, ConnectionKind, Role
+from ..selectors.connections import connection_get, connection_list
 from ..services.connections import connection_create, connection_delete
 from .base import Paginated, paginate
 from .schema import error_responses, id_query
@@ -53,11 +53,8 @@ class ConnectionListApi(APIView):
 
     @extend_schema(parameters=[id_query("workspace")], responses=ConnectionOut(many=True))
     def get(self, request):
-        connections = Connection.objects.filter(workspace_id__in=workspace_ids_for(request.user))
         workspace = optional_id(request.query_params.get("workspace"), field="workspace")
-        if workspace is not None:
-            connections = connections.filter(workspace_id=workspace)
-        return paginate(self, connections.select_related("created_by").order_by("workspace_id", "name"), ConnectionOut)
+        return paginate(self, connection_list(user=request.user, workspace_id=workspace), ConnectionOut)
 
     @extend_schema(request=InputSerializer, responses={201: ConnectionOut, **error_responses(404, 409)})
     def post(self, request):
@@ -83,18 +80,10 @@ class ConnectionListApi(APIView):
 class ConnectionDetailApi(APIView):
     @extend_schema(responses=ConnectionOut)
     def get(self, request, connection_id: int):
-        connection = _connection(request, connection_id, Role.VIEWER)
+        connection = connection_get(user=request.user, connection_id=connection_id)
         return Response(ConnectionOut(connection).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, connection_id: int):
-        connection_delete(connection=_connection(request, connection_id, Role.EDITOR))
+        connection_delete(connection=connection_get(user=request.user, connection_id=connection_id, role=Role.EDITOR))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _connection(request, connection_id: int, role: str) -> Connection:
-    connection = Connection.objects.select_related("created_by").filter(pk=connection_id).first()
-    if connection is None:
-        raise NotFound("connection not found")
-    require_role(request.user, connection.workspace_id, role, what="connection")
-    return connection

@@ -4,10 +4,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..access import workspace_for, workspace_ids_for
+from ..access import workspace_for
 from ..inputs import MAX_ID, optional_id
-from ..models import Dataset, Role
-from ..selectors.datasets import dataset_get
+from ..models import Role
+from ..selectors.datasets import dataset_get, dataset_list
 from ..services.dataset_manage import dataset_delete, dataset_duplicate, dataset_rename
 from ..services.datasets import (
     DECIMALS,
@@ -54,11 +54,8 @@ class DatasetListApi(APIView):
 
     @extend_schema(parameters=[id_query("workspace")], responses=DatasetOut(many=True))
     def get(self, request):
-        datasets = Dataset.objects.filter(workspace_id__in=workspace_ids_for(request.user))
         workspace = optional_id(request.query_params.get("workspace"), field="workspace")
-        if workspace is not None:
-            datasets = datasets.filter(workspace_id=workspace)
-        return paginate(self, datasets.select_related("created_by").defer("profile"), DatasetOut)
+        return paginate(self, dataset_list(user=request.user, workspace_id=workspace), DatasetOut)
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},

@@ -251,26 +251,21 @@ class DeploymentListApi(APIView):
         data = DeployIn(data=request.data)
         data.is_valid(raise_exception=True)
         if "model_version" in data.validated_data:
-            from ..access import has_role
             from ..services.promotion import deploy_gates_check
 
-            # Unknown ids and roles are refused by deployment_deploy, as before gates existed.
-            version = ModelVersion.objects.select_related("registered_model").filter(
-                pk=data.validated_data["model_version"]
-            ).first()
-            if version is not None and has_role(request.user, version.registered_model.workspace_id, Role.EDITOR):
-                deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
-                                   override=data.validated_data["override"], reason=data.validated_data["reason"])
+            version = model_version_get(user=request.user, version_id=data.validated_data["model_version"],
+                                        role=Role.EDITOR, field="model_version")
+            deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
+                               override=data.validated_data["override"], reason=data.validated_data["reason"])
             deployment, created = deployment_deploy(
-                user=request.user, name=data.validated_data["name"],
-                model_version_id=data.validated_data["model_version"],
+                user=request.user, name=data.validated_data["name"], version=version,
             )
         else:
             from ..selectors.delivery import registered_model_get
             from ..services.promotion import deployment_follow
 
             workspace = optional_id(request.query_params.get("workspace"), field="workspace")
-            model = registered_model_get(user=request.user, name=data.validated_data["model"],
+            model = registered_model_get(user=request.user, name=data.validated_data["model"], role=Role.EDITOR,
                                          workspace_id=workspace, field="model")
             deployment, created = deployment_follow(
                 user=request.user, name=data.validated_data["name"], registered_model=model,

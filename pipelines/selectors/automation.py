@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import NotFound
 from ..models import Pipeline, PipelineTrigger, Schedule
 from ..services.schedules import schedule_describe
 from ..services.triggers import trigger_describe
@@ -23,3 +24,23 @@ def pipeline_triggers(*, pipeline: Pipeline) -> list[PipelineTrigger]:
     for trigger in triggers:
         trigger.description = trigger_describe(trigger)
     return triggers
+
+
+def schedule_get(*, pipeline: Pipeline, schedule_id: int) -> Schedule:
+    """Schedule ``schedule_id`` of ``pipeline`` (access already checked); NotFound when it has none."""
+    schedule = Schedule.objects.select_related("pipeline", "created_by").filter(
+        pk=schedule_id, pipeline=pipeline
+    ).first()
+    if schedule is None:
+        raise NotFound(f"pipeline {pipeline.pk} has no schedule {schedule_id}")
+    return schedule
+
+
+def trigger_get(*, pipeline: Pipeline, trigger_id: int) -> PipelineTrigger:
+    """Trigger ``trigger_id`` of ``pipeline`` (access already checked); NotFound when it has none."""
+    trigger = PipelineTrigger.objects.select_related("source_pipeline", "created_by").filter(
+        pk=trigger_id, pipeline=pipeline
+    ).first()
+    if trigger is None:
+        raise NotFound(f"pipeline {pipeline.pk} has no trigger {trigger_id}")
+    return trigger

@@ -9,14 +9,13 @@ from ..errors import NotFound
 from ..models import Dataset, Role
 
 
-def dataset_list(*, user) -> QuerySet[Dataset]:
-    """Datasets of every workspace ``user`` is a member of, newest first (without their profiles)."""
-    return (
-        Dataset.objects.filter(workspace_id__in=workspace_ids_for(user))
-        .defer("profile")
-        .select_related("workspace", "created_by")
-        .order_by("-created_at")
-    )
+def dataset_list(*, user, workspace_id: int | None = None) -> QuerySet[Dataset]:
+    """Datasets of every workspace ``user`` is a member of (or of ``workspace_id`` only),
+    newest first, without their profiles."""
+    datasets = Dataset.objects.filter(workspace_id__in=workspace_ids_for(user))
+    if workspace_id is not None:
+        datasets = datasets.filter(workspace_id=workspace_id)
+    return datasets.defer("profile").select_related("workspace", "created_by").order_by("-created_at")
 
 
 def dataset_get(*, user, dataset_id: int, role: str = Role.VIEWER) -> Dataset:

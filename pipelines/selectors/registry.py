@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
 from django.utils import timezone
 
-from ..access import require_role, workspace_ids_for
+from ..access import member_role, require_role, workspace_ids_for
 from ..errors import NotFound
 from ..models import (
     Deployment,
@@ -33,7 +33,13 @@ def model_version_list(*, user, name: str | None = None, workspace_id: int | Non
     )
 
 
-def model_version_get(*, user, version_id: int, role: str = Role.VIEWER) -> ModelVersion:
+def model_version_get(*, user, version_id: int, role: str = Role.VIEWER, field: str | None = None) -> ModelVersion:
+    """The model version, if ``user`` has ``role`` in its workspace.
+
+    A version of a workspace the user is not in answers exactly like a missing
+    one (NotFound). ``field`` names the request field that held the id; the
+    message then names the id too, since it came from a body, not the URL.
+    """
     version = (
         ModelVersion.objects.select_related(
             "registered_model", "created_by", "run", "pipeline_version__pipeline"
@@ -41,7 +47,9 @@ def model_version_get(*, user, version_id: int, role: str = Role.VIEWER) -> Mode
         .filter(pk=version_id)
         .first()
     )
-    if version is None:
+    if version is None or member_role(user, version.registered_model.workspace_id) is None:
+        if field:
+            raise NotFound(f"model version {version_id} not found", details={"field": field})
         raise NotFound("model version not found")
     require_role(user, version.registered_model.workspace_id, role, what="model version")
     return version

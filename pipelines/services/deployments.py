@@ -5,10 +5,10 @@ commits (``serving.state.serving_stamp_bump``), so each serving process picks
 it up within ``SERVING_STAMP_TTL`` without a restart.
 
 Arguments arrive typed and validated (the API's serializers check types, ids and
-lengths). Permissions are checked once, where the deployment is resolved: a
+lengths). Permissions are checked once, where the objects are resolved: a
 function taking a ``Deployment`` expects the caller to have resolved it with
-``selectors.registry.deployment_get(role=Role.EDITOR)``; ``deployment_deploy``,
-which resolves the model version itself, checks the role on it.
+``selectors.registry.deployment_get(role=Role.EDITOR)``, and ``deployment_deploy``
+a ``ModelVersion`` resolved with ``selectors.registry.model_version_get(role=Role.EDITOR)``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..access import member_role, require_role
 from ..errors import ApplicationError, Conflict, NotFound
 from ..inputs import has_nul, refuse_nul
 from ..models import (
@@ -32,10 +31,8 @@ from ..models import (
     ModelVersion,
     PredictionLog,
     RevisionAction,
-    Role,
 )
 from ..serving.state import key_hash, serving_stamp_bump
-from .registry import name_check
 
 logger = logging.getLogger(__name__)
 
@@ -46,20 +43,15 @@ def _after_commit_bump() -> None:
     transaction.on_commit(serving_stamp_bump)
 
 
-def deployment_deploy(*, user, name: str, model_version_id: int) -> tuple[Deployment, bool]:
-    """Serve ``model_version`` under ``name``: a new deployment, or a new revision of it.
+def deployment_deploy(*, user, name: str, version: ModelVersion) -> tuple[Deployment, bool]:
+    """Serve ``version`` under the validated ``name``: a new deployment, or a new revision of it.
 
-    Returns (deployment, created). The model version and the deployment must be
-    in the same workspace; the caller needs the editor role there. A name taken in
+    Returns (deployment, created). The deployment is made in the version's
+    workspace, where the caller resolved the version with the editor role
+    (``selectors.registry.model_version_get(role=Role.EDITOR)``). A name taken in
     another workspace answers 409 (names are unique across workspaces).
     """
-    name_check(name)
-    version = ModelVersion.objects.select_related("registered_model").filter(pk=model_version_id).first()
-    # A version in a workspace the caller is not in answers exactly like a missing one.
-    if version is None or member_role(user, version.registered_model.workspace_id) is None:
-        raise NotFound(f"model version {model_version_id} not found", details={"field": "model_version"})
     workspace_id = version.registered_model.workspace_id
-    require_role(user, workspace_id, Role.EDITOR, what="model version")
     with transaction.atomic():
         deployment, created = Deployment.objects.select_for_update().get_or_create(
             name=name, defaults={"workspace_id": workspace_id, "created_by": user}

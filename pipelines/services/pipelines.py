@@ -71,9 +71,11 @@ def pipeline_create(
 
 
 def pipeline_update(
-    *, pipeline: Pipeline, user, expected_version: int, **fields: Any
+    *, pipeline: Pipeline, user, expected_version: int, name: str | None = None,
+    description: str | None = None, graph: dict[str, Any] | None = None,
 ) -> Pipeline:
-    """Apply ``fields`` (name, description, graph) if nobody saved since ``expected_version``.
+    """Apply the given ``name``, ``description`` and ``graph`` (None: unchanged) if nobody
+    saved since ``expected_version``.
 
     The write is one conditional UPDATE on (id, version): two editors saving
     from the same version cannot both win, and the loser gets a Conflict naming
@@ -83,10 +85,11 @@ def pipeline_update(
     ``name``, beside the stale-version 409 that names ``current_version``); the
     pipeline's own name is always accepted.
     """
-    allowed = {"name", "description", "graph"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ApplicationError(f"cannot change {', '.join(sorted(unknown))}")
+    fields: dict[str, Any] = {
+        key: value
+        for key, value in (("name", name), ("description", description), ("graph", graph))
+        if value is not None
+    }
     if "graph" in fields:
         graph_check_format(fields["graph"])
     with transaction.atomic():

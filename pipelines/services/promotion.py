@@ -22,7 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..access import member_role, require_role, role_allows
+from ..access import member_role, role_allows
 from ..errors import ApplicationError, NotFound, PermissionDenied
 from ..models import (
     Deployment,
@@ -176,12 +176,12 @@ def alias_resolve(*, registered_model: RegisteredModel, alias: str, field: str =
 
 def deployment_follow(*, user, name: str, registered_model: RegisteredModel, alias: str) -> tuple[Deployment, bool]:
     """Serve whatever ``alias`` of ``registered_model`` points at, under ``name``, and keep
-    following it: each promotion to the alias becomes a new revision. (deployment, created)."""
-    from .deployments import _after_commit_bump, _revision_add
-    from .registry import name_check
+    following it: each promotion to the alias becomes a new revision. (deployment, created).
 
-    name_check(name)
-    require_role(user, registered_model.workspace_id, Role.EDITOR, what="registered model")
+    ``name`` is validated and ``registered_model`` was resolved with the editor role
+    (``selectors.delivery.registered_model_get(role=Role.EDITOR)``)."""
+    from .deployments import _after_commit_bump, _revision_add
+
     version = alias_resolve(registered_model=registered_model, alias=alias)
     from ..errors import Conflict
 

@@ -64,23 +64,20 @@ def _kind(signal: str) -> str | None:
 
 
 def retrain_policy_set(
-    *, deployment: Deployment, user, pipeline_id: int, on: list[str], consecutive: int, cooldown_hours: float
+    *, deployment: Deployment, user, pipeline: Pipeline, on: list[str], consecutive: int, cooldown_hours: float
 ) -> RetrainPolicy:
     """Create or replace the deployment's policy; runs will be started as ``user``.
 
-    The caller resolved the deployment with the editor role. The pipeline must be
-    in the deployment's workspace and have a model.train or model.tune node (400
-    naming ``pipeline`` otherwise).
+    The caller resolved the deployment with the editor role and the pipeline as one
+    ``user`` can see. The pipeline must be in the deployment's workspace (where the
+    user is an editor, so may start its runs) and have a model.train or model.tune
+    node (400 naming ``pipeline`` otherwise).
     """
-    pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
-    if pipeline is None or not has_role(user, pipeline.workspace_id, Role.VIEWER):
-        raise ApplicationError(f"pipeline {pipeline_id} not found", field="pipeline")
+    pipeline_id = pipeline.pk
     if pipeline.workspace_id != deployment.workspace_id:
         raise ApplicationError(
             f"pipeline {pipeline_id} is in another workspace than deployment {deployment.name!r}", field="pipeline"
         )
-    if not has_role(user, pipeline.workspace_id, Role.EDITOR):
-        raise ApplicationError("starting runs of this pipeline needs the editor role", status=403, field="pipeline")
     nodes = (pipeline.graph or {}).get("nodes") or []
     if not any(isinstance(n, dict) and n.get("block") in TRAIN_BLOCKS for n in nodes):
         raise ApplicationError(

@@ -144,7 +144,7 @@ def _seed() -> dict:
         outputs={"model": model_ref.as_ref()},
     )
     model_version = model_register(user=user, name="fuzzed", run=run, node_id="train")
-    deployment, _ = deployment_deploy(user=user, name="fuzzed", model_version_id=model_version.pk)
+    deployment, _ = deployment_deploy(user=user, name="fuzzed", version=model_version)
     key, _ = deployment_key_create(user=user, deployment=deployment, name="fuzz")
     schedule = schedule_create(pipeline=pipeline, user=user, cron="0 3 * * *")
     trigger, _ = trigger_create(pipeline=pipeline, user=user, kind="webhook")
