@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from mlops_studio import secret_key
 
@@ -292,7 +293,17 @@ CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", 1000))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Long tasks (steps, trials) must not sit reserved behind another one in a busy
+# process: each process takes one message at a time.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queues (DESIGN.md "Storage and scale"): every task names its queue in
+# pipelines.tasks, so a long step never delays a run's progress (control). A worker
+# started without -Q serves these four; a node's "queue" option names any other,
+# which only a worker started with -Q <that name> serves.
+TASK_QUEUES = ("steps", "trials", "monitor", "control")
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in TASK_QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = "steps"
+CELERY_TASK_CREATE_MISSING_QUEUES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

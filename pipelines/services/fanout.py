@@ -76,7 +76,7 @@ def fanout_start(*, step: StepRun, block: Block, input_refs: dict) -> str | None
         heartbeat_at=_lease(),
     )
 
-    transaction.on_commit(lambda: dispatch.enqueue_trials(step.pk, attempt, total))
+    transaction.on_commit(lambda: dispatch.enqueue_trials(step.pk, attempt, total, queue=step.queue))
     return None
 
 
@@ -106,7 +106,7 @@ def fanout_trial(*, step_id: int, attempt: int, index: int) -> None:
         locked.heartbeat_at = _lease()
         locked.save(update_fields=["summary", "heartbeat_at"])
         if created and done == total:
-            transaction.on_commit(lambda: dispatch.enqueue_gather(step_id, attempt))
+            transaction.on_commit(lambda: dispatch.enqueue_gather(step_id, attempt, queue=locked.queue))
 
 
 def fanout_gather(*, step_id: int, attempt: int) -> None:
