@@ -6,6 +6,7 @@ unset, artifacts under var/artifacts when ARTIFACT_ROOT is unset.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -329,6 +330,11 @@ CELERY_BEAT_SCHEDULE["rollout-check"] = {"task": "pipelines.rollout_check", "sch
 # (its message may have been lost with a broker restart).
 STEP_REQUEUE_AFTER = int(os.environ.get("STEP_REQUEUE_AFTER", 600))
 STEP_DEFAULT_TIMEOUT = int(os.environ.get("STEP_DEFAULT_TIMEOUT", 3600))
+# Estimators' own parallelism (n_jobs) and model.tune's in-step search on an existing
+# Dask cluster, through joblib's dask backend (pipelines.services.training).
+TRAINING_BACKEND = os.environ.get("TRAINING_BACKEND", "").strip()
+if TRAINING_BACKEND and not re.fullmatch(r"dask://[A-Za-z0-9_.\-\[\]:]+:\d+", TRAINING_BACKEND):
+    raise ImproperlyConfigured(f"TRAINING_BACKEND must be dask://host:port or unset (got {TRAINING_BACKEND!r})")
 
 # --- Cache (login throttle counters) ----------------------------------------------
 # Shared by every web process: through Redis when REDIS_URL is set (the prefix keeps

@@ -30,6 +30,7 @@ from .advance import RunRef, offer_headline, run_reconcile, run_step_finished, s
 from .artifacts import artifact_store, artifacts_record, worker_name
 from .connections import connection_opener
 from .fanout import fanout_start
+from .training import training_backend
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
     heartbeat = _Heartbeat(step, settings.STEP_HEARTBEAT_SECONDS)
     heartbeat.start()
     try:
-        outcome = StepExecutor(artifact_store()).execute(
+        outcome = StepExecutor(artifact_store(), parallelism=training_backend).execute(
             block,
             step.params,
             input_refs,
