@@ -96,7 +96,7 @@ def test_a_runs_progress_goes_on_while_a_long_step_blocks_the_steps_queue(
         tune_node["params"].update(parameters={"C": [0.01, 0.1, 1, 10]}, folds=5)
         tuned = _start(owner_api, _pipeline(owner_api, graph, name="tuned")["id"], use_cache=False)
         _wait_step({"run_id": tuned, "node_id": "tune"}, "running")
-        slow = _start(owner_api, _pipeline(owner_api, slow_graph(2500), name="slow")["id"], use_cache=False)
+        slow = _start(owner_api, _pipeline(owner_api, slow_graph(5000), name="slow")["id"], use_cache=False)
         train = _wait_step({"run_id": slow, "node_id": "train"}, "running", timeout=60)
 
         tune = _wait_step({"run_id": tuned, "node_id": "tune"}, "succeeded", timeout=120)
