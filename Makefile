@@ -50,7 +50,7 @@ run: install demo
 	$(PY) manage.py runstack --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 worker: python-deps secret-key
-	$(VENV)/bin/celery -A mlops_studio worker --loglevel=INFO --concurrency=$(WORKERS)
+	$(VENV)/bin/celery -A mlops_studio worker --loglevel=INFO --autoscale=$(WORKERS),1
 
 test: python-dev-deps frontend
 	cd frontend && npm test

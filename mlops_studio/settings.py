@@ -6,10 +6,12 @@ unset, artifacts under var/artifacts when ARTIFACT_ROOT is unset.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from mlops_studio import secret_key
 
@@ -81,6 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes (/healthz, /readyz) are answered before host checks and SSL redirects.
+    "pipelines.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pipelines.api.errors.ApiBodyLimitMiddleware",
@@ -307,7 +311,17 @@ CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", 1000))
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Long tasks (steps, trials) must not sit reserved behind another one in a busy
+# process: each process takes one message at a time.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queues (DESIGN.md "Storage and scale"): every task names its queue in
+# pipelines.tasks, so a long step never delays a run's progress (control). A worker
+# started without -Q serves these four; a node's "queue" option names any other,
+# which only a worker started with -Q <that name> serves.
+TASK_QUEUES = ("steps", "trials", "monitor", "control")
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in TASK_QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = "steps"
+CELERY_TASK_CREATE_MISSING_QUEUES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -351,6 +365,11 @@ if REDIS_URL:
 # (its message may have been lost with a broker restart).
 STEP_REQUEUE_AFTER = int(os.environ.get("STEP_REQUEUE_AFTER", 600))
 STEP_DEFAULT_TIMEOUT = int(os.environ.get("STEP_DEFAULT_TIMEOUT", 3600))
+# Estimators' own parallelism (n_jobs) and model.tune's in-step search on an existing
+# Dask cluster, through joblib's dask backend (pipelines.services.training).
+TRAINING_BACKEND = os.environ.get("TRAINING_BACKEND", "").strip()
+if TRAINING_BACKEND and not re.fullmatch(r"dask://[A-Za-z0-9_.\-\[\]:]+:\d+", TRAINING_BACKEND):
+    raise ImproperlyConfigured(f"TRAINING_BACKEND must be dask://host:port or unset (got {TRAINING_BACKEND!r})")
 
 # --- Cache (login throttle counters) ----------------------------------------------
 # Shared by every web process: through Redis when REDIS_URL is set (the prefix keeps

@@ -20,11 +20,22 @@ from .services import advance, fanout, monitoring, prediction_logs, schedules, s
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
 
+# The queues of DESIGN.md "Storage and scale" (settings.TASK_QUEUES).
+STEPS, TRIALS, MONITOR, CONTROL = "steps", "trials", "monitor", "control"
 
-def engine_task(name: str, **options):
-    """``shared_task`` with the engine's name, delivery and retry policy."""
+
+def engine_task(name: str, *, queue: str, **options):
+    """``shared_task`` with the engine's name, queue, delivery and retry policy.
+
+    ``queue`` is required, so no task lands on a queue by accident: ``steps`` and
+    ``trials`` hold the long work, ``control`` the short tasks that move runs and
+    deployments on (they must never wait behind a training step), ``monitor`` the
+    monitoring windows, alert deliveries and shadow records. ``services.dispatch``
+    may still send a step to the queue its node names.
+    """
     return shared_task(
         name=name,
+        queue=queue,
         acks_late=True,
         reject_on_worker_lost=True,
         autoretry_for=TRANSIENT,
@@ -41,8 +52,6 @@ _last_task_ended = float("-inf")
 
 
 @task_prerun.connect
-
-
 def _fresh_database_connection(**kwargs) -> None:
     """Like a request: drop obsolete or broken connections and health-check the rest
     before use, so a connection PostgreSQL dropped is replaced instead of failing the task.
@@ -65,34 +74,34 @@ def _task_ended(**kwargs) -> None:
     _last_task_ended = time.monotonic()
 
 
-@engine_task("pipelines.step_execute")
+@engine_task("pipelines.step_execute", queue=STEPS)
 def step_execute(step_id: int) -> None:
     steps.step_execute(step_id=step_id, timeout_errors=(SoftTimeLimitExceeded,))
 
 
-@engine_task("pipelines.step_trial")
+@engine_task("pipelines.step_trial", queue=TRIALS)
 def step_trial(step_id: int, attempt: int, index: int) -> None:
     fanout.fanout_trial(step_id=step_id, attempt=attempt, index=index)
 
 
-@engine_task("pipelines.step_gather")
+@engine_task("pipelines.step_gather", queue=TRIALS)
 def step_gather(step_id: int, attempt: int) -> None:
     fanout.fanout_gather(step_id=step_id, attempt=attempt)
 
 
-@engine_task("pipelines.sweep_stale_steps")
+@engine_task("pipelines.sweep_stale_steps", queue=CONTROL)
 def sweep_stale_steps() -> int:
     return steps.steps_sweep_stale()
 
 
-@engine_task("pipelines.prediction_logs_drain")
+@engine_task("pipelines.prediction_logs_drain", queue=MONITOR)
 def prediction_logs_drain() -> int:
     """Write the prediction logs waiting in the Redis stream (beat sends this every
     ``PREDICTION_LOG_DRAIN_SECONDS``)."""
     return prediction_logs.prediction_logs_drain()
 
 
-@engine_task("pipelines.run_advance")
+@engine_task("pipelines.run_advance", queue=CONTROL)
 def run_advance(run_id: int) -> None:
     """Look at every step of a run once (messages sent by earlier versions use this name)."""
     from .models import Run
@@ -102,7 +111,7 @@ def run_advance(run_id: int) -> None:
         advance.run_reconcile(run=run)
 
 
-@engine_task("pipelines.alert_delivery_send", bind=True)
+@engine_task("pipelines.alert_delivery_send", bind=True, queue=MONITOR)
 def alert_delivery_send(self, delivery_id: int) -> None:
     """One attempt at an alert's email or webhook; transient failures come back with backoff."""
     from django.conf import settings
@@ -114,7 +123,7 @@ def alert_delivery_send(self, delivery_id: int) -> None:
         raise self.retry(countdown=countdown, max_retries=settings.ALERT_DELIVERY_MAX_ATTEMPTS)
 
 
-@engine_task("pipelines.retrain_runs_collect")
+@engine_task("pipelines.retrain_runs_collect", queue=CONTROL)
 def retrain_runs_collect() -> int:
     """Register the candidate models of retrain runs that have succeeded (beat)."""
     from .services.retrain import retrain_runs_collect as collect
@@ -122,13 +131,13 @@ def retrain_runs_collect() -> int:
     return collect()
 
 
-@engine_task("pipelines.monitoring_tick")
+@engine_task("pipelines.monitoring_tick", queue=MONITOR)
 def monitoring_tick() -> int:
     """Beat: send a task for every monitoring window that is due."""
     return monitoring.monitoring_tick()
 
 
-@engine_task("pipelines.monitoring_window")
+@engine_task("pipelines.monitoring_window", queue=MONITOR)
 def monitoring_window(deployment_id: int, start: str, end: str) -> None:
     from datetime import datetime
 
@@ -137,7 +146,7 @@ def monitoring_window(deployment_id: int, start: str, end: str) -> None:
     )
 
 
-@engine_task("pipelines.rollout_check")
+@engine_task("pipelines.rollout_check", queue=CONTROL)
 def rollout_check() -> int:
     """Automatic rollback of canary splits whose new version does worse (services.rollout)."""
     from .services.rollout import rollout_check_all
@@ -145,7 +154,7 @@ def rollout_check() -> int:
     return rollout_check_all()
 
 
-@engine_task("pipelines.shadow_record")
+@engine_task("pipelines.shadow_record", queue=MONITOR)
 def shadow_record(payload: dict) -> int:
     """A batch of mirrored requests answered by a shadowed version (services.shadow)."""
     from .services.shadow import shadow_record as record
@@ -153,7 +162,7 @@ def shadow_record(payload: dict) -> int:
     return record(payload=payload)
 
 
-@engine_task("pipelines.automation_tick")
+@engine_task("pipelines.automation_tick", queue=CONTROL)
 def automation_tick() -> int:
     """Start what is due: schedules, new dataset versions, upstream successes (safe to run twice)."""
     return schedules.schedules_fire_due() + triggers.triggers_fire_due()

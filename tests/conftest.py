@@ -94,13 +94,15 @@ def worker_env(artifact_root) -> dict[str, str]:
 def start_worker(
     log_dir: Path, artifact_root, *, name: str, concurrency: int = 2, env: dict[str, str] | None = None,
     cwd: Path = ROOT,
+    queues: str | None = None,
 ) -> subprocess.Popen:
     """Start ``celery worker`` in its own process group and wait until it is ready.
 
     ``proc.log_path`` is its log. Kill the whole group (``os.killpg``) to
     simulate a machine dying: the pool's children die with the parent.
     ``env`` overrides variables of the worker's environment; ``cwd`` is its
-    working folder (the code is found through PYTHONPATH when it is not ROOT).
+    working folder (the code is found through PYTHONPATH when it is not ROOT); ``queues``
+    is its ``-Q`` (without it the worker serves steps, trials, monitor and control).
     """
     log_path = log_dir / f"{name}.log"
     log = open(log_path, "w")  # noqa: SIM115 - the worker writes it until it stops
@@ -109,6 +111,7 @@ def start_worker(
             sys.executable, "-m", "celery", "-A", "mlops_studio", "worker",
             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
             "--without-mingle", f"--hostname={name}-{os.getpid()}@%h",
+            *([f"--queues={queues}"] if queues else []),
         ],
         cwd=cwd, env={**worker_env(artifact_root), "PYTHONPATH": str(ROOT), **(env or {})}, stdout=log,
         stderr=subprocess.STDOUT, start_new_session=True,

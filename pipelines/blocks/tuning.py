@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from joblib import Parallel, delayed
+
 from .base import ESTIMATOR, MODEL, REPORT, TABLE, Block, BlockError, Port, StepContext
 
 MAX_VALUES_PER_PARAM = 50
@@ -298,7 +300,9 @@ SEARCH = TuneSearch()
 def _run_tune(ctx: StepContext, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     plan = SEARCH.prepare(inputs, params)
     ctx.log(f"{len(plan.candidates)} candidates × {len(plan.folds)} folds = {plan.trials} fits, in-process")
-    results = {i: SEARCH.trial(inputs, params, plan, i) for i in range(plan.trials)}
+    # Sequential by default; on the Dask backend (TRAINING_BACKEND) the fits spread over the cluster.
+    scores = Parallel()(delayed(SEARCH.trial)(inputs, params, plan, i) for i in range(plan.trials))
+    results = dict(enumerate(scores))
     return SEARCH.finish(inputs, params, plan, results)
 
 

@@ -113,8 +113,13 @@ class _ListHandler(logging.Handler):
 
 
 class StepExecutor:
-    def __init__(self, store: ArtifactStore):
+    def __init__(
+        self, store: ArtifactStore, *, parallelism: Callable[[], contextlib.AbstractContextManager] | None = None
+    ):
+        """``parallelism()`` is entered around each block's run (e.g. joblib's Dask
+        backend); an error entering it is the step's error, like one of the block."""
         self.store = store
+        self.parallelism = parallelism or contextlib.nullcontext
 
     def load_inputs(self, block: Block, input_refs: Mapping[str, Mapping[str, str]]) -> dict:
         values = {}
@@ -159,7 +164,8 @@ class StepExecutor:
                 warnings.simplefilter("always")
                 inputs = self.load_inputs(block, input_refs)
                 ctx = _Context(self.store, log_lines, node_id, connection)
-                values = block.run(ctx, inputs, dict(params))
+                with self.parallelism():
+                    values = block.run(ctx, inputs, dict(params))
                 outcome = self._store_outputs(block, values, loaded=ctx.loaded)
         except timeout_errors:
             outcome = StepOutcome(

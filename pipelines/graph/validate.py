@@ -9,6 +9,7 @@ connected, its type is not compared), so only the unknown block is flagged.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -64,10 +65,14 @@ class ValidationResult:
 
 MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
 CACHE_OPTIONS = ("always_rerun",)
+# Any name is a queue (a worker started with ``-Q <name>`` serves it), so a name is
+# wrong only when it is malformed: what ``celery worker -Q a,b`` could not name
+# (a comma, a space) or what is not a plain Redis key / AMQP queue name.
+QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
 def _option_errors(node: Node) -> list[str]:
-    """The per-node run options beside the params: ``timeout_seconds`` and ``cache``."""
+    """The per-node run options beside the params: ``timeout_seconds``, ``cache`` and ``queue``."""
     problems = []
     timeout = node.raw.get("timeout_seconds")
     if timeout is not None and (
@@ -80,6 +85,12 @@ def _option_errors(node: Node) -> list[str]:
     cache = node.raw.get("cache")
     if cache is not None and cache not in CACHE_OPTIONS:
         problems.append(f"cache: must be 'always_rerun' or left out (got {cache!r})")
+    queue = node.raw.get("queue")
+    if queue is not None and not (isinstance(queue, str) and QUEUE_NAME.fullmatch(queue)):
+        problems.append(
+            "queue: must be a queue name of 1 to 64 letters, digits, '_', '-' or '.', "
+            f"starting with a letter or digit, e.g. 'highmem' (got {queue!r})"
+        )
     return problems
 
 

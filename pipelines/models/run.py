@@ -119,6 +119,8 @@ class StepRun(models.Model):
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
     always_rerun = models.BooleanField(default=False)
     timeout_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # The node's "queue" option: blank sends the step to "steps" (and its trials to "trials").
+    queue = models.CharField(max_length=64, blank=True, default="")
     cache_key = models.CharField(max_length=64, blank=True, db_index=True)
     cache_hit = models.BooleanField(default=False)
     cached_from = models.ForeignKey(

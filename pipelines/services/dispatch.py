@@ -1,7 +1,9 @@
 """Sending work to the workers: the only module that imports the Celery tasks.
 
 Services decide *what* runs; this module knows *how* it reaches a worker
-(task names, ids, time limits). Every function is called after the rows it
+(task names, ids, queues, time limits). Each task's own queue is fixed where it
+is declared (``tasks.engine_task``); the only override is a node's ``queue``
+option, which sends its step, its trials and their gathering to that queue. Every function is called after the rows it
 points at are committed, so a worker never reads an uncommitted row.
 """
 
@@ -25,7 +27,8 @@ def step_task_id(step, attempt: int) -> str:
 
 
 def enqueue_steps(steps: Iterable, *, countdown: float | None = None) -> None:
-    """Send ``pipelines.step_execute`` for each StepRun (its ``task_id`` already stored).
+    """Send ``pipelines.step_execute`` for each StepRun (its ``task_id`` already stored),
+    on its node's queue if it names one, else on ``steps``.
 
     A broker that is down is logged, not raised: the step stays queued in the
     database and the sweeper sends it again (``STEP_REQUEUE_AFTER``).
@@ -38,6 +41,7 @@ def enqueue_steps(steps: Iterable, *, countdown: float | None = None) -> None:
             step_execute.apply_async(
                 args=[step.pk],
                 task_id=step.task_id,
+                queue=step.queue or step_execute.queue,
                 countdown=countdown,
                 soft_time_limit=timeout,
                 time_limit=timeout + 30,
@@ -46,17 +50,24 @@ def enqueue_steps(steps: Iterable, *, countdown: float | None = None) -> None:
             logger.exception("could not send step %s; the sweeper will re-send it", step.pk)
 
 
-def enqueue_trials(step_id: int, attempt: int, count: int) -> None:
+def enqueue_trials(step_id: int, attempt: int, count: int, *, queue: str = "") -> None:
+    """Send a step's trials to ``trials``, or to the queue its node names."""
     from ..tasks import step_trial
 
     for index in range(count):
-        step_trial.apply_async(args=[step_id, attempt, index], task_id=f"trial-{step_id}-{attempt}-{index}")
+        step_trial.apply_async(
+            args=[step_id, attempt, index], task_id=f"trial-{step_id}-{attempt}-{index}",
+            queue=queue or step_trial.queue,
+        )
 
 
-def enqueue_gather(step_id: int, attempt: int) -> None:
+def enqueue_gather(step_id: int, attempt: int, *, queue: str = "") -> None:
+    """Rank a step's trials and refit the best (a model fit: on ``trials`` or the node's queue)."""
     from ..tasks import step_gather
 
-    step_gather.apply_async(args=[step_id, attempt], task_id=f"gather-{step_id}-{attempt}")
+    step_gather.apply_async(
+        args=[step_id, attempt], task_id=f"gather-{step_id}-{attempt}", queue=queue or step_gather.queue
+    )
 
 
 def enqueue_monitoring_windows(windows: Iterable[tuple[int, datetime, datetime]]) -> None:
@@ -95,6 +106,8 @@ def enqueue_alert_deliveries(delivery_ids: Iterable[int]) -> None:
             alert_delivery_send.apply_async(args=[delivery_id], task_id=f"alert-delivery-{delivery_id}")
         except Exception:  # noqa: BLE001 - the row is stored; it can be sent again
             logger.exception("could not send alert delivery %s", delivery_id)
+
+
 def enqueue_shadow(payload: dict) -> None:
     """Send a batch of mirrored requests to ``pipelines.shadow_record``. A broker that is
     down loses the batch (logged): shadow answers are a comparison, not a record of service."""

@@ -32,6 +32,7 @@ from ..models import StepRun, StepStatus, StepTrial
 from . import dispatch
 from .advance import step_input_refs
 from .artifacts import artifact_store, worker_name
+from .training import training_backend
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def fanout_start(*, step: StepRun, block: Block, input_refs: dict) -> str | None
         heartbeat_at=_lease(),
     )
 
-    transaction.on_commit(lambda: dispatch.enqueue_trials(step.pk, attempt, total))
+    transaction.on_commit(lambda: dispatch.enqueue_trials(step.pk, attempt, total, queue=step.queue))
     return None
 
 
@@ -91,7 +92,8 @@ def fanout_trial(*, step_id: int, attempt: int, index: int) -> None:
     block = catalogue().get(step.block_key)
     refs = step_input_refs(step)
     plan = _plan(step_id, attempt)
-    result = block.fanout.trial(_inputs(refs), step.params, plan, index)
+    with training_backend():
+        result = block.fanout.trial(_inputs(refs), step.params, plan, index)
     total = block.fanout.count(plan)
     with transaction.atomic():
         locked = StepRun.objects.select_for_update().filter(pk=step_id).first()
@@ -106,7 +108,7 @@ def fanout_trial(*, step_id: int, attempt: int, index: int) -> None:
         locked.heartbeat_at = _lease()
         locked.save(update_fields=["summary", "heartbeat_at"])
         if created and done == total:
-            transaction.on_commit(lambda: dispatch.enqueue_gather(step_id, attempt))
+            transaction.on_commit(lambda: dispatch.enqueue_gather(step_id, attempt, queue=locked.queue))
 
 
 def fanout_gather(*, step_id: int, attempt: int) -> None:
@@ -131,7 +133,7 @@ def fanout_gather(*, step_id: int, attempt: int) -> None:
         return block.fanout.finish(inputs, params, plan, results)
 
     gather_block = dataclasses.replace(block, run=finish)
-    outcome = StepExecutor(artifact_store()).execute(gather_block, step.params, refs)
+    outcome = StepExecutor(artifact_store(), parallelism=training_backend).execute(gather_block, step.params, refs)
     if outcome.ok:
         outcome.summary["fanout"] = {"total": len(results), "done": len(results), "workers": workers}
     step_finish(step=step, outcome=outcome)

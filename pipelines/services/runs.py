@@ -92,6 +92,7 @@ def _step_rows(run: Run, plan: Plan) -> list[StepRun]:
             children=children[step.node_id],
             always_rerun=_node_option(step.raw_node, "cache") == "always_rerun",
             timeout_seconds=_timeout(step.raw_node),
+            queue=_node_option(step.raw_node, "queue") or "",
         )
         for index, step in enumerate(plan.steps)
     ]

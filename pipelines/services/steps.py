@@ -32,13 +32,14 @@ from .advance import RunRef, offer_headline, run_reconcile, run_step_finished, s
 from .artifacts import artifact_store, artifacts_record, worker_name
 from .connections import connection_opener
 from .fanout import fanout_start
+from .training import training_backend
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 # What advancing needs of a step's children; read with the claim (PostgreSQL).
 CHILD_COLUMNS = ("id", "run_id", "node_id", "status", "block_key", "block_version", "params", "inputs",
-                 "children", "always_rerun", "attempts", "timeout_seconds", "position")
+                 "children", "always_rerun", "attempts", "timeout_seconds", "queue", "position")
 
 
 class _Heartbeats:
@@ -128,7 +129,7 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
         return
 
     with _heartbeats.beating(step):
-        outcome = StepExecutor(artifact_store()).execute(
+        outcome = StepExecutor(artifact_store(), parallelism=training_backend).execute(
             block,
             step.params,
             input_refs,
@@ -366,7 +367,9 @@ def steps_sweep_stale() -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.STEP_HEARTBEAT_TIMEOUT)
     touched = 0
     running = StepRun.objects.filter(status=StepStatus.RUNNING).exclude(run__status__in=RUN_FINAL)
-    for step in running.only("id", "run_id", "position", "attempts", "worker", "heartbeat_at", "timeout_seconds"):
+    for step in running.only(
+        "id", "run_id", "position", "attempts", "worker", "heartbeat_at", "timeout_seconds", "queue"
+    ):
         # Lost: silent for too long, or (on this machine) its process is gone.
         if not (step.heartbeat_at is not None and step.heartbeat_at < cutoff) and not _process_gone(step.worker):
             continue

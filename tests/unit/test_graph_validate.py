@@ -356,3 +356,15 @@ def test_a_node_timeout_must_be_a_sane_number_of_seconds():
 def test_an_unknown_cache_option_is_a_node_error():
     result = G().node("load", "stub.source", options={"cache": "sometimes"}).validate()
     assert "cache: must be 'always_rerun' or left out (got 'sometimes')" in result.errors["load"]
+
+
+def test_a_node_may_name_any_well_formed_queue():
+    for name in ("highmem", "gpu-a100", "team_1.large", "steps"):
+        assert G().node("load", "stub.source", options={"queue": name}).validate().valid, name
+
+
+def test_a_malformed_queue_name_is_a_node_error():
+    for bad in ("", "high mem", "a,b", "-Q", "x" * 65, 7, None.__class__.__name__ + "!", ["highmem"]):
+        result = G().node("load", "stub.source", options={"queue": bad}).validate()
+        assert not result.valid, bad
+        assert any(e.startswith("queue: must be a queue name") for e in result.errors["load"]), bad

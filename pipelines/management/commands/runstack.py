@@ -74,7 +74,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
-        parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+        parser.add_argument("--workers", type=int, default=2, help="most Celery worker processes: the pool grows from 1 to this "
+                            "with the work waiting (celery --autoscale)")
 
     def handle(self, *args, **options):
         bin_dir = os.path.dirname(sys.executable)
@@ -87,7 +88,7 @@ class Command(BaseCommand):
         commands = {
             "worker": [
                 os.path.join(bin_dir, "celery"), "-A", "mlops_studio", "worker", "--beat",
-                f"--schedule={schedule}", f"--concurrency={options['workers']}", "--loglevel=INFO",
+                f"--schedule={schedule}", f"--autoscale={options['workers']},1", "--loglevel=INFO",
             ],
             "web": [
                 os.path.join(bin_dir, "gunicorn"), "mlops_studio.wsgi",
