@@ -258,12 +258,16 @@ class DeploymentListApi(APIView):
             version = ModelVersion.objects.select_related("registered_model").filter(
                 pk=data.validated_data["model_version"]
             ).first()
+            overridden = False
             if version is not None and has_role(request.user, version.registered_model.workspace_id, Role.EDITOR):
-                deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
-                                   override=data.validated_data["override"], reason=data.validated_data["reason"])
+                results = deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
+                                             override=data.validated_data["override"],
+                                             reason=data.validated_data["reason"])
+                overridden = any(r["blocking"] and not r["passed"] for r in results)
             deployment, created = deployment_deploy(
                 user=request.user, name=data.validated_data["name"],
                 model_version_id=data.validated_data["model_version"],
+                override_reason=data.validated_data["reason"] if overridden else None,
             )
         else:
             from ..selectors.delivery import registered_model_get

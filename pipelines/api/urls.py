@@ -94,3 +94,12 @@ urlpatterns += [
     path("deployments/<str:name>/monitoring/run/", monitoring_api.MonitoringRunApi.as_view(),
          name="api-deployment-monitoring-run"),
 ]
+
+# Audit trail and model cards (issue 11)
+from . import audit as audit_api  # noqa: E402
+
+urlpatterns += [
+    path("workspaces/<int:workspace_id>/audit/", audit_api.AuditListApi.as_view(), name="api-workspace-audit"),
+    path("workspaces/<int:workspace_id>/audit/verify/", audit_api.AuditVerifyApi.as_view(),
+         name="api-workspace-audit-verify"),
+]

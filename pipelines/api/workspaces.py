@@ -58,7 +58,8 @@ class MemberListApi(APIView):
         require_role(request.user, workspace_id, Role.ADMIN, what="workspace")
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(workspace=Workspace.objects.get(pk=workspace_id), **data.validated_data)
+        membership = membership_set(workspace=Workspace.objects.get(pk=workspace_id), actor=request.user,
+                                    **data.validated_data)
         return Response(MembershipOut(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -66,5 +67,5 @@ class MemberDetailApi(APIView):
     @extend_schema(responses={204: None, **error_responses(400)})
     def delete(self, request, workspace_id: int, username: str):
         require_role(request.user, workspace_id, Role.ADMIN, what="workspace")
-        membership_remove(workspace=Workspace.objects.get(pk=workspace_id), username=username)
+        membership_remove(workspace=Workspace.objects.get(pk=workspace_id), username=username, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -80,3 +80,6 @@ from .delivery import (  # noqa: E402
 )
 
 __all__ += ["GateEvaluation", "ModelAlias", "PromotionEvent", "ShadowPrediction", "TrafficChange"]
+from .audit import AuditEvent, AuditHead, ModelCardRevision  # noqa: E402
+
+__all__ += ["AuditEvent", "AuditHead", "ModelCardRevision"]

@@ -32,6 +32,7 @@ from ..models import (
     Role,
 )
 from ..serving.state import key_hash, serving_stamp_bump
+from .audit import audit_record
 from .registry import name_check
 
 KEY_PREFIX = "mlsk_"
@@ -41,12 +42,14 @@ def _after_commit_bump() -> None:
     transaction.on_commit(serving_stamp_bump)
 
 
-def deployment_deploy(*, user, name: str, model_version_id: int) -> tuple[Deployment, bool]:
+def deployment_deploy(*, user, name: str, model_version_id: int,
+                      override_reason: str | None = None) -> tuple[Deployment, bool]:
     """Serve ``model_version`` under ``name``: a new deployment, or a new revision of it.
 
     Returns (deployment, created). The model version and the deployment must be
     in the same workspace; the caller needs the editor role there. A name taken in
     another workspace answers 409 (names are unique across workspaces).
+    ``override_reason``: an admin deployed past failing gates (recorded in the audit trail).
     """
     name_check(name)
     version = ModelVersion.objects.select_related("registered_model").filter(pk=model_version_id).first()
@@ -67,7 +70,13 @@ def deployment_deploy(*, user, name: str, model_version_id: int) -> tuple[Deploy
             # Deploying a version pins it: the deployment stops following an alias.
             deployment.model, deployment.alias, deployment.traffic = None, "", {}
             deployment.save(update_fields=["model", "alias", "traffic", "updated_at"])
-        _revision_add(deployment, version, user, RevisionAction.DEPLOY)
+        revision = _revision_add(deployment, version, user, RevisionAction.DEPLOY)
+        audit_record(
+            workspace_id=workspace_id, user=user, action="deployment.deploy", target=deployment,
+            details={"name": name, "revision": revision.number, "model": version.registered_model.name,
+                     "version": version.number, "model_version_id": version.pk,
+                     **({"override": True, "reason": override_reason} if override_reason is not None else {})},
+        )
         _after_commit_bump()
     return deployment, created
 
@@ -114,13 +123,19 @@ def deployment_rollback(*, user, deployment: Deployment, revision_number: int | 
                     details={"field": "revision"},
                 )
         revision = _revision_add(deployment, target.model_version, user, RevisionAction.ROLLBACK, restores=target)
+        audit_record(workspace_id=deployment.workspace_id, user=user, action="deployment.rollback", target=deployment,
+                     details={"name": deployment.name, "revision": revision.number, "restores": target.number,
+                              "model_version_id": target.model_version_id})
         _after_commit_bump()
     return revision
 
 
-def deployment_delete(*, deployment: Deployment) -> None:
-    deployment.delete()
-    _after_commit_bump()
+def deployment_delete(*, deployment: Deployment, user=None) -> None:
+    with transaction.atomic():
+        audit_record(workspace_id=deployment.workspace_id, user=user, action="deployment.delete",
+                     target=deployment, details={"name": deployment.name})
+        deployment.delete()
+        _after_commit_bump()
 
 
 # --- keys ------------------------------------------------------------------------
@@ -135,6 +150,8 @@ def deployment_key_create(*, user, deployment: Deployment, name: str = "") -> tu
             deployment=deployment, name=name, prefix=plain[:12], key_hash=key_hash(plain), created_by=user
         )
         Deployment.objects.filter(pk=deployment.pk).update(updated_at=timezone.now())
+        audit_record(workspace_id=deployment.workspace_id, user=user, action="key.create", target=key,
+                     details={"deployment": deployment.name, "prefix": key.prefix, "name": name})
         _after_commit_bump()
     return key, plain
 
@@ -149,6 +166,8 @@ def deployment_key_revoke(*, user, deployment: Deployment, key_id: int) -> Deplo
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
             Deployment.objects.filter(pk=deployment.pk).update(updated_at=timezone.now())
+            audit_record(workspace_id=deployment.workspace_id, user=user, action="key.revoke", target=key,
+                         details={"deployment": deployment.name, "prefix": key.prefix})
             _after_commit_bump()
     return key
 

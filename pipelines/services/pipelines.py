@@ -13,6 +13,7 @@ from django.utils import timezone
 from ..errors import ApplicationError, Conflict
 from ..inputs import refuse_nul
 from ..models import ModelVersion, Pipeline, PipelineVersion, Run, Workspace
+from .audit import audit_record
 from .graphs import graph_check_format
 
 MAX_NAME = 200
@@ -65,9 +66,13 @@ def pipeline_create(
 ) -> Pipeline:
     graph = graph if graph is not None else {"nodes": [], "edges": []}
     graph_check_format(graph)
-    return Pipeline.objects.create(
-        workspace=workspace, name=name, description=description, graph=graph, created_by=user
-    )
+    with transaction.atomic():
+        pipeline = Pipeline.objects.create(
+            workspace=workspace, name=name, description=description, graph=graph, created_by=user
+        )
+        audit_record(workspace_id=workspace.pk, user=user, action="pipeline.create", target=pipeline,
+                     details={"name": name})
+    return pipeline
 
 
 def pipeline_update(
@@ -99,6 +104,9 @@ def pipeline_update(
         updated = Pipeline.objects.filter(pk=pipeline.pk, version=expected_version).update(
             version=F("version") + 1, updated_at=timezone.now(), **fields
         )
+        if updated:
+            audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.update", target=pipeline,
+                         details={"fields": sorted(fields), "version": expected_version + 1})
     if not updated:
         current = Pipeline.objects.filter(pk=pipeline.pk).values_list("version", flat=True).first()
         raise Conflict(
@@ -128,13 +136,16 @@ def pipeline_duplicate(*, pipeline: Pipeline, user, name: str | None = None) -> 
         else:
             name = name_clean(name)
             _refuse_taken_name(workspace_id=pipeline.workspace_id, name=name)
-        return Pipeline.objects.create(
+        copy = Pipeline.objects.create(
             workspace_id=pipeline.workspace_id,
             name=name,
             description=pipeline.description,
             graph=pipeline.graph,
             created_by=user,
         )
+        audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.create", target=copy,
+                     details={"name": name, "duplicate_of": pipeline.pk})
+        return copy
 
 
 def pipeline_models(*, pipeline: Pipeline) -> list[ModelVersion]:
@@ -154,7 +165,7 @@ def model_names(versions: list[ModelVersion]) -> str:
     return "; ".join(f"{name} {', '.join(numbers)}" for name, numbers in by_model.items())
 
 
-def pipeline_delete(*, pipeline: Pipeline) -> None:
+def pipeline_delete(*, pipeline: Pipeline, user=None) -> None:
     """Delete the pipeline with its versions and runs.
 
     Refused (409, naming them in ``models``) while registered model versions were
@@ -173,6 +184,8 @@ def pipeline_delete(*, pipeline: Pipeline) -> None:
         )
     try:
         with transaction.atomic():
+            audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.delete", target=pipeline,
+                         details={"name": pipeline.name})
             Run.objects.filter(pipeline=pipeline).delete()
             pipeline.delete()
     except ProtectedError as exc:
@@ -195,7 +208,7 @@ def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") ->
         )
         if latest is not None and latest.graph_hash == digest:
             return latest
-        return PipelineVersion.objects.create(
+        version = PipelineVersion.objects.create(
             pipeline=pipeline,
             number=(latest.number + 1) if latest else 1,
             graph=pipeline.graph,
@@ -203,6 +216,9 @@ def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") ->
             message=message,
             created_by=user,
         )
+        audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.version",
+                     target=pipeline, details={"version": version.number, "graph_hash": digest})
+        return version
 
 
 def _model_ref(version: ModelVersion) -> dict[str, Any]:

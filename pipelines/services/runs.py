@@ -22,6 +22,7 @@ from ..models import Pipeline, PipelineVersion, Run, RunStatus, StepRun, StepSta
 from ..models.run import RUN_FINAL
 from . import dispatch
 from .advance import run_prepare
+from .audit import audit_record
 from .graphs import graph_compile
 from .pipelines import pipeline_version_snapshot
 
@@ -71,6 +72,11 @@ def run_start(
         if run.status != status:  # cache hits: the run is already under way, or done
             run.save(update_fields=["status", "steps_done", "started_at", "finished_at", "headline"])
         StepRun.objects.bulk_create(steps)
+        audit_record(
+            workspace_id=pipeline.workspace_id, user=user, action="run.retry" if retry_of else "run.start",
+            target=run, details={"pipeline": pipeline.pk, "version": version.number, "trigger": trigger,
+                                 **({"retry_of": retry_of.pk} if retry_of else {})},
+        )
         transaction.on_commit(lambda: dispatch.enqueue_steps(to_send))
     return run
 
@@ -118,7 +124,7 @@ def _timeout(raw: Any) -> int | None:
     return None
 
 
-def run_cancel(*, run: Run) -> Run:
+def run_cancel(*, run: Run, user=None) -> Run:
     """Cancel a queued or running run: pending steps are skipped, running ones terminated."""
     now = timezone.now()
     with transaction.atomic():
@@ -135,6 +141,7 @@ def run_cancel(*, run: Run) -> Run:
         run.steps.filter(status=StepStatus.PENDING).update(
             status=StepStatus.SKIPPED, error="skipped: the run was cancelled"
         )
+        audit_record(workspace_id=run.workspace_id, user=user, action="run.cancel", target=run)
         transaction.on_commit(lambda: dispatch.revoke(running))
     run.refresh_from_db()
     return run
