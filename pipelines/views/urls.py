@@ -30,3 +30,6 @@ urlpatterns += alerts.urlpatterns
 from . import monitoring  # noqa: E402
 
 urlpatterns += monitoring.urlpatterns
+from . import cards  # noqa: E402 - issue 11
+
+urlpatterns += cards.urlpatterns
