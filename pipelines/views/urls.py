@@ -33,3 +33,6 @@ urlpatterns += monitoring.urlpatterns
 from . import cards  # noqa: E402 - issue 11
 
 urlpatterns += cards.urlpatterns
+from . import audit  # noqa: E402 - issue 11
+
+urlpatterns += audit.urlpatterns
