@@ -29,7 +29,7 @@ GENESIS = "0" * 64
 ACTIONS = (
     "pipeline.create", "pipeline.update", "pipeline.delete", "pipeline.version",
     "run.start", "run.cancel", "run.retry",
-    "dataset.upload",
+    "dataset.upload", "dataset.duplicate",
     "model.register", "model.card_edit", "model.gates_set", "model.promote", "model.promote_refused",
     "deployment.deploy", "deployment.rollback", "deployment.delete", "deployment.traffic",
     "key.create", "key.revoke",

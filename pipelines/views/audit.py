@@ -32,7 +32,10 @@ def audit_page(request):
                "since": request.GET.get("since", "")[:10]}
     if workspace_id is None:
         return render(request, "pages/audit.html", {**context, "page": None})
-    since_day = parse_date(context["since"]) if context["since"] else None
+    try:
+        since_day = parse_date(context["since"]) if context["since"] else None
+    except ValueError:  # well-formed but not a date (2026-02-31): no filter, like an empty field
+        since_day = None
     events = audit_events(
         user=request.user, workspace_id=workspace_id, actor=context["actor"] or None,
         action=context["action"] if context["action"] in ACTIONS else None,

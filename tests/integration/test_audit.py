@@ -77,6 +77,10 @@ def test_every_audited_action_writes_exactly_one_event(owner, owner_api, make_us
     assert upload.status_code == 201, upload.content
     [uploaded] = trail.expect("dataset.upload")
     assert uploaded.details["rows"] == 2 and len(uploaded.details["sha256"]) == 64
+    copied = owner_api.post(f"/api/datasets/{upload.json()['id']}/duplicate/", {}, format="json")
+    assert copied.status_code == 201, copied.content
+    [duplicate] = trail.expect("dataset.duplicate")
+    assert duplicate.details["duplicate_of"] == upload.json()["id"]
 
     trained = trained_run(owner)
     v1 = owner_api.post("/api/models/", {"name": "m", "run": trained.pk, "node": "train"}, format="json").json()
