@@ -931,6 +931,7 @@ export interface components {
             detail: string;
             window: unknown;
             first_window: unknown;
+            /** Format: int64 */
             windows: number;
             /** Format: date-time */
             fired_at: string;
@@ -1087,10 +1088,14 @@ export interface components {
             readonly id: number;
             workspace: number;
             name: string;
-            /** @default 1 */
+            /**
+             * Format: int64
+             * @default 1
+             */
             version: number;
             filename: string;
             sha256: string;
+            /** Format: int64 */
             n_rows: number;
             columns: unknown;
             preview: unknown;
@@ -1158,10 +1163,14 @@ export interface components {
             readonly id: number;
             workspace: number;
             name: string;
-            /** @default 1 */
+            /**
+             * Format: int64
+             * @default 1
+             */
             version: number;
             filename: string;
             sha256: string;
+            /** Format: int64 */
             n_rows: number;
             columns: unknown;
             preview: unknown;
@@ -1696,6 +1705,7 @@ export interface components {
             workspace: number;
             name: string;
             description: string;
+            /** Format: int64 */
             version: number;
             readonly node_count: number;
             /** @description a username */
@@ -1713,6 +1723,7 @@ export interface components {
             name: string;
             description: string;
             graph: unknown;
+            /** Format: int64 */
             version: number;
             /** @description a username */
             readonly created_by: string | null;
@@ -1734,6 +1745,7 @@ export interface components {
         PipelineVersionOut: {
             readonly id: number;
             pipeline: number;
+            /** Format: int64 */
             number: number;
             graph: unknown;
             graph_hash: string;
@@ -1931,12 +1943,15 @@ export interface components {
             signal: components["schemas"]["SignalEnum"];
             /** Format: double */
             threshold: number;
+            /** Format: int64 */
             consecutive: number;
+            /** Format: int64 */
             cooldown_minutes: number;
             channels: components["schemas"]["Channel"][];
             enabled: boolean;
             is_default: boolean;
             readonly has_webhook_secret: boolean;
+            /** Format: int64 */
             streak: number;
             /** Format: double */
             last_value: number | null;
@@ -1969,7 +1984,9 @@ export interface components {
             finished_at: string | null;
             /** Format: double */
             readonly duration_seconds: number | null;
+            /** Format: int64 */
             steps_total: number;
+            /** Format: int64 */
             steps_done: number;
             /** Format: double */
             readonly progress: number;
@@ -1998,7 +2015,9 @@ export interface components {
             finished_at: string | null;
             /** Format: double */
             readonly duration_seconds: number | null;
+            /** Format: int64 */
             steps_total: number;
+            /** Format: int64 */
             steps_done: number;
             /** Format: double */
             readonly progress: number;
@@ -2045,6 +2064,7 @@ export interface components {
             cache_hit: boolean;
             readonly cached_from_run: number | null;
             always_rerun: boolean;
+            /** Format: int64 */
             timeout_seconds: number | null;
             outputs: unknown;
             summary: unknown;
@@ -2052,6 +2072,7 @@ export interface components {
             warnings: unknown;
             error: string;
             error_detail: string;
+            /** Format: int64 */
             attempts: number;
             worker: string;
             /** Format: date-time */
@@ -5430,7 +5451,7 @@ export interface operations {
             query?: {
                 /** @description json (default), md or html */
                 format?: "html" | "json" | "md";
-                /** @description 0: as generated; default latest */
+                /** @description 0: as generated at registration; default: the latest */
                 revision?: number;
                 workspace?: number;
             };
@@ -5449,6 +5470,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelCardOut"];
+                    "text/markdown": string;
+                    "text/html": string;
                 };
             };
             /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
@@ -5629,11 +5652,11 @@ export interface operations {
     api_registered_models_versions_card_diff_retrieve: {
         parameters: {
             query?: {
-                /** @description this version's card revision */
+                /** @description this version's card revision (default: the one before to_revision, or before the latest) */
                 revision?: number;
-                /** @description …at this revision */
+                /** @description …at this revision (default: the latest) */
                 to_revision?: number;
-                /** @description compare with this version */
+                /** @description compare with this version (default: the same) */
                 to_version?: number;
                 workspace?: number;
             };
@@ -6174,6 +6197,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedAuditEventOutList"];
+                    "text/csv": string;
                 };
             };
             /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */

@@ -72,7 +72,8 @@ class AuditListApi(APIView):
             OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601; events at or after it"),
             OpenApiParameter("format", str, enum=["json", "csv"], description="csv: every matching event"),
         ],
-        responses={200: AuditEventOut(many=True), **error_responses(400, 403, 404)},
+        responses={(200, "application/json"): AuditEventOut(many=True), (200, "text/csv"): OpenApiTypes.STR,
+                   **error_responses(400, 403, 404)},
     )
     def get(self, request, workspace_id: int):
         params = request.query_params

@@ -40,7 +40,13 @@ def _version(request, name: str, number: int, role: str = Role.VIEWER, *, field:
 
 
 def _revision(request, key: str = "revision") -> int | None:
-    return optional_id(request.query_params.get(key), field=key) if request.query_params.get(key) != "0" else 0
+    return optional_id(request.query_params.get(key), field=key)
+
+
+def _document_formats(json_schema):
+    """The card's answers by content type: JSON by default, Markdown or HTML by ``?format=``."""
+    return {(200, "application/json"): json_schema, (200, "text/markdown"): OpenApiTypes.STR,
+            (200, "text/html"): OpenApiTypes.STR}
 
 
 def _reply(card: dict, fmt: str, filename: str):
@@ -79,8 +85,8 @@ class CardApi(APIView):
     @extend_schema(
         parameters=[id_query("workspace"),
                     OpenApiParameter("format", str, enum=list(FORMATS), description="json (default), md or html"),
-                    OpenApiParameter("revision", OpenApiTypes.INT, description="0: as generated; default latest")],
-        responses={200: CardOut, **error_responses(400, 404)},
+                    id_query("revision", description="0: as generated at registration; default: the latest")],
+        responses={**_document_formats(CardOut), **error_responses(400, 404)},
     )
     def get(self, request, name: str, number: int):
         fmt = _choice(request.query_params.get("format"), FORMATS, "format") or "json"
@@ -95,7 +101,8 @@ class CardApi(APIView):
         fields = request.data if isinstance(request.data, dict) else None
         if fields is None:
             raise ApplicationError(f"send a JSON object with {', '.join(EDITABLE)}", field="body")
-        card_edit(user=request.user, version=version, fields=dict(fields))
+        if fields:  # an empty object changes nothing: no new revision
+            card_edit(user=request.user, version=version, fields=dict(fields))
         return Response(card_build(version=version))
 
     patch = put
@@ -122,9 +129,10 @@ class CardRevisionListApi(APIView):
 class CardDiffApi(APIView):
     @extend_schema(
         parameters=[id_query("workspace"),
-                    OpenApiParameter("revision", OpenApiTypes.INT, description="this version's card revision"),
-                    OpenApiParameter("to_version", OpenApiTypes.INT, description="compare with this version"),
-                    OpenApiParameter("to_revision", OpenApiTypes.INT, description="…at this revision")],
+                    id_query("revision", description="this version's card revision (default: the one before "
+                             "to_revision, or before the latest)"),
+                    id_query("to_version", description="compare with this version (default: the same)"),
+                    id_query("to_revision", description="…at this revision (default: the latest)")],
         responses={200: inline_serializer("CardDiffOut", {
             "from": serializers.DictField(), "to": serializers.DictField(),
             "changes": serializers.ListField(child=serializers.DictField()),
@@ -133,12 +141,12 @@ class CardDiffApi(APIView):
     def get(self, request, name: str, number: int):
         version = _version(request, name, number)
         other_number = optional_id(request.query_params.get("to_version"), field="to_version")
-        other = _version(request, name, other_number, field="to_version") if other_number else version
-        old = card_build(version=version, revision=_revision(request))
-        to_revision = _revision(request, "to_revision")
-        if other is version and to_revision is None and "revision" not in request.query_params:
-            raise ApplicationError("name what to compare with: to_version and/or to_revision", field="to_version")
-        new = card_build(version=other, revision=to_revision)
+        other = _version(request, name, other_number, field="to_version") if other_number is not None else version
+        new = card_build(version=other, revision=_revision(request, "to_revision"))
+        revision = _revision(request)
+        if revision is None and other is version:  # what the latest (or named) revision changed
+            revision = max(new["revision"]["number"] - 1, 0)
+        old = card_build(version=version, revision=revision)
         return Response({
             "from": {"version": version.number, "revision": old["revision"]["number"]},
             "to": {"version": other.number, "revision": new["revision"]["number"]},

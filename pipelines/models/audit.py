@@ -21,10 +21,16 @@ from django.db import models
 
 from .delivery import ImmutableError
 
+# The workspace references carry no database constraint (Django still cascades deletes): an
+# insert under a foreign key takes a share lock on the workspace row, so appending an event
+# would wait for (and queue behind) writers that lock the workspace row; without it, an
+# append takes no lock but the head's.
+
 
 class AuditHead(models.Model):
     workspace = models.OneToOneField(
-        "pipelines.Workspace", on_delete=models.CASCADE, related_name="audit_head", primary_key=True
+        "pipelines.Workspace", on_delete=models.CASCADE, related_name="audit_head", primary_key=True,
+        db_constraint=False,
     )
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
@@ -35,11 +41,12 @@ class AuditHead(models.Model):
 
 class AuditEvent(models.Model):
     workspace = models.ForeignKey(
-        "pipelines.Workspace", on_delete=models.CASCADE, related_name="audit_events"
+        "pipelines.Workspace", on_delete=models.CASCADE, related_name="audit_events", db_constraint=False
     )
     seq = models.PositiveBigIntegerField()  # 1, 2, … per workspace
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_constraint=False,
     )
     actor_name = models.CharField(max_length=150, blank=True)  # kept when the user is deleted
     action = models.CharField(max_length=50)  # "model.register", "deployment.deploy", …

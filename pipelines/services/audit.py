@@ -1,10 +1,10 @@
 """The audit trail: one ``AuditEvent`` per audited action, hash-chained per workspace.
 
 ``audit_record`` is called by the services inside the transaction of the action
-it records, so an action that rolls back leaves no event, and an event never
-exists without its action. It locks the workspace's ``AuditHead`` row first:
-two writers in one workspace append one after the other, never both after the
-same predecessor. The hash of an event is
+it records; the event is appended when that transaction commits, so an action
+that rolls back leaves no event. Appending locks the workspace's ``AuditHead``
+row: two writers in one workspace append one after the other, never both after
+the same predecessor. The hash of an event is
 ``sha256(prev_hash + canonical JSON of {seq, actor, action, target, details, created_at})``
 (keys sorted, no spaces, UTF-8), so any edit of a stored row — its text, its
 time, its order — makes ``audit_verify`` fail at that row.
@@ -55,27 +55,38 @@ def event_hash(prev_hash: str, event: AuditEvent) -> str:
 
 
 def audit_record(*, workspace_id: int, user, action: str, target: Any = None, target_type: str = "",
-                 target_id: Any = "", details: dict | None = None) -> AuditEvent:
-    """Append one event to the workspace's chain (inside the caller's transaction, if any).
+                 target_id: Any = "", details: dict | None = None) -> AuditEvent | None:
+    """Append one event to the workspace's chain once the caller's transaction commits.
 
     ``target``: a model instance (its class name and pk are recorded), or pass
-    ``target_type``/``target_id`` directly.
+    ``target_type``/``target_id`` directly. Inside a transaction the event is
+    appended right after the commit (so a rolled-back action leaves none) in a
+    transaction of its own that takes no lock but the chain head: appending
+    inside the action's transaction would hold the head while that transaction
+    still waits for its other locks, and two writers could deadlock. Outside a
+    transaction it is appended at once and returned.
     """
     assert action in ACTIONS, action
     if target is not None:
         target_type = target_type or type(target).__name__.lower()
         target_id = target_id or target.pk
     actor = user if getattr(user, "is_authenticated", False) else None
+    event = AuditEvent(
+        workspace_id=workspace_id, actor=actor, actor_name=actor.get_username() if actor else "", action=action,
+        target_type=target_type, target_id=str(target_id or "")[:100], details=json_safe(details or {}),
+    )
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _append(event))
+        return None
+    return _append(event)
+
+
+def _append(event: AuditEvent) -> AuditEvent:
     with transaction.atomic():
-        AuditHead.objects.get_or_create(workspace_id=workspace_id)
-        head = AuditHead.objects.select_for_update().get(workspace_id=workspace_id)
+        AuditHead.objects.get_or_create(workspace_id=event.workspace_id)
+        head = AuditHead.objects.select_for_update().get(workspace_id=event.workspace_id)
         # Microseconds are what PostgreSQL and SQLite store, so the hash survives a round trip.
-        event = AuditEvent(
-            workspace_id=workspace_id, seq=head.seq + 1, actor=actor,
-            actor_name=actor.get_username() if actor else "", action=action,
-            target_type=target_type, target_id=str(target_id or "")[:100],
-            details=json_safe(details or {}), created_at=timezone.now(), prev_hash=head.hash,
-        )
+        event.seq, event.prev_hash, event.created_at = head.seq + 1, head.hash, timezone.now()
         event.hash = event_hash(head.hash, event)
         event.save()
         head.seq, head.hash = event.seq, event.hash

@@ -132,9 +132,10 @@ def deployment_rollback(*, user, deployment: Deployment, revision_number: int | 
 
 def deployment_delete(*, deployment: Deployment, user=None) -> None:
     with transaction.atomic():
-        audit_record(workspace_id=deployment.workspace_id, user=user, action="deployment.delete",
-                     target=deployment, details={"name": deployment.name})
+        deployment_id = deployment.pk
         deployment.delete()
+        audit_record(workspace_id=deployment.workspace_id, user=user, action="deployment.delete",
+                     target_type="deployment", target_id=deployment_id, details={"name": deployment.name})
         _after_commit_bump()
 
 

@@ -184,10 +184,11 @@ def pipeline_delete(*, pipeline: Pipeline, user=None) -> None:
         )
     try:
         with transaction.atomic():
-            audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.delete", target=pipeline,
-                         details={"name": pipeline.name})
+            pipeline_id, name = pipeline.pk, pipeline.name
             Run.objects.filter(pipeline=pipeline).delete()
             pipeline.delete()
+            audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.delete",
+                         target_type="pipeline", target_id=pipeline_id, details={"name": name})
     except ProtectedError as exc:
         kinds = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
         raise Conflict(
@@ -195,8 +196,12 @@ def pipeline_delete(*, pipeline: Pipeline, user=None) -> None:
         ) from exc
 
 
-def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") -> PipelineVersion:
-    """Freeze the current draft; reuse the latest version if the graph is unchanged."""
+def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "", audit: bool = True) -> PipelineVersion:
+    """Freeze the current draft; reuse the latest version if the graph is unchanged.
+
+    A new version is recorded in the audit trail (``pipeline.version``), unless ``audit`` is
+    false: then the caller records it last in its transaction (``new_version`` is set).
+    """
     digest = graph_hash(pipeline.graph)
     # No savepoint: inside a caller's transaction (run_start) it would cost two round trips.
     with transaction.atomic(savepoint=False):
@@ -216,9 +221,15 @@ def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") ->
             message=message,
             created_by=user,
         )
-        audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.version",
-                     target=pipeline, details={"version": version.number, "graph_hash": digest})
+        version.new_version = True
+        if audit:
+            audit_version(version, user)
         return version
+
+
+def audit_version(version: PipelineVersion, user) -> None:
+    audit_record(workspace_id=version.pipeline.workspace_id, user=user, action="pipeline.version",
+                 target=version.pipeline, details={"version": version.number, "graph_hash": version.graph_hash})
 
 
 def _model_ref(version: ModelVersion) -> dict[str, Any]:

@@ -141,17 +141,17 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
             from_number=previous.number if previous else None, to_version=version, to_number=version.number,
             reason=reason, override=bool(override and blocked), gates=results, created_by=user,
         )
+        _followers_move(registered_model, alias, version, user)
+        # A split or shadow may name this alias: every deployment of the model re-resolves
+        # it (without Redis, the serving stamp is the newest Deployment.updated_at).
+        Deployment.objects.filter(model=registered_model).update(updated_at=timezone.now())
+        registered_model.save(update_fields=["updated_at"])
         audit_record(
             workspace_id=registered_model.workspace_id, user=user, action="model.promote", target=version,
             details={"name": registered_model.name, "alias": alias, "from_version": event.from_number,
                      "to_version": version.number, "reason": reason, "override": event.override,
                      "gates": [{"kind": r["kind"], "passed": r["passed"]} for r in results]},
         )
-        _followers_move(registered_model, alias, version, user)
-        # A split or shadow may name this alias: every deployment of the model re-resolves
-        # it (without Redis, the serving stamp is the newest Deployment.updated_at).
-        Deployment.objects.filter(model=registered_model).update(updated_at=timezone.now())
-        registered_model.save(update_fields=["updated_at"])
         transaction.on_commit(serving_stamp_bump)
     return event, results
 

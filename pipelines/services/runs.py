@@ -24,7 +24,7 @@ from . import dispatch
 from .advance import run_prepare
 from .audit import audit_record
 from .graphs import graph_compile
-from .pipelines import pipeline_version_snapshot
+from .pipelines import audit_version, pipeline_version_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def run_start(
     plan = graph_compile(graph=graph, workspace=pipeline.workspace)
     with transaction.atomic():
         if version is None:
-            version = pipeline_version_snapshot(pipeline=pipeline, user=user)
+            version = pipeline_version_snapshot(pipeline=pipeline, user=user, audit=False)
         run = Run(
             workspace=pipeline.workspace,
             pipeline=pipeline,
@@ -72,6 +72,8 @@ def run_start(
         if run.status != status:  # cache hits: the run is already under way, or done
             run.save(update_fields=["status", "steps_done", "started_at", "finished_at", "headline"])
         StepRun.objects.bulk_create(steps)
+        if getattr(version, "new_version", False):
+            audit_version(version, user)
         audit_record(
             workspace_id=pipeline.workspace_id, user=user, action="run.retry" if retry_of else "run.start",
             target=run, details={"pipeline": pipeline.pk, "version": version.number, "trigger": trigger,

@@ -62,9 +62,9 @@ def membership_remove(*, workspace: Workspace, username: str, actor=None) -> Non
         raise NotFound(f"{username!r} is not a member of this workspace")
     _refuse_removing_last_admin(workspace, membership)
     with transaction.atomic():
+        membership.delete()
         audit_record(workspace_id=workspace.pk, user=actor, action="member.remove", target_type="user",
                      target_id=membership.user_id, details={"username": username, "role": membership.role})
-        membership.delete()
     _memberships_changed()
 
 

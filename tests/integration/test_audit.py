@@ -261,3 +261,43 @@ def test_audit_api_admins_only_filters_and_csv(owner, owner_api, make_user, outs
     assert exported.status_code == 200 and exported["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
     assert [r["seq"] for r in rows] == ["3", "2", "1"] and rows[0]["actor"] == "owner"
+
+
+def test_concurrent_audited_actions_do_not_deadlock(owner):
+    """Runs started (an insert referencing the workspace) while pipelines are duplicated (the
+    workspace row locked for the name check): audit writes come last, so neither waits for
+    the other while holding the chain head."""
+    from pipelines.models import Pipeline
+    from pipelines.services.pipelines import pipeline_create, pipeline_duplicate
+    from pipelines.services.runs import run_start
+
+    workspace = personal(owner)
+    pipeline = pipeline_create(workspace=workspace, user=owner, name="base", graph=DEMO_PIPELINES[0]["graph"]())
+    run_start(pipeline=pipeline, user=owner, use_cache=False)  # version 1 exists: the threads lock it
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            for j in range(6):
+                target = Pipeline.objects.get(pk=pipeline.pk)
+                if (i + j) % 2:
+                    pipeline_duplicate(pipeline=target, user=owner, name=f"copy {i}-{j}")
+                else:
+                    Pipeline.objects.filter(pk=pipeline.pk).update(description=f"{i}-{j}")
+                    run_start(pipeline=target, user=owner, use_cache=False)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, "\n".join(str(e) for e in errors)
+    assert AuditEvent.objects.filter(workspace=workspace, action="run.start").count() == 13
+    assert AuditEvent.objects.filter(workspace=workspace, action="pipeline.create").count() == 13
+    assert audit_verify(workspace_id=workspace.pk)["ok"] is True

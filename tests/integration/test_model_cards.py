@@ -143,6 +143,7 @@ def test_edits_are_revisions_by_editors_only_and_diffable(owner, owner_api, make
     for method, params, body, field in (
         ("get", {"format": "pdf"}, None, "format"),
         ("get", {"revision": 9}, None, "revision"),
+        ("get", {"revision": -1}, None, "revision"),
         ("get", {"revision": "x"}, None, "revision"),
         ("put", {}, {"intended_use": 5}, "intended_use"),
         ("put", {}, {"owner": "me"}, "owner"),
@@ -154,5 +155,8 @@ def test_edits_are_revisions_by_editors_only_and_diffable(owner, owner_api, make
             bad = owner_api.put(url, body, format="json")
         assert bad.status_code in (400, 404), (params, body, bad.content)
         assert field in bad.content.decode(), (params, body, bad.content)
-    assert owner_api.get(url + "diff/").status_code == 400
+    latest = owner_api.get(url + "diff/").json()  # by default: what the latest revision changed
+    assert (latest["from"], latest["to"]) == ({"version": 1, "revision": 1}, {"version": 1, "revision": 2})
+    assert [c["path"] for c in latest["changes"]] == ["considerations.intended_use"]
+    assert owner_api.put(url, {}, format="json").json()["revision"]["number"] == 2  # nothing sent: no revision
     assert owner_api.get(CARD.format(n=7)).status_code == 404
