@@ -931,7 +931,6 @@ export interface components {
             detail: string;
             window: unknown;
             first_window: unknown;
-            /** Format: int64 */
             windows: number;
             /** Format: date-time */
             fired_at: string;
@@ -1088,14 +1087,10 @@ export interface components {
             readonly id: number;
             workspace: number;
             name: string;
-            /**
-             * Format: int64
-             * @default 1
-             */
+            /** @default 1 */
             version: number;
             filename: string;
             sha256: string;
-            /** Format: int64 */
             n_rows: number;
             columns: unknown;
             preview: unknown;
@@ -1163,14 +1158,10 @@ export interface components {
             readonly id: number;
             workspace: number;
             name: string;
-            /**
-             * Format: int64
-             * @default 1
-             */
+            /** @default 1 */
             version: number;
             filename: string;
             sha256: string;
-            /** Format: int64 */
             n_rows: number;
             columns: unknown;
             preview: unknown;
@@ -1705,7 +1696,6 @@ export interface components {
             workspace: number;
             name: string;
             description: string;
-            /** Format: int64 */
             version: number;
             readonly node_count: number;
             /** @description a username */
@@ -1723,7 +1713,6 @@ export interface components {
             name: string;
             description: string;
             graph: unknown;
-            /** Format: int64 */
             version: number;
             /** @description a username */
             readonly created_by: string | null;
@@ -1745,7 +1734,6 @@ export interface components {
         PipelineVersionOut: {
             readonly id: number;
             pipeline: number;
-            /** Format: int64 */
             number: number;
             graph: unknown;
             graph_hash: string;
@@ -1943,15 +1931,12 @@ export interface components {
             signal: components["schemas"]["SignalEnum"];
             /** Format: double */
             threshold: number;
-            /** Format: int64 */
             consecutive: number;
-            /** Format: int64 */
             cooldown_minutes: number;
             channels: components["schemas"]["Channel"][];
             enabled: boolean;
             is_default: boolean;
             readonly has_webhook_secret: boolean;
-            /** Format: int64 */
             streak: number;
             /** Format: double */
             last_value: number | null;
@@ -1984,9 +1969,7 @@ export interface components {
             finished_at: string | null;
             /** Format: double */
             readonly duration_seconds: number | null;
-            /** Format: int64 */
             steps_total: number;
-            /** Format: int64 */
             steps_done: number;
             /** Format: double */
             readonly progress: number;
@@ -2015,9 +1998,7 @@ export interface components {
             finished_at: string | null;
             /** Format: double */
             readonly duration_seconds: number | null;
-            /** Format: int64 */
             steps_total: number;
-            /** Format: int64 */
             steps_done: number;
             /** Format: double */
             readonly progress: number;
@@ -2064,7 +2045,6 @@ export interface components {
             cache_hit: boolean;
             readonly cached_from_run: number | null;
             always_rerun: boolean;
-            /** Format: int64 */
             timeout_seconds: number | null;
             outputs: unknown;
             summary: unknown;
@@ -2072,7 +2052,6 @@ export interface components {
             warnings: unknown;
             error: string;
             error_detail: string;
-            /** Format: int64 */
             attempts: number;
             worker: string;
             /** Format: date-time */

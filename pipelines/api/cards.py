@@ -10,11 +10,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..errors import ApplicationError, NotFound
+from ..errors import NotFound
 from ..inputs import MAX_ID, optional_id
 from ..models import ModelVersion, Role
 from ..services.cards import (
     EDITABLE,
+    MAX_TEXT,
     card_build,
     card_diff,
     card_edit,
@@ -24,6 +25,7 @@ from ..services.cards import (
 from ..views.cards import card_context
 from .audit import FormatParamNegotiation, _choice
 from .delivery import _model
+from .fields import StrictCharField
 from .schema import error_responses, id_query
 
 FORMATS = ("json", "md", "html")
@@ -74,9 +76,10 @@ CardOut = inline_serializer("ModelCardOut", {
 
 
 class CardIn(serializers.Serializer):
-    intended_use = serializers.CharField(required=False, allow_blank=True)
-    limitations = serializers.CharField(required=False, allow_blank=True)
-    ethical_considerations = serializers.CharField(required=False, allow_blank=True)
+    intended_use = StrictCharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT)
+    limitations = StrictCharField(required=False, allow_blank=True, trim_whitespace=False, max_length=MAX_TEXT)
+    ethical_considerations = StrictCharField(required=False, allow_blank=True, trim_whitespace=False,
+                                             max_length=MAX_TEXT)
 
 
 class CardApi(APIView):
@@ -98,11 +101,10 @@ class CardApi(APIView):
                    responses={200: CardOut, **error_responses(400, 403, 404)})
     def put(self, request, name: str, number: int):
         version = _version(request, name, number, Role.EDITOR)
-        fields = request.data if isinstance(request.data, dict) else None
-        if fields is None:
-            raise ApplicationError(f"send a JSON object with {', '.join(EDITABLE)}", field="body")
-        if fields:  # an empty object changes nothing: no new revision
-            card_edit(user=request.user, version=version, fields=dict(fields))
+        data = CardIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data:  # none of the editable fields: nothing changes, no new revision
+            card_edit(user=request.user, version=version, fields=dict(data.validated_data))
         return Response(card_build(version=version))
 
     patch = put
