@@ -735,6 +735,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/registered-models/{name}/versions/{number}/card/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_registered_models_versions_card_retrieve"];
+        put: operations["api_registered_models_versions_card_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch: operations["api_registered_models_versions_card_partial_update"];
+        trace?: never;
+    };
+    "/api/registered-models/{name}/versions/{number}/card/diff/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_registered_models_versions_card_diff_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/registered-models/{name}/versions/{number}/card/revisions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_registered_models_versions_card_revisions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/registered-models/{name}/versions/{number}/promote/": {
         parameters: {
             query?: never;
@@ -842,6 +890,38 @@ export interface paths {
         get: operations["api_workspaces_list"];
         put?: never;
         post: operations["api_workspaces_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/audit/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_workspaces_audit_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/audit/verify/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["api_workspaces_audit_verify_retrieve"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1019,6 +1099,27 @@ export interface components {
          * @enum {string}
          */
         AlertOutStatusEnum: "firing" | "acknowledged" | "resolved";
+        AuditEventOut: {
+            readonly id: number;
+            /** Format: int64 */
+            seq: number;
+            /** Format: date-time */
+            created_at: string;
+            actor: string;
+            action: string;
+            target_type: string;
+            target_id: string;
+            details: unknown;
+            prev_hash: string;
+            hash: string;
+        };
+        AuditVerifyOut: {
+            ok: boolean;
+            events: number;
+            broken?: {
+                [key: string]: unknown;
+            };
+        };
         BlockCatalogueOut: {
             port_types: string[];
             blocks: components["schemas"]["BlockOut"][];
@@ -1039,6 +1140,31 @@ export interface components {
                 [key: string]: unknown;
             };
             column_params: string[];
+        };
+        CardDiffOut: {
+            from: {
+                [key: string]: unknown;
+            };
+            to: {
+                [key: string]: unknown;
+            };
+            changes: {
+                [key: string]: unknown;
+            }[];
+        };
+        CardIn: {
+            intended_use?: string;
+            limitations?: string;
+            ethical_considerations?: string;
+        };
+        CardRevisionOut: {
+            number: number;
+            by: string | null;
+            /** Format: date-time */
+            at: string;
+            intended_use: string;
+            limitations: string;
+            ethical_considerations: string;
         };
         Channel: {
             kind: components["schemas"]["ChannelKindEnum"];
@@ -1345,6 +1471,35 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        ModelCardOut: {
+            model_details: {
+                [key: string]: unknown;
+            };
+            model_parameters: {
+                [key: string]: unknown;
+            };
+            quantitative_analysis: {
+                [key: string]: unknown;
+            };
+            fairness: {
+                [key: string]: unknown;
+            }[];
+            data_bias: {
+                [key: string]: unknown;
+            }[];
+            explainability: {
+                [key: string]: unknown;
+            };
+            considerations: {
+                [key: string]: unknown;
+            };
+            monitoring: {
+                [key: string]: unknown;
+            }[];
+            revision: {
+                [key: string]: unknown;
+            };
+        };
         ModelRegisterIn: {
             name: string;
             /** Format: int64 */
@@ -1417,6 +1572,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["AlertOut"][];
+        };
+        PaginatedAuditEventOutList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["AuditEventOut"][];
         };
         PaginatedConnectionOutList: {
             /** @example 123 */
@@ -1537,6 +1707,11 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["RunListOut"][];
+        };
+        PatchedCardIn: {
+            intended_use?: string;
+            limitations?: string;
+            ethical_considerations?: string;
         };
         PatchedDatasetDetailInput: {
             /** @description the new name of the dataset (all its versions); free in the workspace */
@@ -6531,6 +6706,317 @@ export interface operations {
             };
         };
     };
+    api_registered_models_versions_card_retrieve: {
+        parameters: {
+            query?: {
+                /** @description json (default), md or html */
+                format?: "html" | "json" | "md";
+                /** @description 0: as generated at registration; default: the latest */
+                revision?: number;
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelCardOut"];
+                    "text/markdown": string;
+                    "text/html": string;
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_versions_card_update: {
+        parameters: {
+            query?: {
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CardIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelCardOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_versions_card_partial_update: {
+        parameters: {
+            query?: {
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedCardIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelCardOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_versions_card_diff_retrieve: {
+        parameters: {
+            query?: {
+                /** @description this version's card revision (default: the one before to_revision, or before the latest) */
+                revision?: number;
+                /** @description …at this revision (default: the latest) */
+                to_revision?: number;
+                /** @description compare with this version (default: the same) */
+                to_version?: number;
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardDiffOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_registered_models_versions_card_revisions_list: {
+        parameters: {
+            query?: {
+                workspace?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardRevisionOut"][];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     api_registered_models_versions_promote_create: {
         parameters: {
             query?: {
@@ -6932,6 +7418,107 @@ export interface operations {
             };
             /** @description The request's Content-Type is not one this operation reads. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_workspaces_audit_list: {
+        parameters: {
+            query?: {
+                /** @description an action (model.register) or a prefix (model.) */
+                action?: string;
+                /** @description username */
+                actor?: string;
+                /** @description csv: every matching event */
+                format?: "csv" | "json";
+                /** @description Number of results to return per page (default 50). */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+                /** @description ISO 8601; events at or after it */
+                since?: string;
+            };
+            header?: never;
+            path: {
+                workspace_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAuditEventOutList"];
+                    "text/csv": string;
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_workspaces_audit_verify_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerifyOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

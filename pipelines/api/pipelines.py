@@ -170,7 +170,7 @@ class PipelineDetailApi(APIView):
     @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request, pipeline_id: int):
         pipeline = pipeline_get(user=request.user, pipeline_id=pipeline_id, role=Role.EDITOR)
-        pipeline_delete(pipeline=pipeline)
+        pipeline_delete(pipeline=pipeline, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

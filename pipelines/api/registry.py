@@ -255,10 +255,12 @@ class DeploymentListApi(APIView):
 
             version = model_version_get(user=request.user, version_id=data.validated_data["model_version"],
                                         role=Role.EDITOR, field="model_version")
-            deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
-                               override=data.validated_data["override"], reason=data.validated_data["reason"])
+            results = deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
+                                         override=data.validated_data["override"], reason=data.validated_data["reason"])
+            overridden = any(r["blocking"] and not r["passed"] for r in results)
             deployment, created = deployment_deploy(
                 user=request.user, name=data.validated_data["name"], version=version,
+                override_reason=data.validated_data["reason"] if overridden else None,
             )
         else:
             from ..selectors.delivery import registered_model_get

@@ -44,7 +44,7 @@ class RunDetailApi(APIView):
 class RunCancelApi(APIView):
     @extend_schema(request=None, responses={200: RunOut, **error_responses(409)})
     def post(self, request, run_id: int):
-        run = run_cancel(run=run_get(user=request.user, run_id=run_id, role=Role.EDITOR))
+        run = run_cancel(run=run_get(user=request.user, run_id=run_id, role=Role.EDITOR), user=request.user)
         return Response(run_payload(run))
 
 

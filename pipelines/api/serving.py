@@ -52,9 +52,11 @@ def _prepare(request, name: str):
 @require_POST
 def predict(request, name: str):
     started = time.perf_counter()
+    explain = handler.explain_param(request.GET.get("explain"))
     served, model = _prepare(request, name)
     status, body, headers = handler.predict_json(
-        served, model, request.body, request_id=request.META.get("HTTP_X_REQUEST_ID"), started=started
+        served, model, request.body, request_id=request.META.get("HTTP_X_REQUEST_ID"), started=started,
+        explain=explain,
     )
     return _json(status, body, headers)
 

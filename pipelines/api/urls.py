@@ -127,3 +127,23 @@ urlpatterns += [
     path("deployments/<str:name>/monitoring/run/", monitoring_api.MonitoringRunApi.as_view(),
          name="api-deployment-monitoring-run"),
 ]
+
+# Audit trail and model cards (issue 11)
+from . import audit as audit_api  # noqa: E402
+
+urlpatterns += [
+    path("workspaces/<int:workspace_id>/audit/", audit_api.AuditListApi.as_view(), name="api-workspace-audit"),
+    path("workspaces/<int:workspace_id>/audit/verify/", audit_api.AuditVerifyApi.as_view(),
+         name="api-workspace-audit-verify"),
+]
+
+from . import cards as cards_api  # noqa: E402
+
+urlpatterns += [
+    path("registered-models/<str:name>/versions/<int:number>/card/", cards_api.CardApi.as_view(),
+         name="api-registered-model-card"),
+    path("registered-models/<str:name>/versions/<int:number>/card/revisions/", cards_api.CardRevisionListApi.as_view(),
+         name="api-registered-model-card-revisions"),
+    path("registered-models/<str:name>/versions/<int:number>/card/diff/", cards_api.CardDiffApi.as_view(),
+         name="api-registered-model-card-diff"),
+]

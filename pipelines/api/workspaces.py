@@ -60,7 +60,7 @@ class MemberListApi(APIView):
         workspace = workspace_get(user=request.user, workspace_id=workspace_id, role=Role.ADMIN)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = membership_set(workspace=workspace, **data.validated_data)
+        membership = membership_set(workspace=workspace, actor=request.user, **data.validated_data)
         return Response(MembershipOut(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -70,5 +70,5 @@ class MemberDetailApi(APIView):
         workspace = workspace_get(user=request.user, workspace_id=workspace_id, role=Role.ADMIN)
         if has_nul(username):  # no user has it; PostgreSQL cannot even compare it
             raise NotFound(f"{username!r} is not a member of this workspace")
-        membership_remove(workspace=workspace, username=username)
+        membership_remove(workspace=workspace, username=username, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

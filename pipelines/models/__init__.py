@@ -83,3 +83,6 @@ __all__ += ["GateEvaluation", "ModelAlias", "PromotionEvent", "ShadowPrediction"
 from .automation import PipelineTrigger, Schedule, TriggerFiring, TriggerKind  # noqa: E402
 
 __all__ += ["PipelineTrigger", "Schedule", "TriggerFiring", "TriggerKind"]
+from .audit import AuditEvent, AuditHead, ModelCardRevision  # noqa: E402
+
+__all__ += ["AuditEvent", "AuditHead", "ModelCardRevision"]

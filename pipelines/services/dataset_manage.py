@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from ..errors import Conflict
 from ..models import Dataset, ModelVersion, Pipeline, StepRun, Workspace
+from .audit import audit_record
 from .pipelines import copy_name, model_names, name_clean
 
 
@@ -213,7 +214,7 @@ def dataset_duplicate(*, dataset: Dataset, user, name: str | None = None) -> Dat
         else:
             name = name_clean(name)
             _refuse_taken(workspace_id=dataset.workspace_id, name=name)
-        return Dataset.objects.create(
+        copy = Dataset.objects.create(
             workspace_id=dataset.workspace_id,
             name=name,
             version=1,
@@ -226,3 +227,6 @@ def dataset_duplicate(*, dataset: Dataset, user, name: str | None = None) -> Dat
             profile=dataset.profile,
             created_by=user,
         )
+        audit_record(workspace_id=dataset.workspace_id, user=user, action="dataset.duplicate", target=copy,
+                     details={"name": name, "duplicate_of": dataset.pk, "sha256": dataset.artifact_id})
+        return copy

@@ -17,6 +17,7 @@ from ..errors import ApplicationError
 from ..execution.summaries import PREVIEW_ROWS, table_summary
 from ..models import Dataset, Workspace
 from .artifacts import artifact_store, artifacts_record
+from .audit import audit_record
 from .dataset_parse import (  # noqa: F401  (re-exported: the parsing API of datasets)
     DECIMALS,
     DELIMITERS,
@@ -158,7 +159,7 @@ def _dataset_create(
     with transaction.atomic():
         Workspace.objects.select_for_update().filter(pk=workspace.pk).exists()
         latest = Dataset.objects.filter(workspace=workspace, name=name).aggregate(v=Max("version"))["v"] or 0
-        return Dataset.objects.create(
+        dataset = Dataset.objects.create(
             workspace=workspace,
             name=name,
             version=latest + 1,
@@ -171,6 +172,10 @@ def _dataset_create(
             profile=profile,
             created_by=user,
         )
+        audit_record(workspace_id=workspace.pk, user=user, action="dataset.upload", target=dataset,
+                     details={"name": name, "version": dataset.version, "sha256": stored.sha256,
+                              "rows": dataset.n_rows})
+        return dataset
 
 
 def _is_sha256(ref: str) -> bool:

@@ -33,6 +33,7 @@ from ..models import (
     RevisionAction,
 )
 from ..serving.state import key_hash, serving_stamp_bump
+from .audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +44,15 @@ def _after_commit_bump() -> None:
     transaction.on_commit(serving_stamp_bump)
 
 
-def deployment_deploy(*, user, name: str, version: ModelVersion) -> tuple[Deployment, bool]:
+def deployment_deploy(*, user, name: str, version: ModelVersion,
+                      override_reason: str | None = None) -> tuple[Deployment, bool]:
     """Serve ``version`` under the validated ``name``: a new deployment, or a new revision of it.
 
     Returns (deployment, created). The deployment is made in the version's
     workspace, where the caller resolved the version with the editor role
     (``selectors.registry.model_version_get(role=Role.EDITOR)``). A name taken in
     another workspace answers 409 (names are unique across workspaces).
+    ``override_reason``: an admin deployed past failing gates (recorded in the audit trail).
     """
     workspace_id = version.registered_model.workspace_id
     with transaction.atomic():
@@ -64,7 +67,13 @@ def deployment_deploy(*, user, name: str, version: ModelVersion) -> tuple[Deploy
             # Deploying a version pins it: the deployment stops following an alias.
             deployment.model, deployment.alias, deployment.traffic = None, "", {}
             deployment.save(update_fields=["model", "alias", "traffic", "updated_at"])
-        _revision_add(deployment, version, user, RevisionAction.DEPLOY)
+        revision = _revision_add(deployment, version, user, RevisionAction.DEPLOY)
+        audit_record(
+            workspace_id=workspace_id, user=user, action="deployment.deploy", target=deployment,
+            details={"name": name, "revision": revision.number, "model": version.registered_model.name,
+                     "version": version.number, "model_version_id": version.pk,
+                     **({"override": True, "reason": override_reason} if override_reason is not None else {})},
+        )
         _after_commit_bump()
     return deployment, created
 
@@ -111,13 +120,20 @@ def deployment_rollback(*, user, deployment: Deployment, revision_number: int | 
                     details={"field": "revision"},
                 )
         revision = _revision_add(deployment, target.model_version, user, RevisionAction.ROLLBACK, restores=target)
+        audit_record(workspace_id=deployment.workspace_id, user=user, action="deployment.rollback", target=deployment,
+                     details={"name": deployment.name, "revision": revision.number, "restores": target.number,
+                              "model_version_id": target.model_version_id})
         _after_commit_bump()
     return revision
 
 
-def deployment_delete(*, deployment: Deployment) -> None:
-    deployment.delete()
-    _after_commit_bump()
+def deployment_delete(*, deployment: Deployment, user=None) -> None:
+    with transaction.atomic():
+        deployment_id = deployment.pk
+        deployment.delete()
+        audit_record(workspace_id=deployment.workspace_id, user=user, action="deployment.delete",
+                     target_type="deployment", target_id=deployment_id, details={"name": deployment.name})
+        _after_commit_bump()
 
 
 # --- keys ------------------------------------------------------------------------
@@ -132,6 +148,8 @@ def deployment_key_create(*, user, deployment: Deployment, name: str = "") -> tu
             deployment=deployment, name=name, prefix=plain[:12], key_hash=key_hash(plain), created_by=user
         )
         Deployment.objects.filter(pk=deployment.pk).update(updated_at=timezone.now())
+        audit_record(workspace_id=deployment.workspace_id, user=user, action="key.create", target=key,
+                     details={"deployment": deployment.name, "prefix": key.prefix, "name": name})
         _after_commit_bump()
     return key, plain
 
@@ -146,6 +164,8 @@ def deployment_key_revoke(*, user, deployment: Deployment, key_id: int) -> Deplo
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
             Deployment.objects.filter(pk=deployment.pk).update(updated_at=timezone.now())
+            audit_record(workspace_id=deployment.workspace_id, user=user, action="key.revoke", target=key,
+                         details={"deployment": deployment.name, "prefix": key.prefix})
             _after_commit_bump()
     return key
 

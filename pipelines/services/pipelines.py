@@ -13,6 +13,7 @@ from django.utils import timezone
 from ..errors import ApplicationError, Conflict
 from ..inputs import refuse_nul
 from ..models import ModelVersion, Pipeline, PipelineVersion, Run, Workspace
+from .audit import audit_record
 from .graphs import graph_check_format
 
 MAX_NAME = 200
@@ -65,9 +66,13 @@ def pipeline_create(
 ) -> Pipeline:
     graph = graph if graph is not None else {"nodes": [], "edges": []}
     graph_check_format(graph)
-    return Pipeline.objects.create(
-        workspace=workspace, name=name, description=description, graph=graph, created_by=user
-    )
+    with transaction.atomic():
+        pipeline = Pipeline.objects.create(
+            workspace=workspace, name=name, description=description, graph=graph, created_by=user
+        )
+        audit_record(workspace_id=workspace.pk, user=user, action="pipeline.create", target=pipeline,
+                     details={"name": name})
+    return pipeline
 
 
 def pipeline_update(
@@ -102,6 +107,9 @@ def pipeline_update(
         updated = Pipeline.objects.filter(pk=pipeline.pk, version=expected_version).update(
             version=F("version") + 1, updated_at=timezone.now(), **fields
         )
+        if updated:
+            audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.update", target=pipeline,
+                         details={"fields": sorted(fields), "version": expected_version + 1})
     if not updated:
         current = Pipeline.objects.filter(pk=pipeline.pk).values_list("version", flat=True).first()
         raise Conflict(
@@ -131,13 +139,16 @@ def pipeline_duplicate(*, pipeline: Pipeline, user, name: str | None = None) -> 
         else:
             name = name_clean(name)
             _refuse_taken_name(workspace_id=pipeline.workspace_id, name=name)
-        return Pipeline.objects.create(
+        copy = Pipeline.objects.create(
             workspace_id=pipeline.workspace_id,
             name=name,
             description=pipeline.description,
             graph=pipeline.graph,
             created_by=user,
         )
+        audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.create", target=copy,
+                     details={"name": name, "duplicate_of": pipeline.pk})
+        return copy
 
 
 def pipeline_models(*, pipeline: Pipeline) -> list[ModelVersion]:
@@ -157,7 +168,7 @@ def model_names(versions: list[ModelVersion]) -> str:
     return "; ".join(f"{name} {', '.join(numbers)}" for name, numbers in by_model.items())
 
 
-def pipeline_delete(*, pipeline: Pipeline) -> None:
+def pipeline_delete(*, pipeline: Pipeline, user=None) -> None:
     """Delete the pipeline with its versions and runs.
 
     Refused (409, naming them in ``models``) while registered model versions were
@@ -176,8 +187,11 @@ def pipeline_delete(*, pipeline: Pipeline) -> None:
         )
     try:
         with transaction.atomic():
+            pipeline_id, name = pipeline.pk, pipeline.name
             Run.objects.filter(pipeline=pipeline).delete()
             pipeline.delete()
+            audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.delete",
+                         target_type="pipeline", target_id=pipeline_id, details={"name": name})
     except ProtectedError as exc:
         kinds = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
         raise Conflict(
@@ -185,8 +199,12 @@ def pipeline_delete(*, pipeline: Pipeline) -> None:
         ) from exc
 
 
-def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") -> PipelineVersion:
-    """Freeze the current draft; reuse the latest version if the graph is unchanged."""
+def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "", audit: bool = True) -> PipelineVersion:
+    """Freeze the current draft; reuse the latest version if the graph is unchanged.
+
+    A new version is recorded in the audit trail (``pipeline.version``), unless ``audit`` is
+    false: then the caller records it last in its transaction (``new_version`` is set).
+    """
     digest = graph_hash(pipeline.graph)
     # No savepoint: inside a caller's transaction (run_start) it would cost two round trips.
     with transaction.atomic(savepoint=False):
@@ -198,7 +216,7 @@ def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") ->
         )
         if latest is not None and latest.graph_hash == digest:
             return latest
-        return PipelineVersion.objects.create(
+        version = PipelineVersion.objects.create(
             pipeline=pipeline,
             number=(latest.number + 1) if latest else 1,
             graph=pipeline.graph,
@@ -206,6 +224,15 @@ def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "") ->
             message=message,
             created_by=user,
         )
+        version.new_version = True
+        if audit:
+            audit_version(version, user)
+        return version
+
+
+def audit_version(version: PipelineVersion, user) -> None:
+    audit_record(workspace_id=version.pipeline.workspace_id, user=user, action="pipeline.version",
+                 target=version.pipeline, details={"version": version.number, "graph_hash": version.graph_hash})
 
 
 def _model_ref(version: ModelVersion) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from ..models import (
     Role,
 )
 from ..serving.state import serving_stamp_bump
+from .audit import audit_record
 from .gates import gates_evaluate, gates_validate
 
 ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,49}$")
@@ -52,8 +53,11 @@ def alias_check(alias: Any, *, field: str = "alias") -> str:
 
 def registered_model_gates_set(*, user, registered_model: RegisteredModel, checks: Any) -> list[dict]:
     gates = gates_validate(checks, registered_model=registered_model)
-    registered_model.gates = gates
-    registered_model.save(update_fields=["gates", "updated_at"])
+    with transaction.atomic():
+        registered_model.gates = gates
+        registered_model.save(update_fields=["gates", "updated_at"])
+        audit_record(workspace_id=registered_model.workspace_id, user=user, action="model.gates_set",
+                     target=registered_model, details={"name": registered_model.name, "checks": gates})
     return gates
 
 
@@ -142,6 +146,12 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
         # it (without Redis, the serving stamp is the newest Deployment.updated_at).
         Deployment.objects.filter(model=registered_model).update(updated_at=timezone.now())
         registered_model.save(update_fields=["updated_at"])
+        audit_record(
+            workspace_id=registered_model.workspace_id, user=user, action="model.promote", target=version,
+            details={"name": registered_model.name, "alias": alias, "from_version": event.from_number,
+                     "to_version": version.number, "reason": reason, "override": event.override,
+                     "gates": [{"kind": r["kind"], "passed": r["passed"]} for r in results]},
+        )
         transaction.on_commit(serving_stamp_bump)
     return event, results
 
@@ -195,6 +205,11 @@ def deployment_follow(*, user, name: str, registered_model: RegisteredModel, ali
         deployment.alias = alias
         deployment.traffic = {}
         deployment.save(update_fields=["model", "alias", "traffic", "updated_at"])
-        _revision_add(deployment, version, user, RevisionAction.DEPLOY)
+        revision = _revision_add(deployment, version, user, RevisionAction.DEPLOY)
+        audit_record(
+            workspace_id=deployment.workspace_id, user=user, action="deployment.deploy", target=deployment,
+            details={"name": name, "revision": revision.number, "model": registered_model.name, "alias": alias,
+                     "version": version.number, "model_version_id": version.pk},
+        )
         _after_commit_bump()
     return deployment, created

@@ -14,6 +14,7 @@ from ..execution.artifacts import OBJECT, TABLE, ArtifactError
 from ..execution.summaries import json_safe
 from ..models import ModelVersion, RegisteredModel, Run, StepRun, StepStatus, Task
 from .artifacts import artifact_store
+from .audit import audit_record
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 TRAIN_BLOCKS = ("model.train", "model.tune")  # the blocks whose `model` output can be registered
@@ -248,4 +249,7 @@ def model_register(*, user, name: str, run: Run, node_id: str) -> ModelVersion:
             **card,
         )
         registered.save(update_fields=["updated_at"])
+        audit_record(workspace_id=run.workspace_id, user=user, action="model.register", target=version,
+                     details={"name": name, "version": version.number, "run": run.pk, "node": node_id,
+                              "artifact_sha256": model_sha})
     return version

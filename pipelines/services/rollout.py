@@ -32,6 +32,7 @@ from django.utils import timezone
 from ..errors import ApplicationError
 from ..models import Deployment, ModelAlias, PredictionLog, TrafficChange
 from ..serving.state import serving_stamp_bump
+from .audit import audit_record
 from .promotion import alias_check
 
 ROLLOUT_MIN_REQUESTS = int(os.environ.get("ROLLOUT_MIN_REQUESTS", "50"))
@@ -99,6 +100,8 @@ def traffic_set(*, user, deployment: Deployment, body: Any, reason: str = "", au
         Deployment.objects.filter(pk=deployment.pk).update(traffic=traffic, updated_at=timezone.now())
         TrafficChange.objects.create(deployment=deployment, traffic=traffic, automatic=automatic,
                                      reason=reason, created_by=user)
+        audit_record(workspace_id=deployment.workspace_id, user=user, action="deployment.traffic", target=deployment,
+                     details={"name": deployment.name, "traffic": traffic, "automatic": automatic, "reason": reason})
         transaction.on_commit(serving_stamp_bump)
     deployment.traffic = traffic
     return traffic

@@ -22,8 +22,9 @@ from ..models import Pipeline, PipelineVersion, Run, RunStatus, StepRun, StepSta
 from ..models.run import RUN_FINAL
 from . import dispatch
 from .advance import run_prepare
+from .audit import audit_record
 from .graphs import graph_compile
-from .pipelines import pipeline_version_snapshot
+from .pipelines import audit_version, pipeline_version_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def run_start(
     plan = graph_compile(graph=graph, workspace=pipeline.workspace)
     with transaction.atomic():
         if version is None:
-            version = pipeline_version_snapshot(pipeline=pipeline, user=user)
+            version = pipeline_version_snapshot(pipeline=pipeline, user=user, audit=False)
         run = Run(
             workspace=pipeline.workspace,
             pipeline=pipeline,
@@ -71,6 +72,13 @@ def run_start(
         if run.status != status:  # cache hits: the run is already under way, or done
             run.save(update_fields=["status", "steps_done", "started_at", "finished_at", "headline"])
         StepRun.objects.bulk_create(steps)
+        if getattr(version, "new_version", False):
+            audit_version(version, user)
+        audit_record(
+            workspace_id=pipeline.workspace_id, user=user, action="run.retry" if retry_of else "run.start",
+            target=run, details={"pipeline": pipeline.pk, "version": version.number, "trigger": trigger,
+                                 **({"retry_of": retry_of.pk} if retry_of else {})},
+        )
         transaction.on_commit(lambda: dispatch.enqueue_steps(to_send))
     return run
 
@@ -119,7 +127,7 @@ def _timeout(raw: Any) -> int | None:
     return None
 
 
-def run_cancel(*, run: Run) -> Run:
+def run_cancel(*, run: Run, user=None) -> Run:
     """Cancel a queued or running run: pending steps are skipped, running ones terminated."""
     now = timezone.now()
     with transaction.atomic():
@@ -136,6 +144,7 @@ def run_cancel(*, run: Run) -> Run:
         run.steps.filter(status=StepStatus.PENDING).update(
             status=StepStatus.SKIPPED, error="skipped: the run was cancelled"
         )
+        audit_record(workspace_id=run.workspace_id, user=user, action="run.cancel", target=run)
         transaction.on_commit(lambda: dispatch.revoke(running))
     run.refresh_from_db()
     return run

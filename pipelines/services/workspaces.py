@@ -5,6 +5,7 @@ from django.db import transaction
 
 from ..errors import ApplicationError, NotFound
 from ..models import Membership, Role, Workspace
+from .audit import audit_record
 
 User = get_user_model()
 
@@ -27,7 +28,7 @@ def workspace_create(*, name: str, user) -> Workspace:
     return workspace
 
 
-def membership_set(*, workspace: Workspace, username: str, role: Role) -> Membership:
+def membership_set(*, workspace: Workspace, username: str, role: Role, actor=None) -> Membership:
     """Add a member or change a member's role.
 
     The caller has resolved ``workspace`` with the admin role and validated
@@ -36,24 +37,32 @@ def membership_set(*, workspace: Workspace, username: str, role: Role) -> Member
     user = User.objects.filter(username=username).first()
     if user is None:
         raise ApplicationError(f"no user named {username!r}", details={"field": "username"})
-    membership, created = Membership.objects.get_or_create(
-        workspace=workspace, user=user, defaults={"role": role}
-    )
-    if not created and membership.role != role:
-        _refuse_removing_last_admin(workspace, membership)
-        membership.role = role
-        membership.save(update_fields=["role"])
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            workspace=workspace, user=user, defaults={"role": role}
+        )
+        changed = created or membership.role != role
+        if not created and membership.role != role:
+            _refuse_removing_last_admin(workspace, membership)
+            membership.role = role
+            membership.save(update_fields=["role"])
+        if changed:
+            audit_record(workspace_id=workspace.pk, user=actor, action="member.set", target_type="user",
+                         target_id=user.pk, details={"username": username, "role": role, "added": created})
     _memberships_changed()
     return membership
 
 
-def membership_remove(*, workspace: Workspace, username: str) -> None:
+def membership_remove(*, workspace: Workspace, username: str, actor=None) -> None:
     """Remove a member; the caller has resolved ``workspace`` with the admin role."""
     membership = Membership.objects.filter(workspace=workspace, user__username=username).first()
     if membership is None:
         raise NotFound(f"{username!r} is not a member of this workspace")
     _refuse_removing_last_admin(workspace, membership)
-    membership.delete()
+    with transaction.atomic():
+        membership.delete()
+        audit_record(workspace_id=workspace.pk, user=actor, action="member.remove", target_type="user",
+                     target_id=membership.user_id, details={"username": username, "role": membership.role})
     _memberships_changed()
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from urllib.parse import parse_qs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_studio.settings")
 
@@ -43,9 +44,11 @@ from django.db import connections  # noqa: E402
 
 from ..errors import ApplicationError, Overloaded  # noqa: E402
 from . import handler  # noqa: E402
+from .explain import explainer_cached, explainer_get  # noqa: E402
 from .limits import InflightLimiter  # noqa: E402
 from .logbuffer import prediction_logs_close  # noqa: E402
 from .logstream import publisher_aclose  # noqa: E402
+from .state import model_get, variants  # noqa: E402
 
 MAX_BODY = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -183,13 +186,29 @@ async def application(scope, receive, send):
                 f"the request body is larger than the limit of {MAX_BODY} bytes", status=413, field="body"
             )
             return await _send(send, *too_big.reply(v2=v2))
-        return await _answer(send, what, name, authorization, request_id, body, v2, started)
+        return await _answer(send, what, name, authorization, request_id, body, v2, started,
+                             scope.get("query_string", b""))
     finally:
         limiter.release()
 
 
+def _query(query: bytes, key: str) -> str | None:
+    for value in parse_qs(query.decode("latin-1")).get(key, [])[:1]:
+        return value
+    return None
+
+
+def _explainers_in_thread(served) -> None:
+    """Build the explainers of every variant that may answer (reads the database, so not in the loop)."""
+    try:
+        for variant in (served, *variants(served)):
+            explainer_get(variant, model_get(variant.artifact_sha256))
+    finally:
+        connections.close_all()
+
+
 async def _answer(send, what: str, name: str, authorization: str | None, request_id: str | None,
-                  body: bytes, v2: bool, started: float | None = None) -> None:
+                  body: bytes, v2: bool, started: float | None = None, query: bytes = b"") -> None:
     prepared = handler.prepare_cached(name, authorization)
     if prepared is None:
         try:
@@ -198,7 +217,14 @@ async def _answer(send, what: str, name: str, authorization: str | None, request
             return await _send(send, *exc.reply(v2=v2))
     served, model = prepared
     if what == "predict":
-        status, out, headers = handler.predict_json(served, model, body, request_id=request_id, started=started)
+        try:
+            explain = handler.explain_param(_query(query, "explain"))
+            if explain and any(explainer_cached(v) is None for v in (served, *variants(served))):
+                await asyncio.to_thread(_explainers_in_thread, served)
+        except ApplicationError as exc:
+            return await _send(send, *exc.reply())
+        status, out, headers = handler.predict_json(served, model, body, request_id=request_id, started=started,
+                                                    explain=explain)
     elif what == "infer":
         status, out, headers = handler.infer_v2(served, model, body, request_id=request_id, started=started)
     elif what == "metadata":

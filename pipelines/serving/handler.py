@@ -25,6 +25,7 @@ from django.conf import settings
 from ..errors import ApplicationError
 from ..inputs import json_depth_refuse
 from .coerce import dtype_kind, frame_from_body, frame_from_v2
+from .explain import explain as explain_rows
 from .logbuffer import LogEntry, prediction_log_enqueue
 from .runner import run
 from .shadow import shadow_submit
@@ -154,9 +155,23 @@ def _log(served: Served, request_id: str, protocol: str, status: int, error: str
     )
 
 
+def explain_param(value: str | None) -> bool:
+    """``?explain=``: true/false (1/0, yes/no), absent is false; anything else is a 400 naming it."""
+    if value is None or value == "":
+        return False
+    text = value.lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ApplicationError("explain must be true or false", status=400, field="explain")
+
+
 def predict_json(served: Served, model, body: bytes, *, request_id: str | None = None,
-                 started: float | None = None) -> Reply:
-    """``POST /api/deployments/{name}/predict``: our JSON and MLflow's scoring bodies."""
+                 started: float | None = None, explain: bool = False) -> Reply:
+    """``POST /api/deployments/{name}/predict``: our JSON and MLflow's scoring bodies.
+
+    ``explain``: add ``explanations``, each row's top feature contributions (``serving.explain``)."""
     started = time.perf_counter() if started is None else started
     request_id = request_id_for(request_id)
     frame = None
@@ -164,7 +179,8 @@ def predict_json(served: Served, model, body: bytes, *, request_id: str | None =
         if served.split:
             served, model = _routed(served, model, request_id)
         frame = frame_from_body(parse_json(body), served.signature)
-        predictions, proba, _ = _run_model(served, model, frame)
+        predictions, proba, raw = _run_model(served, model, frame)
+        explanations = explain_rows(served, model, frame, raw) if explain else None
     except ApplicationError as exc:
         _log(served, request_id, "json", exc.status, exc.message, None, None, started)
         status, out, headers = exc.reply()
@@ -176,6 +192,8 @@ def predict_json(served: Served, model, body: bytes, *, request_id: str | None =
     _log(served, request_id, "json", 200, "", frame, out, started)
     if served.shadow is not None:
         shadow_submit(served, frame, request_id, predictions)
+    if explanations is not None:
+        out["explanations"] = explanations
     return 200, {
         **out,
         "deployment": served.name,

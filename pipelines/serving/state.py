@@ -304,6 +304,9 @@ def caches_clear() -> None:
         _tokens.clear()
         _models.clear()
         _stamp_checked = 0.0
+    from .explain import explainers_clear
+
+    explainers_clear()
 
 
 # --- who is calling ------------------------------------------------------------------

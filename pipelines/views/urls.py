@@ -32,3 +32,9 @@ urlpatterns += alerts.urlpatterns
 from . import monitoring  # noqa: E402
 
 urlpatterns += monitoring.urlpatterns
+from . import cards  # noqa: E402 - issue 11
+
+urlpatterns += cards.urlpatterns
+from . import audit  # noqa: E402 - issue 11
+
+urlpatterns += audit.urlpatterns

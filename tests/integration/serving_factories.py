@@ -74,8 +74,9 @@ def asgi_request(method: str, path: str, *, headers: dict[str, str] | None = Non
     (status, JSON body, headers)."""
     from pipelines.serving.asgi import application
 
+    path, _, query = path.partition("?")
     scope = {
-        "type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": b"",
+        "type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": query.encode(),
         "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         + [(b"content-length", str(len(body)).encode())],
         "http_version": "1.1", "scheme": "http", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
