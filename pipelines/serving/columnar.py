@@ -166,14 +166,10 @@ def _parquet(store: ObjectStore, key: str) -> pq.ParquetFile:
     return pq.ParquetFile(path if path is not None else pa.BufferReader(store.get_bytes(key)))
 
 
-def frame_read(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
-               columns: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
-    """Logged rows of one deployment with ``start <= created_at < end``, oldest first
-    (ties by request id and row); at most ``limit`` rows.
-
-    ``columns`` picks input columns (the columns in ``META`` and the outputs always
-    come); a column that some files lack is null there.
-    """
+def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
+                columns: list[str] | None = None, outputs: tuple[str, ...] = OUTPUTS) -> pa.Table | None:
+    """``frame_read`` as an Arrow table, with no limit: the columns in ``META``, the input
+    columns, then ``outputs``; None when no file holds a row of the range."""
     start, end = _utc(start), _utc(end)
     tables = []
     for key in _keys(store, deployment_id, start, end):
@@ -182,20 +178,39 @@ def frame_read(store: ObjectStore, deployment_id: int, start: datetime, end: dat
         except FileNotFoundError:
             continue  # a batch written again replaced it between the listing and now
         names = parquet.schema_arrow.names
-        wanted = names if columns is None else [
-            n for n in names if n in META or n in OUTPUTS or n in columns or n in {_input_name(c) for c in columns}
-        ]
+        wanted = [n for n in names if n not in OUTPUTS or n in outputs]
+        if columns is not None:
+            inputs = set(columns) | {_input_name(c) for c in columns}
+            wanted = [n for n in wanted if n in META or n in OUTPUTS or n in inputs]
         table = parquet.read(columns=wanted)
         moments = table.column("created_at")
         tables.append(table.filter(pc.and_(pc.greater_equal(moments, pa.scalar(start, TIMESTAMP)),
                                            pc.less(moments, pa.scalar(end, TIMESTAMP)))))
     if not tables:
-        return pd.DataFrame({name: pd.Series(dtype=object) for name in (*META, "prediction")})
+        return None
     table = pa.concat_tables(tables, promote_options="permissive")
     table = table.sort_by([("created_at", "ascending"), ("request_id", "ascending"), ("row", "ascending")])
+    inputs = [n for n in table.column_names if n not in META and n not in OUTPUTS]
+    return table.select([*META, *inputs, *(n for n in outputs if n in table.column_names)])
+
+
+def frame_read(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
+               columns: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Logged rows of one deployment with ``start <= created_at < end``, oldest first
+    (ties by request id and row); at most ``limit`` rows.
+
+    ``columns`` picks input columns (the columns in ``META`` and the outputs always
+    come); a column that some files lack is null there.
+    """
+    table = frame_table(store, deployment_id, start, end, columns=columns)
+    if table is None:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in (*META, "prediction")})
     if limit is not None:
         table = table.slice(0, max(0, limit))
-    inputs = [n for n in table.column_names if n not in META and n not in OUTPUTS]
-    order = [*META, *inputs, *(n for n in OUTPUTS if n in table.column_names)]
-    return table.select(order).to_pandas()
+    return table.to_pandas()
 
+
+def input_name(column: str) -> str:
+    """The input column a stored column holds (``input.status`` → ``status``)."""
+    plain = column.removeprefix("input.")
+    return plain if plain != column and (plain in META or plain in OUTPUTS) else column
