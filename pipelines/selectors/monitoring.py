@@ -68,14 +68,15 @@ def _window_from_parquet(deployment: Deployment, start: datetime, end: datetime,
                          expected: int) -> pd.DataFrame | None:
     """The window from the Parquet copy; None when it does not hold exactly the
     ``expected`` answered rows the database has."""
-    table = columnar.frame_table(artifact_store().backend, deployment.pk, start, end, outputs=("prediction",))
+    table = columnar.frame_table(artifact_store().backend, deployment.pk, start, end, meta=("request_id", "row", "status"),
+                                 outputs=("prediction",), ordered=False)
     if table is None:
         return None
     table = table.filter(pc.less(table.column("status"), 400))
     if table.num_rows != expected:
         return None
     rng = np.random.default_rng(SAMPLE_SEED)
-    # Rows are ordered by (time, request id, row): each request's rows follow its row 0.
+    # Each request's rows come together, from its row 0 on.
     firsts = np.flatnonzero(table.column("row").to_numpy() == 0)
     counts = np.diff(np.append(firsts, table.num_rows))
     chosen = _sample_requests(counts, limit, rng)

@@ -167,9 +167,12 @@ def _parquet(store: ObjectStore, key: str) -> pq.ParquetFile:
 
 
 def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
-                columns: list[str] | None = None, outputs: tuple[str, ...] = OUTPUTS) -> pa.Table | None:
-    """``frame_read`` as an Arrow table, with no limit: the columns in ``META``, the input
-    columns, then ``outputs``; None when no file holds a row of the range."""
+                columns: list[str] | None = None, meta: tuple[str, ...] = META, outputs: tuple[str, ...] = OUTPUTS,
+                ordered: bool = True) -> pa.Table | None:
+    """``frame_read`` as an Arrow table, with no limit: the columns ``meta`` (of ``META``;
+    ``created_at`` is always read), the input columns, then ``outputs``; None when no
+    file holds a row of the range. Unordered, rows come file by file (the files in key
+    order), each request's rows together and in order."""
     start, end = _utc(start), _utc(end)
     tables = []
     for key in _keys(store, deployment_id, start, end):
@@ -178,7 +181,8 @@ def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: da
         except FileNotFoundError:
             continue  # a batch written again replaced it between the listing and now
         names = parquet.schema_arrow.names
-        wanted = [n for n in names if n not in OUTPUTS or n in outputs]
+        wanted = [n for n in names if (n not in OUTPUTS or n in outputs) and (n not in META or n in meta)]
+        wanted += [] if "created_at" in wanted else ["created_at"]
         if columns is not None:
             inputs = set(columns) | {_input_name(c) for c in columns}
             wanted = [n for n in wanted if n in META or n in OUTPUTS or n in inputs]
@@ -189,9 +193,10 @@ def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: da
     if not tables:
         return None
     table = pa.concat_tables(tables, promote_options="permissive")
-    table = table.sort_by([("created_at", "ascending"), ("request_id", "ascending"), ("row", "ascending")])
+    if ordered:
+        table = table.sort_by([("created_at", "ascending"), ("request_id", "ascending"), ("row", "ascending")])
     inputs = [n for n in table.column_names if n not in META and n not in OUTPUTS]
-    return table.select([*META, *inputs, *(n for n in outputs if n in table.column_names)])
+    return table.select([*(n for n in META if n in meta), *inputs, *(n for n in outputs if n in table.column_names)])
 
 
 def frame_read(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
