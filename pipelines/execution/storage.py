@@ -44,6 +44,9 @@ class ObjectStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def list(self, prefix: str) -> list[str]:
+        """The keys of the objects under ``prefix`` (a folder: ends with ``/``), sorted."""
+
     def open(self, key: str) -> BinaryIO:
         """A stream of the object's bytes, read in pieces; the caller closes it."""
 
@@ -117,6 +120,14 @@ class LocalFolder:
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
+
+    def list(self, prefix: str) -> list[str]:
+        # Files being written (``.tmp-…`` beside their target) are not objects yet.
+        keys = []
+        for folder, _, names in os.walk(self.path(prefix)):
+            relative = Path(folder).relative_to(self.root).as_posix()
+            keys.extend(f"{relative}/{name}" for name in names if not name.startswith("."))
+        return sorted(keys)
 
     def open(self, key: str) -> BinaryIO:
         return open(self.path(key), "rb")  # noqa: SIM115 — the caller closes it
@@ -231,6 +242,11 @@ class S3Bucket:
                 return False
             raise
         return True
+
+    def list(self, prefix: str) -> list[str]:
+        skip = len(self._key(""))
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix))
+        return sorted(item["Key"][skip:] for page in pages for item in page.get("Contents", ()))
 
     def open(self, key: str) -> BinaryIO:
         from botocore.exceptions import ClientError

@@ -1,7 +1,8 @@
 """Read queries for monitoring: a window's logged rows, its system figures, stored windows.
 
-``prediction_window_frame`` is the one place that reads logged inputs; a
-columnar copy of the logs can replace its body without touching its callers.
+``prediction_window_frame`` is the one place that reads logged inputs: from the
+Parquet copy of the logs (``serving.columnar``) when it holds every row the
+database logged in the window, else by decoding the logs' JSON.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from ..access import workspace_ids_for
 from ..models import Deployment, MonitoringWindow, PredictionLog
+from ..services.artifacts import artifact_store
+from ..serving import columnar
 
 REQUEST_ID, ROW, PREDICTION = "_request_id", "_row", "_prediction"  # bookkeeping columns of a window frame
 SAMPLE_SEED = 0
@@ -34,19 +39,73 @@ def prediction_window_frame(deployment: Deployment, start: datetime, end: dateti
     One row per predicted input row: the feature columns as sent, plus ``_request_id``,
     ``_row`` (its position in the request) and ``_prediction``. ``frame.attrs``:
     ``n_rows`` (rows predicted before sampling) and ``present`` (the columns any
-    sampled request sent). Requests are sampled first, so a window of a million
-    requests decodes about ``limit`` of them, then rows are sampled down to ``limit``.
+    sampled request sent). Requests are sampled first, then rows down to ``limit``.
+
+    Read from the Parquet copy when it covers the window: it does whenever the logs
+    were written by the drainer or the in-process writer, which write it first. Rows
+    stored some other way (an import, a copy that lost a file) leave it short, and the
+    window is read from the logs' JSON instead, decoding about ``limit`` requests.
     """
+    expected = _served(deployment, start, end).aggregate(rows=Sum("n_rows"))["rows"] or 0
+    if expected:
+        frame = _window_from_parquet(deployment, start, end, limit, expected)
+        if frame is not None:
+            return frame
+    return _window_from_json(deployment, start, end, limit)
+
+
+def _sample_requests(counts: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions (sorted) of the requests, of ``counts`` rows each, taken in a random
+    order until they hold at least ``limit`` rows; all of them when they hold fewer."""
+    if int(counts.sum()) <= limit:
+        return np.arange(len(counts))
+    order = rng.permutation(len(counts))
+    enough = int(np.searchsorted(np.cumsum(counts[order]), limit)) + 1
+    return np.sort(order[:enough])
+
+
+def _window_from_parquet(deployment: Deployment, start: datetime, end: datetime, limit: int,
+                         expected: int) -> pd.DataFrame | None:
+    """The window from the Parquet copy; None when it does not hold exactly the
+    ``expected`` answered rows the database has."""
+    table = columnar.frame_table(artifact_store().backend, deployment.pk, start, end, meta=("request_id", "row", "status"),
+                                 outputs=("prediction",), ordered=False)
+    if table is None:
+        return None
+    table = table.filter(pc.less(table.column("status"), 400))
+    if table.num_rows != expected:
+        return None
+    rng = np.random.default_rng(SAMPLE_SEED)
+    # Each request's rows come together, from its row 0 on.
+    firsts = np.flatnonzero(table.column("row").to_numpy() == 0)
+    counts = np.diff(np.append(firsts, table.num_rows))
+    chosen = _sample_requests(counts, limit, rng)
+    if len(chosen) < len(firsts):
+        taken = np.zeros(len(firsts), dtype=bool)
+        taken[chosen] = True
+        table = table.filter(pa.array(np.repeat(taken, counts)))
+    if table.num_rows > limit:
+        table = table.take(pa.array(np.sort(rng.choice(table.num_rows, size=limit, replace=False))))
+    inputs = [n for n in table.column_names if n not in columnar.META and n != "prediction"]
+    frame = table.select(inputs).to_pandas().set_axis(pd.RangeIndex(table.num_rows))
+    frame.columns = [columnar.input_name(n) for n in inputs]
+    # A column only some requests sent is null in the others' files: present = sent by a sampled row.
+    present = {str(c) for c in frame.columns if frame[c].notna().any()}
+    frame = frame.drop(columns=[c for c in frame.columns if c not in present])
+    frame[REQUEST_ID] = pd.Series(table.column("request_id").to_pylist(), dtype=object)
+    frame[ROW] = table.column("row").to_numpy().astype("int64")
+    frame[PREDICTION] = pd.Series(table.column("prediction").to_pylist() if "prediction" in table.column_names
+                                  else [None] * table.num_rows, dtype=object)
+    frame.attrs.update(n_rows=expected, present=present)
+    return frame
+
+
+def _window_from_json(deployment: Deployment, start: datetime, end: datetime, limit: int) -> pd.DataFrame:
     served = _served(deployment, start, end)
     requests = np.array(served.values_list("id", "n_rows").order_by("id"), dtype="int64").reshape(-1, 2)
     total = int(requests[:, 1].sum()) if len(requests) else 0
     rng = np.random.default_rng(SAMPLE_SEED)
-    if total > limit:
-        order = rng.permutation(len(requests))
-        enough = int(np.searchsorted(np.cumsum(requests[order, 1]), limit)) + 1
-        chosen = np.sort(requests[order[:enough], 0])
-    else:
-        chosen = requests[:, 0]
+    chosen = requests[_sample_requests(requests[:, 1], limit, rng), 0]
     records: list[dict] = []
     request_ids: list[str] = []
     rows: list[int] = []

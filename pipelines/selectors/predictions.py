@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from django.conf import settings
 
 from ..models import Deployment
+from ..services.artifacts import artifact_store
 from ..serving import columnar
 
 
@@ -20,10 +20,10 @@ def prediction_frame(deployment: Deployment | int, start: datetime, end: datetim
     ``model_version_id``, ``model_version``, ``latency_ms``, ``status``, the input
     columns (only ``columns`` if given), ``prediction`` and, for classifiers,
     ``probabilities``. A refused request is one row with ``status`` ≥ 400 and nulls.
-    Read with pyarrow from Parquet (hour folders outside the range are not opened,
+    Read with pyarrow from Parquet in the artifact store (hour folders outside the range are not opened,
     rows outside it are filtered in the reader): no JSON is decoded. Rows appear
     here when a drainer has written them (about ``PREDICTION_LOG_DRAIN_SECONDS``
     after the prediction). The caller has checked access to the deployment.
     """
     deployment_id = deployment if isinstance(deployment, int) else deployment.pk
-    return columnar.frame_read(settings.ARTIFACT_ROOT, deployment_id, start, end, columns=columns, limit=limit)
+    return columnar.frame_read(artifact_store().backend, deployment_id, start, end, columns=columns, limit=limit)

@@ -39,6 +39,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from ..models import Deployment, ModelVersion, PredictionLog
 from ..serving import columnar
 from ..serving.logstream import STREAM_KEY
+from .artifacts import artifact_store
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,8 @@ def prediction_records_write(records: list[dict], *, name: str, skip_existing: b
     versions = dict(
         ModelVersion.objects.filter(pk__in={r["v"] for r in records if r["v"]}).values_list("pk", "number")
     )
-    columnar.batch_write(settings.ARTIFACT_ROOT, records, versions, name=name)
+    store = artifact_store()
+    columnar.batch_write(store.backend, store.scratch_dir(), records, versions, name=name)
     try:
         _rows_write(records)
     except IntegrityError:

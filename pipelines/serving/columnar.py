@@ -1,6 +1,7 @@
 """The columnar copy of prediction logs: Parquet per deployment per hour.
 
-Layout under the artifact root::
+Keys in the artifact store (``execution.storage``: files under the artifact
+root, or objects in the bucket)::
 
     predictions/<deployment id>/<YYYY-MM-DDTHH>/<batch name>.parquet
 
@@ -17,23 +18,27 @@ instead of adding a copy). One row per predicted input row:
 
 ``frame_read`` reads a time range back with pyarrow, selecting columns and
 filtering on ``created_at`` in the files, without decoding a JSON row. Plain
-Python: no Django.
+Python: no Django; the store comes from the caller.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from ..execution.storage import ObjectStore
 
 META = ("request_id", "row", "created_at", "model_version_id", "model_version", "latency_ms", "status")
 OUTPUTS = ("prediction", "probabilities")
@@ -114,18 +119,21 @@ def batch_tables(records: Iterable[dict], versions: dict[int, int]) -> dict[tupl
     return out
 
 
-def batch_write(root: Path, records: Iterable[dict], versions: dict[int, int], *, name: str) -> list[Path]:
-    """Write ``records`` as one Parquet file per deployment and hour named ``name``;
-    each file appears whole (written aside, then renamed)."""
+def batch_write(store: ObjectStore, scratch: Path, records: Iterable[dict], versions: dict[int, int], *,
+                name: str) -> list[str]:
+    """Write ``records`` as one Parquet object per deployment and hour named ``name``
+    (written in ``scratch``, then handed to ``store``, which makes it appear whole);
+    returns the keys written."""
     written = []
     for (deployment_id, hour), table in batch_tables(records, versions).items():
-        folder = Path(root) / "predictions" / str(deployment_id) / hour
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{name}.parquet"
-        temporary = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(table, temporary, compression="zstd")
-        os.replace(temporary, target)
-        written.append(target)
+        key = f"predictions/{deployment_id}/{hour}/{name}.parquet"
+        temporary = Path(scratch) / f".{name}.{uuid.uuid4().hex}.tmp"
+        try:
+            pq.write_table(table, temporary, compression="zstd")
+            store.put_file(key, temporary)
+        finally:
+            temporary.unlink(missing_ok=True)
+        written.append(key)
     return written
 
 
@@ -133,17 +141,65 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _files(root: Path, deployment_id: int, start: datetime, end: datetime) -> list[Path]:
-    base = Path(root) / "predictions" / str(deployment_id)
-    if not base.is_dir():
+HOURS_LISTED_ONE_BY_ONE = 48  # a longer range lists the deployment's folder once
+
+
+def _keys(store: ObjectStore, deployment_id: int, start: datetime, end: datetime) -> list[str]:
+    """The Parquet keys of the hours [start, end) touches, in hour order."""
+    base = f"predictions/{deployment_id}/"
+    first = start.replace(minute=0, second=0, microsecond=0)
+    last = end - timedelta(microseconds=1)
+    if last < first:
         return []
-    first = start.strftime(HOUR_FORMAT)
-    last = (end - timedelta(microseconds=1)).strftime(HOUR_FORMAT)
-    hours = sorted(d.name for d in base.iterdir() if d.is_dir() and first <= d.name <= last)
-    return [f for hour in hours for f in sorted((base / hour).glob("*.parquet"))]
+    if (last - first) <= timedelta(hours=HOURS_LISTED_ONE_BY_ONE):
+        hours = [first + timedelta(hours=i) for i in range(int((last - first) / timedelta(hours=1)) + 1)]
+        keys = [k for h in hours for k in store.list(f"{base}{h.strftime(HOUR_FORMAT)}/")]
+    else:
+        low, high = first.strftime(HOUR_FORMAT), last.strftime(HOUR_FORMAT)
+        keys = [k for k in store.list(base) if low <= k[len(base):].split("/", 1)[0] <= high]
+    return [k for k in keys if k.endswith(".parquet")]
 
 
-def frame_read(root: Path, deployment_id: int, start: datetime, end: datetime, *,
+def _parquet(store: ObjectStore, key: str) -> pq.ParquetFile:
+    """A local file is read in place; a remote object is fetched whole (one batch, small)."""
+    path = store.local_path(key)
+    return pq.ParquetFile(path if path is not None else pa.BufferReader(store.get_bytes(key)))
+
+
+def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
+                columns: list[str] | None = None, meta: tuple[str, ...] = META, outputs: tuple[str, ...] = OUTPUTS,
+                ordered: bool = True) -> pa.Table | None:
+    """``frame_read`` as an Arrow table, with no limit: the columns ``meta`` (of ``META``;
+    ``created_at`` is always read), the input columns, then ``outputs``; None when no
+    file holds a row of the range. Unordered, rows come file by file (the files in key
+    order), each request's rows together and in order."""
+    start, end = _utc(start), _utc(end)
+    tables = []
+    for key in _keys(store, deployment_id, start, end):
+        try:
+            parquet = _parquet(store, key)
+        except FileNotFoundError:
+            continue  # a batch written again replaced it between the listing and now
+        names = parquet.schema_arrow.names
+        wanted = [n for n in names if (n not in OUTPUTS or n in outputs) and (n not in META or n in meta)]
+        wanted += [] if "created_at" in wanted else ["created_at"]
+        if columns is not None:
+            inputs = set(columns) | {_input_name(c) for c in columns}
+            wanted = [n for n in wanted if n in META or n in OUTPUTS or n in inputs]
+        table = parquet.read(columns=wanted, use_threads=False)  # small files: threads cost more than they save
+        moments = table.column("created_at")
+        tables.append(table.filter(pc.and_(pc.greater_equal(moments, pa.scalar(start, TIMESTAMP)),
+                                           pc.less(moments, pa.scalar(end, TIMESTAMP)))))
+    if not tables:
+        return None
+    table = pa.concat_tables(tables, promote_options="permissive")
+    if ordered:
+        table = table.sort_by([("created_at", "ascending"), ("request_id", "ascending"), ("row", "ascending")])
+    inputs = [n for n in table.column_names if n not in META and n not in OUTPUTS]
+    return table.select([*(n for n in META if n in meta), *inputs, *(n for n in outputs if n in table.column_names)])
+
+
+def frame_read(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
                columns: list[str] | None = None, limit: int | None = None) -> pd.DataFrame:
     """Logged rows of one deployment with ``start <= created_at < end``, oldest first
     (ties by request id and row); at most ``limit`` rows.
@@ -151,23 +207,15 @@ def frame_read(root: Path, deployment_id: int, start: datetime, end: datetime, *
     ``columns`` picks input columns (the columns in ``META`` and the outputs always
     come); a column that some files lack is null there.
     """
-    start, end = _utc(start), _utc(end)
-    tables = []
-    for path in _files(root, deployment_id, start, end):
-        names = pq.read_schema(path).names
-        wanted = names if columns is None else [
-            n for n in names if n in META or n in OUTPUTS or n in columns or n in {_input_name(c) for c in columns}
-        ]
-        tables.append(pq.read_table(
-            path, columns=wanted, filters=[("created_at", ">=", start), ("created_at", "<", end)],
-        ))
-    if not tables:
+    table = frame_table(store, deployment_id, start, end, columns=columns)
+    if table is None:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in (*META, "prediction")})
-    table = pa.concat_tables(tables, promote_options="permissive")
-    table = table.sort_by([("created_at", "ascending"), ("request_id", "ascending"), ("row", "ascending")])
     if limit is not None:
         table = table.slice(0, max(0, limit))
-    inputs = [n for n in table.column_names if n not in META and n not in OUTPUTS]
-    order = [*META, *inputs, *(n for n in OUTPUTS if n in table.column_names)]
-    return table.select(order).to_pandas()
+    return table.to_pandas()
 
+
+def input_name(column: str) -> str:
+    """The input column a stored column holds (``input.status`` → ``status``)."""
+    plain = column.removeprefix("input.")
+    return plain if plain != column and (plain in META or plain in OUTPUTS) else column

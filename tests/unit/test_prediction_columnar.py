@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from pipelines.execution.storage import LocalFolder
 from pipelines.serving.columnar import batch_write, frame_read
 
 T0 = int(datetime(2026, 3, 1, 9, 15, tzinfo=UTC).timestamp() * 1_000_000)
@@ -24,8 +25,8 @@ def test_rows_of_mixed_types_refusals_and_clashing_names_come_back_as_logged(tmp
         _record("r2", T0 + 1, None, None, None, status=422),
         _record("r3", T0 + 2, ["city", "age", "status"], [[7, 40, 1.0]], ["yes"], proba=[[0.3, 0.7]]),
     ]
-    batch_write(tmp_path, records, {7: 3}, name="b1")
-    frame = frame_read(tmp_path, 1, datetime(2026, 3, 1, 9), datetime(2026, 3, 1, 10))
+    batch_write(LocalFolder(tmp_path), tmp_path, records, {7: 3}, name="b1")
+    frame = frame_read(LocalFolder(tmp_path), 1, datetime(2026, 3, 1, 9), datetime(2026, 3, 1, 10))
 
     assert frame["request_id"].tolist() == ["r1", "r1", "r2", "r3"]
     assert frame["row"].tolist()[:2] == [0, 1] and frame["row"].iloc[3] == 0
@@ -42,27 +43,27 @@ def test_rows_of_mixed_types_refusals_and_clashing_names_come_back_as_logged(tmp
 
 
 def test_a_column_some_files_lack_is_null_there_and_columns_limit_what_is_read(tmp_path):
-    batch_write(tmp_path, [_record("old", T0, ["a"], [[1.0]], [0])], {}, name="b1")
-    batch_write(tmp_path, [_record("new", T0 + 5, ["a", "b"], [[2.0, 3.0]], [1])], {}, name="b2")
+    batch_write(LocalFolder(tmp_path), tmp_path, [_record("old", T0, ["a"], [[1.0]], [0])], {}, name="b1")
+    batch_write(LocalFolder(tmp_path), tmp_path, [_record("new", T0 + 5, ["a", "b"], [[2.0, 3.0]], [1])], {}, name="b2")
     window = (datetime(2026, 3, 1, 9), datetime(2026, 3, 1, 10))
 
-    both = frame_read(tmp_path, 1, *window)
-    only_a = frame_read(tmp_path, 1, *window, columns=["a"])
+    both = frame_read(LocalFolder(tmp_path), 1, *window)
+    only_a = frame_read(LocalFolder(tmp_path), 1, *window, columns=["a"])
 
     assert both["a"].tolist() == [1.0, 2.0]
     assert pd.isna(both["b"].iloc[0]) and both["b"].iloc[1] == 3.0
     assert "b" not in only_a and only_a["a"].tolist() == [1.0, 2.0]
-    assert frame_read(tmp_path, 1, *window, limit=1)["request_id"].tolist() == ["old"]
+    assert frame_read(LocalFolder(tmp_path), 1, *window, limit=1)["request_id"].tolist() == ["old"]
 
 
 def test_writing_a_batch_again_under_its_name_replaces_it_and_hours_get_their_own_folders(tmp_path):
     hour_later = T0 + 3600 * 1_000_000
     records = [_record("x", T0, ["a"], [[1.0]], [0]), _record("y", hour_later, ["a"], [[2.0]], [1])]
-    batch_write(tmp_path, records, {}, name="b1")
-    batch_write(tmp_path, records, {}, name="b1")  # a drainer that crashed before acknowledging
+    batch_write(LocalFolder(tmp_path), tmp_path, records, {}, name="b1")
+    batch_write(LocalFolder(tmp_path), tmp_path, records, {}, name="b1")  # a drainer that crashed before acknowledging
 
     folders = sorted(p.name for p in (tmp_path / "predictions" / "1").iterdir())
     assert folders == ["2026-03-01T09", "2026-03-01T10"]
-    frame = frame_read(tmp_path, 1, datetime(2026, 3, 1), datetime(2026, 3, 2))
+    frame = frame_read(LocalFolder(tmp_path), 1, datetime(2026, 3, 1), datetime(2026, 3, 2))
     assert frame["request_id"].tolist() == ["x", "y"]
-    assert frame_read(tmp_path, 2, datetime(2026, 3, 1), datetime(2026, 3, 2)).empty
+    assert frame_read(LocalFolder(tmp_path), 2, datetime(2026, 3, 1), datetime(2026, 3, 2)).empty

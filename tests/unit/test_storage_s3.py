@@ -193,3 +193,20 @@ def test_a_verified_file_is_fetched_into_the_cache_and_a_damaged_copy_is_replace
     assert reader.fetch_verified(stored.sha256, TABLE).read_bytes() == data
     with pytest.raises(ArtifactError, match="signature"):
         reader.fetch_verified(stored.sha256, OBJECT)  # signed as a table, not an object
+
+
+@pytest.mark.parametrize("backend", ["bucket", "folder"])
+def test_both_backends_list_the_keys_under_a_prefix_and_no_file_being_written(backend, bucket, tmp_path):
+    from pipelines.execution.storage import LocalFolder
+
+    objects = bucket if backend == "bucket" else LocalFolder(tmp_path / "root")
+    for key in ("predictions/7/2026-01-01T10/a.parquet", "predictions/7/2026-01-01T11/b.parquet",
+                "predictions/70/2026-01-01T10/c.parquet", "ab/" + "a" * 64):
+        objects.put_bytes(key, b"x")
+    if backend == "folder":
+        (tmp_path / "root" / "predictions" / "7" / "2026-01-01T10" / ".tmp-half").write_bytes(b"")
+
+    assert objects.list("predictions/7/") == ["predictions/7/2026-01-01T10/a.parquet",
+                                              "predictions/7/2026-01-01T11/b.parquet"]
+    assert objects.list("predictions/7/2026-01-01T11/") == ["predictions/7/2026-01-01T11/b.parquet"]
+    assert objects.list("predictions/8/") == []
