@@ -275,7 +275,7 @@ def dataset_bias(
     report = {
         "label": label,
         "label_rate_means": meaning,
-        "positive_label": positive,
+        "positive_label": None if positive is None else _key(positive),
         "rows": int(len(table)),
         "sensitive_columns": list(sensitive_columns),
         "confidence": confidence,
