@@ -74,15 +74,23 @@ def _positive_output(model: Any) -> tuple[Any, str]:
     raise BlockError(f"{type(final).__name__} cannot predict")
 
 
-def importances_list(names: Sequence[str], importance: np.ndarray, std: np.ndarray) -> list[dict[str, Any]]:
+def importances_list(
+    names: Sequence[str], importance: np.ndarray, std: np.ndarray
+) -> list[dict[str, Any]]:
     order = np.argsort(-np.asarray(importance), kind="stable")
     return [
-        {"feature": str(names[i]), "importance": round(float(importance[i]), 8), "std": round(float(std[i]), 8)}
+        {
+            "feature": str(names[i]),
+            "importance": round(float(importance[i]), 8),
+            "std": round(float(std[i]), 8),
+        }
         for i in order
     ]
 
 
-def importance_chart(importances: list[dict[str, Any]], title: str, axis: str, *, top: int = 20) -> dict[str, Any]:
+def importance_chart(
+    importances: list[dict[str, Any]], title: str, axis: str, *, top: int = 20
+) -> dict[str, Any]:
     """Bars of importance per feature (largest first) with ± std as a rule."""
     frame = pd.DataFrame(importances[:top])
     frame["low"] = frame["importance"] - frame["std"]
@@ -98,12 +106,20 @@ def importance_chart(importances: list[dict[str, Any]], title: str, axis: str, *
                 "encoding": {
                     "y": y,
                     "x": {"field": "importance", "type": "quantitative", "title": axis},
-                    "tooltip": _tooltip(("feature", "nominal"), ("importance", "quantitative"), ("std", "quantitative")),
+                    "tooltip": _tooltip(
+                        ("feature", "nominal"),
+                        ("importance", "quantitative"),
+                        ("std", "quantitative"),
+                    ),
                 },
             },
             {
                 "mark": {"type": "rule", "color": "#111827"},
-                "encoding": {"y": y, "x": {"field": "low", "type": "quantitative"}, "x2": {"field": "high"}},
+                "encoding": {
+                    "y": y,
+                    "x": {"field": "low", "type": "quantitative"},
+                    "x2": {"field": "high"},
+                },
             },
         ],
     )
@@ -128,9 +144,13 @@ def permutation_report(
     rows = _rows(model, table, max_rows, seed)
     truth = y.reset_index(drop=True).iloc[rows.index]
     if truth.isna().any():
-        raise BlockError(f"target column {label!r} has missing values; drop those rows first", param="target")
+        raise BlockError(
+            f"target column {label!r} has missing values; drop those rows first", param="target"
+        )
     result = permutation_importance(model, rows, truth, n_repeats=repeats, random_state=seed)
-    importances = importances_list([str(c) for c in rows.columns], result.importances_mean, result.importances_std)
+    importances = importances_list(
+        [str(c) for c in rows.columns], result.importances_mean, result.importances_std
+    )
     scoring = "accuracy" if is_classifier(_final(model)) else "R²"
     return {
         "method": "permutation",
@@ -138,7 +158,11 @@ def permutation_report(
         "rows": int(len(rows)),
         "repeats": repeats,
         "importances": importances,
-        "charts": [importance_chart(importances, "Permutation importance", f"drop in {scoring} when shuffled")],
+        "charts": [
+            importance_chart(
+                importances, "Permutation importance", f"drop in {scoring} when shuffled"
+            )
+        ],
     }
 
 
@@ -165,7 +189,9 @@ def _transform(model: Any, rows: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     return x, feature_names(model, x.shape[1])
 
 
-def shap_values(model: Any, rows: pd.DataFrame, *, background: int = MAX_BACKGROUND, seed: int = 0) -> dict[str, Any]:
+def shap_values(
+    model: Any, rows: pd.DataFrame, *, background: int = MAX_BACKGROUND, seed: int = 0
+) -> dict[str, Any]:
     """SHAP values of ``rows``: ``values`` (rows × features), ``base`` (expected value),
     ``names``, ``data`` (the explained feature values), ``output`` (what is explained),
     ``exact`` (TreeSHAP) and ``prediction`` (the explained output of each row).
@@ -189,13 +215,20 @@ def shap_values(model: Any, rows: pd.DataFrame, *, background: int = MAX_BACKGRO
             values, base = raw[..., -1], float(expected[-1])
         else:
             values, base = raw, float(expected[0])
+        # What TreeSHAP explains, asked of the whole model on the raw rows.
         if is_classifier(final):
             # Forests explain probabilities; gradient boosting explains log-odds.
             margin = "GradientBoosting" in type(final).__name__
-            prediction = final.decision_function(x) if margin else final.predict_proba(x)[:, -1]
-            output = "log-odds of class " + str(model.classes_[-1]) if margin else f"probability of class {model.classes_[-1]}"
+            prediction = (
+                model.decision_function(rows) if margin else model.predict_proba(rows)[:, -1]
+            )
+            output = (
+                "log-odds of class " + str(model.classes_[-1])
+                if margin
+                else f"probability of class {model.classes_[-1]}"
+            )
         else:
-            prediction, output = final.predict(x), "prediction"
+            prediction, output = model.predict(rows), "prediction"
         return {
             "values": values, "base": base, "names": names, "data": x, "output": output,
             "exact": True, "prediction": np.asarray(prediction, dtype=float).ravel(),
@@ -260,13 +293,20 @@ def sampled_shapley(
 
 
 def shap_report(
-    model: Any, table: pd.DataFrame, *, max_rows: int = 500, background: int = MAX_BACKGROUND, seed: int = 0
+    model: Any,
+    table: pd.DataFrame,
+    *,
+    max_rows: int = 500,
+    background: int = MAX_BACKGROUND,
+    seed: int = 0,
 ) -> dict[str, Any]:
     try:
         rows = _rows(model, table, max_rows, seed)
         rows = rows.astype(float)
     except (TypeError, ValueError) as exc:
-        raise BlockError("explain.shap needs numeric input columns (add the prep steps inside the model)") from exc
+        raise BlockError(
+            "explain.shap needs numeric input columns (add the prep steps inside the model)"
+        ) from exc
     found = shap_values(model, rows, background=background, seed=seed)
     values = found["values"]
     magnitude = np.abs(values)
@@ -276,10 +316,14 @@ def shap_report(
         "output": found["output"],
         "expected_value": found["base"],
         "rows": int(len(found["values"])),
-        "background_rows": None if found["exact"] else int(min(background, MAX_BACKGROUND, len(rows))),
+        "background_rows": None
+        if found["exact"]
+        else int(min(background, MAX_BACKGROUND, len(rows))),
         "importances": importances,
         "charts": [
-            importance_chart(importances, "SHAP importance", f"mean |SHAP value| ({found['output']})"),
+            importance_chart(
+                importances, "SHAP importance", f"mean |SHAP value| ({found['output']})"
+            ),
             _beeswarm(found, [i["feature"] for i in importances[:12]], seed),
         ],
     }
@@ -294,7 +338,9 @@ def _beeswarm(found: dict[str, Any], shown: list[str], seed: int) -> dict[str, A
     scaled = np.where(span > 0, (data - data.min(axis=0)) / np.where(span > 0, span, 1), 0.5)
     frame = pd.DataFrame(
         {
-            "feature": np.repeat(np.array(shown, dtype=object)[None, :], len(values), axis=0).ravel(),
+            "feature": np.repeat(
+                np.array(shown, dtype=object)[None, :], len(values), axis=0
+            ).ravel(),
             "shap": values.ravel(),
             "value": data.ravel(),
             "relative value": scaled.ravel(),
@@ -308,9 +354,20 @@ def _beeswarm(found: dict[str, Any], shown: list[str], seed: int) -> dict[str, A
         mark={"type": "tick", "opacity": 0.6, "tooltip": True},
         encoding={
             "y": {"field": "feature", "type": "nominal", "sort": shown, "title": None},
-            "x": {"field": "shap", "type": "quantitative", "title": f"SHAP value ({found['output']})"},
-            "color": {"field": _field("relative value"), "type": "quantitative", "scale": {"scheme": "blueorange"}, "title": "feature value"},
-            "tooltip": _tooltip(("feature", "nominal"), ("shap", "quantitative"), ("value", "quantitative")),
+            "x": {
+                "field": "shap",
+                "type": "quantitative",
+                "title": f"SHAP value ({found['output']})",
+            },
+            "color": {
+                "field": _field("relative value"),
+                "type": "quantitative",
+                "scale": {"scheme": "blueorange"},
+                "title": "feature value",
+            },
+            "tooltip": _tooltip(
+                ("feature", "nominal"), ("shap", "quantitative"), ("value", "quantitative")
+            ),
         },
     )
 
@@ -341,12 +398,16 @@ def partial_dependence_report(
             + ", ".join(repr(str(c)) for c in rows.columns),
             param="features",
         )
-    numeric = [c for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c]) and rows[c].nunique() > 1]
+    numeric = [
+        c for c in rows.columns if pd.api.types.is_numeric_dtype(rows[c]) and rows[c].nunique() > 1
+    ]
     chosen = list(features) or numeric[:MAX_PD_FEATURES]
     # scikit-learn refuses integer columns (its grid would round); the model reads floats as well.
     rows = rows.astype({c: float for c in chosen if pd.api.types.is_integer_dtype(rows[c])})
     if not chosen:
-        raise BlockError("no numeric column varies in these rows; choose the columns to plot", param="features")
+        raise BlockError(
+            "no numeric column varies in these rows; choose the columns to plot", param="features"
+        )
     if len(chosen) > MAX_PD_FEATURES:
         raise BlockError(f"choose at most {MAX_PD_FEATURES} columns", param="features")
     _, output = _positive_output(model)
@@ -360,7 +421,9 @@ def partial_dependence_report(
         grid = np.asarray(result["grid_values"][0], dtype=float)
         average = np.asarray(result["average"])[-1]
         individual = np.asarray(result["individual"])[-1]
-        shown = individual[rng.choice(len(individual), size=min(ice_lines, len(individual)), replace=False)]
+        shown = individual[
+            rng.choice(len(individual), size=min(ice_lines, len(individual)), replace=False)
+        ]
         curves[column] = {"grid": grid.round(8).tolist(), "average": average.round(8).tolist()}
         names.append(column)
         spread.append(float(np.std(average)))
@@ -377,7 +440,9 @@ def partial_dependence_report(
     }
 
 
-def _pd_chart(column: str, grid: np.ndarray, average: np.ndarray, ice: np.ndarray, output: str) -> dict[str, Any]:
+def _pd_chart(
+    column: str, grid: np.ndarray, average: np.ndarray, ice: np.ndarray, output: str
+) -> dict[str, Any]:
     lines = pd.DataFrame(
         {
             "x": np.tile(grid, len(ice)),
@@ -393,7 +458,14 @@ def _pd_chart(column: str, grid: np.ndarray, average: np.ndarray, ice: np.ndarra
         f"thin lines: {len(ice)} rows (ICE); thick line: their average",
         records(lines.round(6)),
         layer=[
-            {"mark": {"type": "line", "color": "#9ca3af", "opacity": 0.35, "strokeWidth": 1}, "encoding": {"x": x, "y": y, "detail": {"field": "line", "type": "nominal"}}},
-            {"data": {"values": records(mean.round(6))}, "mark": {"type": "line", "color": "#dc2626", "strokeWidth": 3, "tooltip": True}, "encoding": {"x": x, "y": y}},
+            {
+                "mark": {"type": "line", "color": "#9ca3af", "opacity": 0.35, "strokeWidth": 1},
+                "encoding": {"x": x, "y": y, "detail": {"field": "line", "type": "nominal"}},
+            },
+            {
+                "data": {"values": records(mean.round(6))},
+                "mark": {"type": "line", "color": "#dc2626", "strokeWidth": 3, "tooltip": True},
+                "encoding": {"x": x, "y": y},
+            },
         ],
     )

@@ -28,7 +28,13 @@ from .charts import _tooltip, base_spec, records
 from .training import model_features, model_target, split_target
 
 SMALL_GROUP = 100
-CLASSIFICATION_METRICS = ("accuracy", "selection_rate", "true_positive_rate", "false_positive_rate", "precision")
+CLASSIFICATION_METRICS = (
+    "accuracy",
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "precision",
+)
 PROXY_SAMPLE = 20_000
 # Regression bootstrap: indices drawn this many values at a time (bounded memory).
 CHUNK_VALUES = 4_000_000
@@ -62,7 +68,9 @@ def _check_column(table: pd.DataFrame, column: Any, param: str) -> None:
 def _groups(series: pd.Series, param: str) -> tuple[np.ndarray, list[str]]:
     """Integer codes per row and the group names; missing values form their own group."""
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=False)
-    names = [_key(u) if not (isinstance(u, float) and np.isnan(u)) else "(missing)" for u in uniques]
+    names = [
+        _key(u) if not (isinstance(u, float) and np.isnan(u)) else "(missing)" for u in uniques
+    ]
     if len(names) < 2:
         raise BlockError(
             f"column {series.name!r} has a single value ({names[0] if names else 'none'}): "
@@ -142,14 +150,18 @@ def _group_means_bootstrap(
         stop = min(resamples, start + per_chunk)
         idx = rng.integers(0, n, size=(stop - start, n))
         offsets = (np.arange(stop - start)[:, None] * n_groups + codes[idx]).ravel()
-        sums = np.bincount(offsets, weights=values[idx].ravel(), minlength=(stop - start) * n_groups)
+        sums = np.bincount(
+            offsets, weights=values[idx].ravel(), minlength=(stop - start) * n_groups
+        )
         counts = np.bincount(offsets, minlength=(stop - start) * n_groups)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start:stop] = (sums / counts).reshape(stop - start, n_groups)
     return out
 
 
-def _proxies(table: pd.DataFrame, column: str, label: str, top: int, seed: int) -> list[dict[str, Any]]:
+def _proxies(
+    table: pd.DataFrame, column: str, label: str, top: int, seed: int
+) -> list[dict[str, Any]]:
     """The columns sharing the most information with ``column`` (mutual information, in nats)."""
     from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 
@@ -165,16 +177,22 @@ def _proxies(table: pd.DataFrame, column: str, label: str, top: int, seed: int) 
     for c in others:
         series = frame[c]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-            encoded[c] = series.fillna(series.median() if series.notna().any() else 0).to_numpy(dtype=float)
+            encoded[c] = series.fillna(series.median() if series.notna().any() else 0).to_numpy(
+                dtype=float
+            )
             discrete.append(False)
         else:
             encoded[c] = pd.factorize(series, use_na_sentinel=False)[0].astype(float)
             discrete.append(True)
     x = np.column_stack([encoded[c] for c in others])
     target = frame[column]
-    sensitive_is_numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target)
+    sensitive_is_numeric = pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(
+        target
+    )
     if sensitive_is_numeric and target.nunique() > 20:
-        scores = mutual_info_regression(x, target.to_numpy(dtype=float), discrete_features=discrete, random_state=seed)
+        scores = mutual_info_regression(
+            x, target.to_numpy(dtype=float), discrete_features=discrete, random_state=seed
+        )
     else:
         codes = pd.factorize(target)[0]
         scores = mutual_info_classif(x, codes, discrete_features=discrete, random_state=seed)
@@ -224,7 +242,9 @@ def _one_column_bias(
         "proxies": _proxies(table, column, label, top_proxies, seed),
     }
     if resamples:
-        draws = _group_means_bootstrap(values, codes, n_groups, resamples, np.random.default_rng(seed))
+        draws = _group_means_bootstrap(
+            values, codes, n_groups, resamples, np.random.default_rng(seed)
+        )
         diff_draws, ratio_draws = _spread(draws)
         for i, name in enumerate(names):
             by_group[name]["label_rate_ci"] = _interval(draws[:, i], confidence)
@@ -286,7 +306,10 @@ def dataset_bias(
         "warnings": [w for c in columns.values() for w in c["warnings"]],
         "columns": columns,
     }
-    report["charts"] = [_rate_chart(c, "label_rate", f"Label rate ({meaning}) by {name}") for name, c in columns.items()]
+    report["charts"] = [
+        _rate_chart(c, "label_rate", f"Label rate ({meaning}) by {name}")
+        for name, c in columns.items()
+    ]
     report["charts"] += [_proxy_chart(c) for c in columns.values() if c["proxies"]]
     return report
 
@@ -380,17 +403,30 @@ def classification_fairness(
         "task": "classification",
         "overall": {m: _float(frame.overall[m]) for m in CLASSIFICATION_METRICS},
         "by_group": by_group,
-        "demographic_parity_difference": _float(demographic_parity_difference(y_true, y_pred, sensitive_features=groups)),
-        "demographic_parity_ratio": _float(demographic_parity_ratio(y_true, y_pred, sensitive_features=groups)),
-        "equalized_odds_difference": _float(equalized_odds_difference(y_true, y_pred, sensitive_features=groups)),
+        "demographic_parity_difference": _float(
+            demographic_parity_difference(y_true, y_pred, sensitive_features=groups)
+        ),
+        "demographic_parity_ratio": _float(
+            demographic_parity_ratio(y_true, y_pred, sensitive_features=groups)
+        ),
+        "equalized_odds_difference": _float(
+            equalized_odds_difference(y_true, y_pred, sensitive_features=groups)
+        ),
     }
     if resamples:
-        cells = np.bincount(codes * 4 + 2 * y_true.astype(np.int64) + y_pred.astype(np.int64), minlength=4 * len(names))
+        cells = np.bincount(
+            codes * 4 + 2 * y_true.astype(np.int64) + y_pred.astype(np.int64),
+            minlength=4 * len(names),
+        )
         rng = np.random.default_rng(seed)
-        draws = rng.multinomial(len(codes), cells / cells.sum(), size=resamples).reshape(resamples, len(names), 2, 2)
+        draws = rng.multinomial(len(codes), cells / cells.sum(), size=resamples).reshape(
+            resamples, len(names), 2, 2
+        )
         metrics = _confusion_metrics(draws)
         for i, name in enumerate(names):
-            by_group[name]["ci"] = {m: _interval(metrics[m][:, i], confidence) for m in CLASSIFICATION_METRICS}
+            by_group[name]["ci"] = {
+                m: _interval(metrics[m][:, i], confidence) for m in CLASSIFICATION_METRICS
+            }
         report["ci"] = {k: _interval(v, confidence) for k, v in _aggregates(metrics).items()}
     return report
 
@@ -413,10 +449,16 @@ def regression_fairness(
 
     codes, names = _groups(sensitive, "sensitive_column")
     groups = np.asarray(names, dtype=object)[codes]
-    frame = MetricFrame(metrics={"mae": mean_absolute_error}, y_true=y_true, y_pred=y_pred, sensitive_features=groups)
+    frame = MetricFrame(
+        metrics={"mae": mean_absolute_error},
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=groups,
+    )
     counts = np.bincount(codes, minlength=len(names))
     by_group = {
-        name: {"count": int(counts[i]), "mae": _float(frame.by_group.loc[name, "mae"])} for i, name in enumerate(names)
+        name: {"count": int(counts[i]), "mae": _float(frame.by_group.loc[name, "mae"])}
+        for i, name in enumerate(names)
     }
     difference, ratio = _spread(np.array([by_group[n]["mae"] for n in names], dtype=float))
     report: dict[str, Any] = {
@@ -431,7 +473,9 @@ def regression_fairness(
     }
     if resamples:
         errors = np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float))
-        draws = _group_means_bootstrap(errors, codes, len(names), resamples, np.random.default_rng(seed))
+        draws = _group_means_bootstrap(
+            errors, codes, len(names), resamples, np.random.default_rng(seed)
+        )
         for i, name in enumerate(names):
             by_group[name]["ci"] = {"mae": _interval(draws[:, i], confidence)}
         diff_draws, _ = _spread(draws)
@@ -460,7 +504,9 @@ def fairness_report(
     if len(table) == 0:
         raise BlockError("the table has no rows to evaluate on")
     if y.isna().any():
-        raise BlockError(f"target column {label!r} has missing values; drop those rows first", param="target")
+        raise BlockError(
+            f"target column {label!r} has missing values; drop those rows first", param="target"
+        )
     features = model_features(model, table)
     final = model[-1] if hasattr(model, "steps") else model
     predicted = model.predict(features)
@@ -469,15 +515,22 @@ def fairness_report(
     if is_classifier(final):
         positive = _binary_classifier(model)
         report = classification_fairness(
-            (y == positive).to_numpy(dtype=np.int64), (predicted == positive).astype(np.int64), sensitive, **common
+            (y == positive).to_numpy(dtype=np.int64),
+            (predicted == positive).astype(np.int64),
+            sensitive,
+            **common,
         )
         report["positive_label"] = _key(positive)
         metrics = ("selection_rate", "true_positive_rate", "false_positive_rate")
     elif is_regressor(final):
-        report = regression_fairness(y.to_numpy(dtype=float), np.asarray(predicted, dtype=float), sensitive, **common)
+        report = regression_fairness(
+            y.to_numpy(dtype=float), np.asarray(predicted, dtype=float), sensitive, **common
+        )
         metrics = ("mae",)
     else:
-        raise BlockError(f"{type(final).__name__} is neither a classifier nor a regressor; rai.fairness needs one")
+        raise BlockError(
+            f"{type(final).__name__} is neither a classifier nor a regressor; rai.fairness needs one"
+        )
     counts = np.array([g["count"] for g in report["by_group"].values()])
     report.update(
         sensitive_column=sensitive_column,
@@ -487,9 +540,13 @@ def fairness_report(
         resamples=resamples,
         warnings=_warnings_for(list(report["by_group"]), counts, sensitive_column),
     )
-    headline = "demographic_parity_ratio" if report["task"] == "classification" else "mae_difference"
+    headline = (
+        "demographic_parity_ratio" if report["task"] == "classification" else "mae_difference"
+    )
     report["headline"] = {"name": headline, "value": report[headline]}
-    report["charts"] = [_rate_chart(report, m, f"{m.replace('_', ' ')} by {sensitive_column}") for m in metrics]
+    report["charts"] = [
+        _rate_chart(report, m, f"{m.replace('_', ' ')} by {sensitive_column}") for m in metrics
+    ]
     return report
 
 
@@ -501,15 +558,34 @@ def _rate_chart(report: dict[str, Any], metric: str, title: str) -> dict[str, An
     rows = []
     for group, values in report["by_group"].items():
         ci = values.get(f"{metric}_ci") or (values.get("ci") or {}).get(metric) or [None, None]
-        rows.append({"group": group, "value": values.get(metric), "low": ci[0], "high": ci[1], "count": values.get("count")})
+        rows.append(
+            {
+                "group": group,
+                "value": values.get(metric),
+                "low": ci[0],
+                "high": ci[1],
+                "count": values.get("count"),
+            }
+        )
     frame = pd.DataFrame(rows)
     layers: list[dict[str, Any]] = [
         {
             "mark": {"type": "bar", "tooltip": True, "color": "#2563eb"},
             "encoding": {
-                "x": {"field": "group", "type": "nominal", "sort": None, "title": str(report.get("column") or report.get("sensitive_column") or "group")},
+                "x": {
+                    "field": "group",
+                    "type": "nominal",
+                    "sort": None,
+                    "title": str(report.get("column") or report.get("sensitive_column") or "group"),
+                },
                 "y": {"field": "value", "type": "quantitative", "title": metric.replace("_", " ")},
-                "tooltip": _tooltip(("group", "nominal"), ("value", "quantitative"), ("low", "quantitative"), ("high", "quantitative"), ("count", "quantitative")),
+                "tooltip": _tooltip(
+                    ("group", "nominal"),
+                    ("value", "quantitative"),
+                    ("low", "quantitative"),
+                    ("high", "quantitative"),
+                    ("count", "quantitative"),
+                ),
             },
         }
     ]
@@ -525,7 +601,9 @@ def _rate_chart(report: dict[str, Any], metric: str, title: str) -> dict[str, An
             }
         )
     shown = "with its bootstrap interval" if len(layers) > 1 else "without intervals"
-    return base_spec(title, f"{metric.replace('_', ' ')} of each group {shown}", records(frame), layer=layers)
+    return base_spec(
+        title, f"{metric.replace('_', ' ')} of each group {shown}", records(frame), layer=layers
+    )
 
 
 def _proxy_chart(column_report: dict[str, Any]) -> dict[str, Any]:
@@ -538,6 +616,10 @@ def _proxy_chart(column_report: dict[str, Any]) -> dict[str, Any]:
         mark={"type": "bar", "tooltip": True, "color": "#d97706"},
         encoding={
             "y": {"field": "feature", "type": "nominal", "sort": None, "title": None},
-            "x": {"field": "mutual_information", "type": "quantitative", "title": "mutual information (nats)"},
+            "x": {
+                "field": "mutual_information",
+                "type": "quantitative",
+                "title": "mutual information (nats)",
+            },
         },
     )

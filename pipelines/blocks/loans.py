@@ -32,7 +32,9 @@ COLUMNS = (
 )
 
 
-def loans_probabilities(rows: int = LOANS_ROWS, seed: int = LOANS_SEED) -> tuple[pd.DataFrame, np.ndarray]:
+def loans_probabilities(
+    rows: int = LOANS_ROWS, seed: int = LOANS_SEED
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The features and each row's true approval probability (what ``target`` is drawn from)."""
     rng = np.random.default_rng(seed)
     group = (rng.uniform(size=rows) < GROUP_SHARE).astype(int)

@@ -20,6 +20,7 @@ endpoint asks for it); do not list it in ``model.train``'s ``exclude``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -51,7 +52,9 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
 
     def _split(self, x: Any) -> tuple[pd.DataFrame, pd.Series]:
         if not isinstance(x, pd.DataFrame):
-            raise BlockError("rai.mitigate must be the first step: it reads the sensitive column by name")
+            raise BlockError(
+                "rai.mitigate must be the first step: it reads the sensitive column by name"
+            )
         if self.sensitive_column not in x.columns:
             shown = ", ".join(repr(str(c)) for c in x.columns[:20])
             raise BlockError(
@@ -73,21 +76,33 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         y = pd.Series(np.asarray(y))
         self.classes_ = np.array(sorted(pd.unique(y)))
         if len(self.classes_) != 2:
-            raise BlockError(f"rai.mitigate needs a binary label; this one has {len(self.classes_)} classes")
+            raise BlockError(
+                f"rai.mitigate needs a binary label; this one has {len(self.classes_)} classes"
+            )
         binary = (y == self.classes_[1]).astype(int).to_numpy()
         inner = make_pipeline(self.steps)
         groups = sensitive.astype(str).to_numpy()
         if self.method == "threshold":
             fitted = ThresholdOptimizer(
-                estimator=inner, constraints=self.constraint, predict_method="predict_proba", prefit=False
+                estimator=inner,
+                constraints=self.constraint,
+                predict_method="predict_proba",
+                prefit=False,
             )
             fitted.fit(features, binary, sensitive_features=groups)
         else:
-            moment = DemographicParity() if self.constraint == "demographic_parity" else EqualizedOdds()
+            moment = (
+                DemographicParity() if self.constraint == "demographic_parity" else EqualizedOdds()
+            )
             last = inner.steps[-1][0]
-            fitted = ExponentiatedGradient(inner, moment, sample_weight_name=f"{last}__sample_weight")
+            fitted = ExponentiatedGradient(
+                inner, moment, sample_weight_name=f"{last}__sample_weight"
+            )
             try:
-                fitted.fit(features, binary, sensitive_features=groups)
+                with warnings.catch_warnings():
+                    # fairlearn's own bookkeeping, not the user's data: keep the step log readable.
+                    warnings.filterwarnings("ignore", module=r"fairlearn\.")
+                    fitted.fit(features, binary, sensitive_features=groups)
             except TypeError as exc:
                 raise BlockError(
                     f"{type(inner[-1]).__name__} cannot weight its training rows, which the "
@@ -101,7 +116,9 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
         features, sensitive = self._split(x)
         if self.method == "threshold":
-            pmf = self.mitigator_._pmf_predict(features, sensitive_features=sensitive.astype(str).to_numpy())
+            pmf = self.mitigator_._pmf_predict(
+                features, sensitive_features=sensitive.astype(str).to_numpy()
+            )
         else:
             pmf = self.mitigator_._pmf_predict(features)
         return np.asarray(pmf, dtype=float)

@@ -27,7 +27,11 @@ CATEGORY = "Responsible AI"
 REPORT_PORT = "report"
 MODEL_AND_TABLE = (
     Port(MODEL, MODEL, description="the trained model"),
-    Port(TABLE, TABLE, description="labelled rows, with the sensitive column even if the model was trained without it"),
+    Port(
+        TABLE,
+        TABLE,
+        description="labelled rows, with the sensitive column even if the model was trained without it",
+    ),
 )
 
 SEED = {
@@ -81,7 +85,9 @@ def _run_dataset_bias(ctx: StepContext, inputs: Inputs, params: Params) -> dict[
 
     columns = _required(params, "sensitive_columns", "at least one sensitive column")
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-        raise BlockError("sensitive_columns must be a list of column names", param="sensitive_columns")
+        raise BlockError(
+            "sensitive_columns must be a list of column names", param="sensitive_columns"
+        )
     report = dataset_bias(
         inputs[TABLE],
         columns,
@@ -158,7 +164,9 @@ def _run_fairness(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str,
         seed=params.get("seed", 0),
     )
     headline = report["headline"]
-    ctx.log(f"{headline['name']} = {headline['value']} over {len(report['by_group'])} groups of {column!r}")
+    ctx.log(
+        f"{headline['name']} = {headline['value']} over {len(report['by_group'])} groups of {column!r}"
+    )
     for warning in report["warnings"]:
         ctx.log(warning)
     return {REPORT_PORT: report}
@@ -222,7 +230,11 @@ RAI_MITIGATE = Block(
     "constraint: fairlearn's ExponentiatedGradient reduction, or a ThresholdOptimizer that picks a "
     "threshold per group. Keep the sensitive column in the training table: it is used as the groups, "
     "not as a feature.",
-    inputs=(Port(ESTIMATOR, ESTIMATOR, description="the steps to make fairer, ending with a classifier"),),
+    inputs=(
+        Port(
+            ESTIMATOR, ESTIMATOR, description="the steps to make fairer, ending with a classifier"
+        ),
+    ),
     outputs=(Port(ESTIMATOR, ESTIMATOR, description="one step to connect to model.train"),),
     params_schema=_object(
         {
@@ -279,7 +291,9 @@ def _run_permutation(ctx: StepContext, inputs: Inputs, params: Params) -> dict[s
         seed=params.get("seed", 0),
     )
     top = report["importances"][0]
-    ctx.log(f"most important: {top['feature']} ({top['importance']:.4g} ± {top['std']:.3g}) on {report['rows']} rows")
+    ctx.log(
+        f"most important: {top['feature']} ({top['importance']:.4g} ± {top['std']:.3g}) on {report['rows']} rows"
+    )
     return {REPORT_PORT: report}
 
 
@@ -337,8 +351,13 @@ EXPLAIN_SHAP = Block(
     outputs=_report("explanation", "mean |SHAP| by feature and the values of a sample of rows"),
     params_schema=_object(
         {
-            "max_rows": {**MAX_ROWS, "maximum": 5000, "default": 500, "description": "Rows to explain "
-                         "(a random sample); other than tree models, at most 100."},
+            "max_rows": {
+                **MAX_ROWS,
+                "maximum": 5000,
+                "default": 500,
+                "description": "Rows to explain "
+                "(a random sample); other than tree models, at most 100.",
+            },
             "background": {
                 "type": "integer",
                 "minimum": 10,
