@@ -303,6 +303,7 @@ def dataset_bias(
         "by_group": first["by_group"],
         "label_rate_difference": first["label_rate_difference"],
         "label_rate_ratio": first["label_rate_ratio"],
+        **({"ci": first["ci"]} if "ci" in first else {}),
         "warnings": [w for c in columns.values() for w in c["warnings"]],
         "columns": columns,
     }
