@@ -300,13 +300,16 @@ def shap_report(
     background: int = MAX_BACKGROUND,
     seed: int = 0,
 ) -> dict[str, Any]:
-    try:
-        rows = _rows(model, table, max_rows, seed)
+    rows = _rows(model, table, max_rows, seed)
+    if not is_tree_model(model):
+        # Sampled Shapley values mix rows column by column: the input columns must be numbers.
+        text = [str(c) for c in rows.columns if not pd.api.types.is_numeric_dtype(rows[c])]
+        if text:
+            raise BlockError(
+                f"explain.shap mixes rows column by column for {type(_final(model)).__name__}, and "
+                f"column {text[0]!r} is not numeric; use explain.permutation_importance, or a tree model"
+            )
         rows = rows.astype(float)
-    except (TypeError, ValueError) as exc:
-        raise BlockError(
-            "explain.shap needs numeric input columns (add the prep steps inside the model)"
-        ) from exc
     found = shap_values(model, rows, background=background, seed=seed)
     values = found["values"]
     magnitude = np.abs(values)

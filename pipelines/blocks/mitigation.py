@@ -83,6 +83,12 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         inner = make_pipeline(self.steps)
         groups = sensitive.astype(str).to_numpy()
         if self.method == "threshold":
+            if not hasattr(inner, "predict_proba"):
+                raise BlockError(
+                    f"the threshold method needs class probabilities and {type(inner[-1]).__name__} "
+                    "has no predict_proba; use method 'reductions' or another classifier",
+                    param="method",
+                )
             fitted = ThresholdOptimizer(
                 estimator=inner,
                 constraints=self.constraint,

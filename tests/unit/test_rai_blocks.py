@@ -499,3 +499,24 @@ def test_the_run_page_renderer_shows_a_fairness_report_with_groups_intervals_and
     assert [row["group"] for row in shown.data["groups"]] == ["0", "1"]
     assert "selection_rate" in shown.data["metrics"]
     assert len(shown.data["charts"]) == 3
+
+
+def test_tree_shap_explains_the_transformed_features_of_a_mixed_table_by_their_names():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from pipelines.demo_data import churn_table
+
+    table = churn_table(rows=600)
+    prep = run("prep.auto", {})["estimator"]
+    model = train([*prep, ("boost", HistGradientBoostingClassifier(max_iter=30))], table, "churned")
+    rows = model_features(model, table).head(30)
+
+    found = shap_values(model, rows)
+
+    assert found["exact"] and any(n.startswith("onehot__plan_") for n in found["names"])
+    assert np.allclose(found["values"].sum(axis=1), found["prediction"] - found["base"], atol=1e-9)
+    assert found["output"].startswith("log-odds")
+
+    other = train([*prep, ("logreg", LogisticRegression(max_iter=2000))], table, "churned")
+    with pytest.raises(BlockError, match="column 'city' is not numeric"):
+        run("explain.shap", {"model": other, "table": table})
