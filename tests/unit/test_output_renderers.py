@@ -21,17 +21,17 @@ def renderers(monkeypatch):
 
 
 def test_a_new_output_kind_needs_one_registration(renderers):
-    summary = {"outputs": {"watch": {"type": "report", "kind": "drift", "by_feature": {"a": 1}}}}
+    summary = {"outputs": {"cohorts": {"type": "report", "kind": "survival", "by_cohort": {"a": 1}}}}
     before = render_step_outputs(summary)[0]
 
-    @renderer("drift", "pages/outputs/drift.html")
-    def drift_view(values):
-        return {"features": sorted(values["by_feature"])}
+    @renderer("survival", "pages/outputs/survival.html")
+    def survival_view(values):
+        return {"cohorts": sorted(values["by_cohort"])}
 
     after = render_step_outputs(summary)[0]
 
     assert before.template == "pages/outputs/json.html"  # shown, generically, before
-    assert (after.kind, after.template, after.data) == ("drift", "pages/outputs/drift.html", {"features": ["a"]})
+    assert (after.kind, after.template, after.data) == ("survival", "pages/outputs/survival.html", {"cohorts": ["a"]})
 
 
 def test_every_kind_a_port_type_implies_has_a_renderer_with_a_template_on_disk():

@@ -11,17 +11,17 @@ const render = (summary: unknown) =>
 
 describe("output renderers", () => {
   afterEach(() => {
-    delete renderers.drift;
+    delete renderers.survival;
   });
 
   it("needs one registration for a new kind of output", () => {
-    const summary = { outputs: { watch: { type: "report", kind: "drift", population_stability_index: 0.12 } } };
-    expect(render(summary)).toContain("population stability index"); // shown generically before
+    const summary = { outputs: { cohorts: { type: "report", kind: "survival", median_survival_days: 12 } } };
+    expect(render(summary)).toContain("median survival days"); // shown generically before
 
-    renderers.drift = ({ values }: OutputProps) =>
-      createElement("p", { className: "drift" }, `psi ${String(values.population_stability_index)}`);
+    renderers.survival = ({ values }: OutputProps) =>
+      createElement("p", { className: "survival" }, `median ${String(values.median_survival_days)}`);
 
-    expect(render(summary)).toBe('<p class="drift">psi 0.12</p>');
+    expect(render(summary)).toBe('<p class="survival">median 12</p>');
   });
 
   it("has a renderer for every kind a port type implies, and for tuning reports", () => {
