@@ -120,6 +120,64 @@ def churn_graph(dataset: str) -> dict:
     )
 
 
+def loans_graph() -> dict:
+    """loans → bias report of the data; a plain and a mitigated logistic regression side by
+    side, each with its fairness report; explanations of the plain one.
+
+    The plain model is trained without ``group`` (``exclude``), yet its fairness report reads
+    the column from the test table and still finds the bias (zip_score is a proxy). The
+    mitigated one keeps ``group`` as the constraint's groups, not as a feature.
+    """
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", at=(0, 0), name="loans")
+        .node("data_bias", "rai.dataset_bias", at=(0, 160), sensitive_columns=["group"], label="target")
+        .node("split", "data.split", at=(260, 0), test_size=0.3, stratify_column="target", seed=0)
+        .node("scale", "sklearn.preprocessing.StandardScaler", at=(0, 320))
+        .node("logreg", "sklearn.linear_model.LogisticRegression", at=(0, 460), max_iter=1000)
+        .node("train", "model.train", at=(520, 160), target="target", exclude=["group"])
+        .node("evaluate", "model.evaluate", at=(780, 0))
+        .node("fairness", "rai.fairness", at=(780, 160), sensitive_column="group")
+        .node("importance", "explain.permutation_importance", at=(780, 320))
+        .node("shap", "explain.shap", at=(780, 480), max_rows=100)
+        .node("scale_fair", "sklearn.preprocessing.StandardScaler", at=(260, 620))
+        .node("logreg_fair", "sklearn.linear_model.LogisticRegression", at=(260, 760), max_iter=1000)
+        .node(
+            "mitigate",
+            "rai.mitigate",
+            at=(520, 700),
+            sensitive_column="group",
+            method="reductions",
+            constraint="demographic_parity",
+        )
+        .node("train_fair", "model.train", at=(780, 640), target="target")
+        .node("evaluate_fair", "model.evaluate", at=(1040, 560))
+        .node("fairness_fair", "rai.fairness", at=(1040, 720), sensitive_column="group")
+        .edge("load.table", "data_bias.table")
+        .edge("load.table", "split.table")
+        .edge("scale.estimator", "logreg.estimator")
+        .edge("logreg.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .edge("train.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+        .edge("train.model", "fairness.model")
+        .edge("split.test", "fairness.table")
+        .edge("train.model", "importance.model")
+        .edge("split.test", "importance.table")
+        .edge("train.model", "shap.model")
+        .edge("split.test", "shap.table")
+        .edge("scale_fair.estimator", "logreg_fair.estimator")
+        .edge("logreg_fair.estimator", "mitigate.estimator")
+        .edge("mitigate.estimator", "train_fair.estimator")
+        .edge("split.train", "train_fair.table")
+        .edge("train_fair.model", "evaluate_fair.model")
+        .edge("split.test", "evaluate_fair.table")
+        .edge("train_fair.model", "fairness_fair.model")
+        .edge("split.test", "fairness_fair.table")
+        .build()
+    )
+
+
 CHURN_DEMO = {
     "name": "Customer churn — auto-prep + gradient boosting",
     "description": "A mixed-type table as people upload it (numbers, city and plan as text, blanks, "
@@ -151,5 +209,12 @@ DEMO_PIPELINES = [
         "name": "Breast cancer — tuned logistic regression",
         "description": "Grid search over C with 5-fold cross-validation; the trials spread over all workers and the best model is evaluated on the test split.",
         "graph": tuned_breast_cancer_graph,
+    },
+    {
+        "name": "Loans — bias reports and a fairer model",
+        "description": "Responsible AI on the synthetic loans table: the data's label rates by group, "
+        "a logistic regression trained without 'group' next to one trained under a demographic parity "
+        "constraint (fairlearn ExponentiatedGradient), the fairness report of each, and explanations.",
+        "graph": loans_graph,
     },
 ]

@@ -14,6 +14,7 @@ from typing import Any
 from .base import CATEGORIES, Block, BlockError, Port, StepContext
 from .core import CORE_BLOCKS
 from .prep import PREP_BLOCKS
+from .rai import RAI_BLOCKS
 from .sklearn_blocks import estimator_blocks
 from .sql_source import DATASET_SQL
 from .table import TABLE_BLOCKS
@@ -70,4 +71,4 @@ class Catalogue:
 @functools.cache
 def catalogue() -> Catalogue:
     """The process-wide catalogue (built on first call)."""
-    return Catalogue([*CORE_BLOCKS, *PREP_BLOCKS, MODEL_TUNE, *TABLE_BLOCKS, DATASET_SQL, *VIZ_BLOCKS, *estimator_blocks()])
+    return Catalogue([*CORE_BLOCKS, *PREP_BLOCKS, MODEL_TUNE, *TABLE_BLOCKS, DATASET_SQL, *VIZ_BLOCKS, *RAI_BLOCKS, *estimator_blocks()])

@@ -31,6 +31,7 @@ CATEGORIES = (
     "Dimensionality reduction",
     "Training",
     "Evaluation",
+    "Responsible AI",
     "Charts",
     "Other estimators",
 )

@@ -28,4 +28,8 @@ BUILTIN_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "diabetes": ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6", "target"),
     "digits": (*(f"pixel_{row}_{col}" for row in range(8) for col in range(8)), "target"),
+    "loans": (
+        "group", "age", "income", "credit_score", "debt_ratio", "years_employed", "loan_amount",
+        "zip_score", "target",
+    ),
 }  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Any
 
 from .base import ESTIMATOR, METRICS, MODEL, TABLE, Block, Port, StepContext
 
-BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "diabetes", "digits")
+BUILTIN_DATASETS = ("iris", "wine", "breast_cancer", "diabetes", "digits", "loans")
 SEED_MAX = 2**32 - 1
 
 Inputs = Mapping[str, Any]
@@ -60,7 +60,8 @@ DATASET_BUILTIN = Block(
     key="dataset.builtin",
     label="Built-in dataset",
     category="Data",
-    description="A small example dataset that ships with scikit-learn; the label is in column 'target'.",
+    description="A small example dataset (scikit-learn's, or the synthetic loans table); "
+    "the label is in column 'target'.",
     inputs=(),
     outputs=(Port(TABLE, TABLE, description="features, then the label in column 'target'"),),
     params_schema=_object(
@@ -71,7 +72,8 @@ DATASET_BUILTIN = Block(
                 "default": "iris",
                 "title": "Dataset",
                 "description": "iris, wine, breast_cancer and digits are classification "
-                "datasets; diabetes is a regression dataset.",
+                "datasets; diabetes is a regression dataset; loans is synthetic loan "
+                "approvals with a sensitive column 'group' and a planted bias against group 1.",
             }
         }
     ),

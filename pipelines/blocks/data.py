@@ -21,6 +21,10 @@ def load_builtin(name: str) -> pd.DataFrame:
             f"unknown dataset {name!r}; choose one of {', '.join(BUILTIN_DATASETS)}",
             param="name",
         )
+    if name == "loans":  # synthetic and seeded, not one of scikit-learn's
+        from .loans import loans_table
+
+        return loans_table()
     bunch = getattr(datasets, f"load_{name}")(as_frame=True)
     table = bunch.frame.copy()
     if TARGET not in table.columns:  # every loader names it "target"; keep the contract

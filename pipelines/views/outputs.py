@@ -200,6 +200,70 @@ def chart_view(spec: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+# Responsible AI reports (pipelines.blocks.rai): the numbers people act on, first.
+RAI_HEADLINES = (
+    "label_rate_difference", "label_rate_ratio",
+    "demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",
+    "mae_difference", "mae_ratio", "expected_value",
+)  # fmt: skip
+RAI_ABOUT = ("method", "output", "scoring", "sensitive_column", "label", "target", "rows", "resamples", "confidence")
+MAX_IMPORTANCES_SHOWN = 20
+
+
+def _interval_text(ci: Any) -> str:
+    if isinstance(ci, list) and len(ci) == 2 and all(isinstance(v, int | float) for v in ci):
+        return f"{ci[0]:.3g} – {ci[1]:.3g}"
+    return ""
+
+
+@renderer("bias", "pages/outputs/rai.html")
+@renderer("fairness", "pages/outputs/rai.html")
+@renderer("explanation", "pages/outputs/rai.html")
+def rai_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """A bias, fairness or explanation report: its parity numbers with their intervals, the
+    metrics by group as a table, warnings, importances and the report's charts."""
+    intervals = report.get("ci") if isinstance(report.get("ci"), Mapping) else {}
+    headlines = [
+        {"name": name, "value": report[name], "ci": _interval_text(intervals.get(name))}
+        for name in RAI_HEADLINES
+        if isinstance(report.get(name), int | float)
+    ]
+    about = [(name, report[name]) for name in RAI_ABOUT if isinstance(report.get(name), str | int | float)]
+    groups = report.get("by_group") if isinstance(report.get("by_group"), Mapping) else {}
+    metrics: list[str] = []
+    for values in groups.values():
+        if isinstance(values, Mapping):
+            metrics += [k for k, v in values.items() if isinstance(v, int | float) and k not in metrics]
+    rows = []
+    for group, values in groups.items():
+        values = values if isinstance(values, Mapping) else {}
+        ci = values.get("ci") if isinstance(values.get("ci"), Mapping) else {}
+        rows.append(
+            {
+                "group": group,
+                "cells": [
+                    {"value": values.get(m), "ci": _interval_text(ci.get(m) or values.get(f"{m}_ci"))}
+                    for m in metrics
+                ],
+            }
+        )
+    importances = [i for i in report.get("importances") or [] if isinstance(i, Mapping)]
+    listed = report.get("charts") if isinstance(report.get("charts"), list) else []
+    charts = [c for c in (chart_view(spec) for spec in listed) if c["has_content"]]
+    warnings = [w for w in report.get("warnings") or [] if isinstance(w, str)]
+    return {
+        "headlines": headlines,
+        "about": about,
+        "metrics": metrics,
+        "groups": rows,
+        "warnings": warnings,
+        "importances": importances[:MAX_IMPORTANCES_SHOWN],
+        "importances_total": len(importances),
+        "charts": charts,
+        "has_content": bool(headlines or rows or importances or charts),
+    }
+
+
 @renderer("report", "pages/outputs/json.html")
 @renderer(FALLBACK_KIND, "pages/outputs/json.html")
 def json_view(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,21 +21,21 @@ def renderers(monkeypatch):
 
 
 def test_a_new_output_kind_needs_one_registration(renderers):
-    summary = {"outputs": {"fair": {"type": "report", "kind": "fairness", "by_group": {"a": 1}}}}
+    summary = {"outputs": {"cohorts": {"type": "report", "kind": "survival", "by_cohort": {"a": 1}}}}
     before = render_step_outputs(summary)[0]
 
-    @renderer("fairness", "pages/outputs/fairness.html")
-    def fairness_view(values):
-        return {"groups": sorted(values["by_group"])}
+    @renderer("survival", "pages/outputs/survival.html")
+    def survival_view(values):
+        return {"cohorts": sorted(values["by_cohort"])}
 
     after = render_step_outputs(summary)[0]
 
     assert before.template == "pages/outputs/json.html"  # shown, generically, before
-    assert (after.kind, after.template, after.data) == ("fairness", "pages/outputs/fairness.html", {"groups": ["a"]})
+    assert (after.kind, after.template, after.data) == ("survival", "pages/outputs/survival.html", {"cohorts": ["a"]})
 
 
 def test_every_kind_a_port_type_implies_has_a_renderer_with_a_template_on_disk():
-    for kind in {*KIND_OF_PORT_TYPE.values(), "tuning", "json"}:
+    for kind in {*KIND_OF_PORT_TYPE.values(), "tuning", "json", "bias", "fairness", "explanation"}:
         assert kind in RENDERERS, kind
         assert (TEMPLATES / RENDERERS[kind].template).is_file(), RENDERERS[kind].template
 

@@ -11,17 +11,17 @@ const render = (summary: unknown) =>
 
 describe("output renderers", () => {
   afterEach(() => {
-    delete renderers.fairness;
+    delete renderers.survival;
   });
 
   it("needs one registration for a new kind of output", () => {
-    const summary = { outputs: { fair: { type: "report", kind: "fairness", demographic_parity_difference: 0.12 } } };
-    expect(render(summary)).toContain("demographic parity difference"); // shown generically before
+    const summary = { outputs: { cohorts: { type: "report", kind: "survival", median_survival_days: 12 } } };
+    expect(render(summary)).toContain("median survival days"); // shown generically before
 
-    renderers.fairness = ({ values }: OutputProps) =>
-      createElement("p", { className: "fairness" }, `gap ${String(values.demographic_parity_difference)}`);
+    renderers.survival = ({ values }: OutputProps) =>
+      createElement("p", { className: "survival" }, `median ${String(values.median_survival_days)}`);
 
-    expect(render(summary)).toBe('<p class="fairness">gap 0.12</p>');
+    expect(render(summary)).toBe('<p class="survival">median 12</p>');
   });
 
   it("has a renderer for every kind a port type implies, and for tuning reports", () => {
@@ -89,5 +89,48 @@ describe("charts", () => {
     expect(html).toContain('data-testid="metrics-charts"');
     expect(html.match(/data-testid="vega-chart"/g)).toHaveLength(1);
     expect(html).not.toContain("not a chart");
+  });
+});
+
+describe("Responsible AI reports", () => {
+  it("draws a fairness report's parity numbers with their intervals and its metrics by group", () => {
+    const html = render({
+      outputs: {
+        report: {
+          type: "report",
+          kind: "fairness",
+          demographic_parity_ratio: 0.71,
+          ci: { demographic_parity_ratio: [0.66, 0.77] },
+          by_group: {
+            "0": { count: 1040, selection_rate: 0.53, ci: { selection_rate: [0.5, 0.56] } },
+            "1": { count: 460, selection_rate: 0.37 },
+          },
+          warnings: ["group '2' of 'group' has 12 row(s), fewer than 100: its rates are uncertain"],
+        },
+      },
+    });
+    expect(html).toContain('data-testid="rai-fairness"');
+    expect(html).toContain("demographic parity ratio");
+    expect(html).toContain("0.660 – 0.770");
+    expect(html).toContain('data-testid="rai-by-group"');
+    expect(html).toContain('title="0.500 – 0.560"');
+    expect(html).toContain("fewer than 100");
+  });
+
+  it("draws an explanation's importances, largest first as stored", () => {
+    const html = render({
+      outputs: {
+        report: {
+          type: "report",
+          kind: "explanation",
+          importances: [
+            { feature: "credit_score", importance: 0.25, std: 0.01 },
+            { feature: "zip_score", importance: 0.02, std: 0.005 },
+          ],
+        },
+      },
+    });
+    expect(html).toContain('data-testid="rai-importances"');
+    expect(html.indexOf("credit_score")).toBeLessThan(html.indexOf("zip_score"));
   });
 });

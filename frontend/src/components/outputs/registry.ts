@@ -7,6 +7,7 @@ import { JsonOutput } from "./JsonOutput";
 import { FALLBACK_KIND } from "./kinds";
 import { MetricsOutput } from "./MetricsOutput";
 import { ObjectOutput } from "./ObjectOutput";
+import { BiasOutput, ExplanationOutput, FairnessOutput } from "./RaiReportOutput";
 import { TableOutput } from "./TableOutput";
 import { TuningOutput } from "./TuningOutput";
 
@@ -19,6 +20,9 @@ export const renderers: Record<string, OutputRenderer> = {
   tuning: TuningOutput,
   chart: ChartOutput,
   report: JsonOutput,
+  bias: BiasOutput,
+  fairness: FairnessOutput,
+  explanation: ExplanationOutput,
   [FALLBACK_KIND]: JsonOutput,
 };
 
