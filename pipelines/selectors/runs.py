@@ -5,7 +5,7 @@ from django.db.models import Count, QuerySet
 from ..access import member_role, require_role, workspace_ids_for
 from ..errors import NotFound
 from ..graph import graph_diff
-from ..models import Role, Run, RunStatus, StepRun
+from ..models import Role, Run, RunStatus, StepRun, StepStatus
 
 
 def run_list(
@@ -87,3 +87,39 @@ def run_compare(*, left: Run, right: Run) -> dict:
         "graph": graph_diff(left.pipeline_version.graph, right.pipeline_version.graph),
         "metrics": metrics,
     }
+
+
+def steps_downstream(steps: dict[str, StepRun], node_id: str) -> set[str]:
+    """Node ids of ``steps`` (by node id) whose inputs come, transitively, from ``node_id``."""
+    children: dict[str, set[str]] = {}
+    for step in steps.values():
+        for ref in (step.inputs or {}).values():
+            if isinstance(ref, list) and ref:
+                children.setdefault(ref[0], set()).add(step.node_id)
+    seen, todo = set(), [node_id]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen
+
+
+def model_fairness_reports(*, run_id: int | None, model_node: str) -> list[tuple[StepRun, dict]]:
+    """The reports of the run's succeeded ``rai.fairness`` steps that judged the model
+    ``model_node`` trained (steps downstream of it), in plan order."""
+    if run_id is None:
+        return []
+    steps = {s.node_id: s for s in StepRun.objects.filter(run_id=run_id).only(
+        "node_id", "inputs", "block_key", "status", "summary", "params", "position", "run_id"
+    )}
+    after = steps_downstream(steps, model_node)
+    out = []
+    for step in sorted(steps.values(), key=lambda s: s.position):
+        if step.block_key != "rai.fairness" or step.status != StepStatus.SUCCEEDED or step.node_id not in after:
+            continue
+        report = ((step.summary or {}).get("outputs") or {}).get("report")
+        if isinstance(report, dict):
+            out.append((step, report))
+    return out
+

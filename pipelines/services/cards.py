@@ -31,6 +31,7 @@ from ..models import (
     StepRun,
     StepStatus,
 )
+from ..selectors.runs import steps_downstream
 from .audit import audit_record
 
 EDITABLE = ("intended_use", "limitations", "ethical_considerations")
@@ -92,22 +93,6 @@ def card_edit(*, user, version: ModelVersion, fields: dict[str, Any]) -> ModelCa
 # --- lineage ----------------------------------------------------------------------
 
 
-def _downstream(steps: dict[str, StepRun], node_id: str) -> set[str]:
-    """Node ids whose inputs come (transitively) from ``node_id``."""
-    children: dict[str, set[str]] = {}
-    for step in steps.values():
-        for ref in (step.inputs or {}).values():
-            if isinstance(ref, list) and ref:
-                children.setdefault(ref[0], set()).add(step.node_id)
-    seen, todo = set(), [node_id]
-    while todo:
-        for child in children.get(todo.pop(), ()):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return seen
-
-
 def _training_data(version: ModelVersion, steps: dict[str, StepRun]) -> dict[str, Any]:
     sources = [s for s in steps.values() if s.block_key.startswith("dataset.") and s.status == StepStatus.SUCCEEDED]
     shas = {((s.outputs or {}).get("table") or {}).get("sha256") for s in sources} - {None}
@@ -144,7 +129,7 @@ def _metrics(version: ModelVersion) -> list[dict[str, Any]]:
 
 def _rai(version: ModelVersion, steps: dict[str, StepRun]) -> tuple[list, list, list, list]:
     """(metrics by group, fairness results, data bias reports, top features) from the run's RAI steps."""
-    after_model = _downstream(steps, version.node_id)
+    after_model = steps_downstream(steps, version.node_id)
     by_group, fairness, bias, features = [], [], [], []
     for step in sorted(steps.values(), key=lambda s: s.position):
         # A block's report is summarised under summary["outputs"]["report"] (rai.* and explain.* blocks).
@@ -164,6 +149,8 @@ def _rai(version: ModelVersion, steps: dict[str, StepRun]) -> tuple[list, list, 
                              **({"ci": summary["ci"]} if "ci" in summary else {})})
             for group, values in (summary.get("by_group") or {}).items():
                 for name, value in (values or {}).items():
+                    if isinstance(value, dict | list):  # a metric's interval, not a metric
+                        continue
                     by_group.append({"type": name, "value": value, "slice": str(group), "source": step.node_id})
         elif step.block_key in EXPLAIN_BLOCKS and summary.get("importances"):
             ranked = sorted(summary["importances"], key=lambda r: -abs(r.get("importance") or 0))

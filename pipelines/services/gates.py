@@ -15,9 +15,9 @@ Decisions:
 - ``latency_p95_ms`` runs in the calling process: 100 one-row predictions of the
   signature's example through the serving code path with the process's cached
   model (``serving.state.model_get``), so it measures what serving does.
-- ``fairness`` reads a fairness report recorded in the version's metrics (a dict
-  holding ``demographic_parity_difference`` …, as ``rai.fairness`` summarises);
-  until those blocks exist it fails with "no fairness report for this version".
+- ``fairness`` reads the report of a ``rai.fairness`` step of the version's run that
+  judged its model (``demographic_parity_difference`` …), or such a dict recorded among
+  its metrics; without one it fails with "no fairness report for this version".
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import ApplicationError
 from ..models import Deployment, ModelAlias, ModelVersion, PredictionLog, RegisteredModel
+from ..selectors.runs import model_fairness_reports
 
 KINDS = ("metric_min", "no_regression", "schema_compatible", "min_rows", "latency_p95_ms", "fairness")
 PARAMS: dict[str, tuple[str, ...]] = {
@@ -74,6 +75,11 @@ def reported_metrics(versions: list[ModelVersion]) -> set[str]:
 
 
 def fairness_report(version: ModelVersion) -> dict | None:
+    """The version's fairness figures: the first ``rai.fairness`` step of its run that judged
+    its model, else a fairness dict recorded among its metrics."""
+    for _step, report in model_fairness_reports(run_id=version.run_id, model_node=version.node_id):
+        if any(k in report for k in FAIRNESS):
+            return report
     for values in (version.metrics or {}).values():
         if isinstance(values, dict) and any(k in values for k in FAIRNESS):
             return values

@@ -47,3 +47,21 @@ def test_the_loans_demo_reports_the_planted_bias_and_a_fairer_model_next_to_the_
     assert html.count('class="block rai-report"') == 5
     assert "demographic_parity_ratio" in html and "label_rate_difference" in html
     assert "data-vega-chart" in html
+
+    # The fairness gate reads each version's own rai.fairness report: the four-fifths
+    # rule blocks the plain model and lets the mitigated one through.
+    for node in ("train", "train_fair"):
+        registered = owner_api.post("/api/models/", {"name": "loans", "run": run["id"], "node": node}, format="json")
+        assert registered.status_code == 201, registered.content
+    gates = owner_api.put(
+        "/api/registered-models/loans/gates/",
+        {"checks": [{"kind": "fairness", "metric": "demographic_parity_ratio", "value": 0.8, "blocking": True}]},
+        format="json",
+    )
+    assert gates.status_code == 200, gates.content
+    refused = owner_api.post("/api/registered-models/loans/versions/1/promote/", {"alias": "champion"}, format="json")
+    assert refused.status_code == 422, refused.content
+    assert [g["kind"] for g in refused.json()["gates"] if not g["passed"]] == ["fairness"]
+    promoted = owner_api.post("/api/registered-models/loans/versions/2/promote/", {"alias": "champion"}, format="json")
+    assert promoted.status_code == 200, promoted.content
+    assert promoted.json()["gates"][0]["passed"] is True
