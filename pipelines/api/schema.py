@@ -134,10 +134,13 @@ class ApiAutoSchema(AutoSchema):
 
 
 def id_query(name: str, *, required: bool = False, description: str = "") -> OpenApiParameter:
-    """A query parameter holding an id, as ``pipelines.inputs.parse_id`` takes it."""
+    """A query parameter holding an id, as ``pipelines.inputs.parse_id`` takes it.
+
+    ``explode=False``: the value is the parameter's own (an object or a list sent there
+    arrives as ``name=a,b`` and is refused), never spread into other parameters."""
     return OpenApiParameter(
         name, {"type": "integer", "minimum": 0, "maximum": MAX_ID}, required=required,
-        description=description,
+        description=description, explode=False,
     )
 
 
