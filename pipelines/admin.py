@@ -118,5 +118,5 @@ class MonitoringWindowAdmin(admin.ModelAdmin):
 
 
 # Registry and deployment admin; alert rules, alerts and retrain policies; aliases,
-# promotions, gate results and traffic; schedules and triggers.
-from . import admin_alerts, admin_automation, admin_delivery, admin_registry  # noqa: E402,F401
+# promotions, gate results and traffic; schedules and triggers; the audit trail.
+from . import admin_alerts, admin_audit, admin_automation, admin_delivery, admin_registry  # noqa: E402,F401

@@ -5254,8 +5254,8 @@ export interface operations {
                 content: {
                     "application/yaml": {
                         name: string;
-                        /** @description the pipeline's version at export */
-                        version?: number;
+                        /** @description the pipeline's version at export (a new pipeline needs none) */
+                        version?: number | null;
                         /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                         graph: {
                             nodes?: ({
@@ -5286,8 +5286,8 @@ export interface operations {
                     };
                     "application/json": {
                         name: string;
-                        /** @description the pipeline's version at export */
-                        version?: number;
+                        /** @description the pipeline's version at export (a new pipeline needs none) */
+                        version?: number | null;
                         /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                         graph: {
                             nodes?: ({
@@ -5360,8 +5360,8 @@ export interface operations {
             content: {
                 "application/yaml": {
                     name: string;
-                    /** @description the pipeline's version at export */
-                    version?: number;
+                    /** @description the pipeline's version at export (a new pipeline needs none) */
+                    version?: number | null;
                     /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                     graph: {
                         nodes?: ({
@@ -5392,8 +5392,8 @@ export interface operations {
                 };
                 "application/json": {
                     name: string;
-                    /** @description the pipeline's version at export */
-                    version?: number;
+                    /** @description the pipeline's version at export (a new pipeline needs none) */
+                    version?: number | null;
                     /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                     graph: {
                         nodes?: ({
@@ -6360,8 +6360,8 @@ export interface operations {
             content: {
                 "application/yaml": {
                     name: string;
-                    /** @description the pipeline's version at export */
-                    version?: number;
+                    /** @description the pipeline's version at export (a new pipeline needs none) */
+                    version?: number | null;
                     /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                     graph: {
                         nodes?: ({
@@ -6392,8 +6392,8 @@ export interface operations {
                 };
                 "application/json": {
                     name: string;
-                    /** @description the pipeline's version at export */
-                    version?: number;
+                    /** @description the pipeline's version at export (a new pipeline needs none) */
+                    version?: number | null;
                     /** @description a graph {"nodes": [...], "edges": [...]}; node ids are unique in the graph */
                     graph: {
                         nodes?: ({
@@ -7431,7 +7431,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description an action (model.register) or a prefix (model.) */
-                action?: string;
+                action?: "dataset." | "dataset.duplicate" | "dataset.upload" | "deployment." | "deployment.delete" | "deployment.deploy" | "deployment.rollback" | "deployment.traffic" | "key." | "key.create" | "key.revoke" | "member." | "member.remove" | "member.set" | "model." | "model.card_edit" | "model.gates_set" | "model.promote" | "model.promote_refused" | "model.register" | "pipeline." | "pipeline.create" | "pipeline.delete" | "pipeline.update" | "pipeline.version" | "run." | "run.cancel" | "run.retry" | "run.start";
                 /** @description username */
                 actor?: string;
                 /** @description csv: every matching event */

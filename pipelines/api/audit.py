@@ -50,11 +50,14 @@ def _choice(value: str | None, choices, field: str) -> str | None:
     return value
 
 
+# What ?action= takes: an audited action, or the prefix of a family of them ("model.").
+ACTION_FILTERS = [*ACTIONS, *sorted({a.split(".")[0] + "." for a in ACTIONS})]
+
+
 def _action(value: str | None) -> str | None:
     if value in (None, ""):
         return None
-    prefixes = sorted({a.split(".")[0] + "." for a in ACTIONS})
-    if value not in ACTIONS and value not in prefixes:
+    if value not in ACTION_FILTERS:
         raise ApplicationError(
             f"action must be one of {', '.join(ACTIONS)} (or a prefix such as 'model.')", field="action"
         )
@@ -68,7 +71,8 @@ class AuditListApi(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("actor", str, description="username"),
-            OpenApiParameter("action", str, description="an action (model.register) or a prefix (model.)"),
+            OpenApiParameter("action", str, enum=ACTION_FILTERS,
+                             description="an action (model.register) or a prefix (model.)"),
             OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601; events at or after it"),
             OpenApiParameter("format", str, enum=["json", "csv"], description="csv: every matching event"),
         ],

@@ -40,7 +40,8 @@ DOCUMENT_SCHEMA = {
     "schedules, triggers",
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "version": {"type": "integer", "minimum": 0, "description": "the pipeline's version at export"},
+        "version": {"type": "integer", "minimum": 0, "nullable": True,
+                    "description": "the pipeline's version at export (a new pipeline needs none)"},
         "graph": GRAPH_SCHEMA,
     },
     "required": ["name", "graph"],

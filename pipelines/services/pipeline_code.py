@@ -122,6 +122,15 @@ def document_check(document: Any) -> dict[str, Any]:
     graph = document.get("graph")
     if not isinstance(graph, dict):
         raise ApplicationError('graph must be a mapping {"nodes": [...], "edges": [...]}', field="graph")
+    nodes = graph.get("nodes")
+    for index, node in enumerate(nodes if isinstance(nodes, list) else []):
+        for key in ("params", "position"):
+            # As in the JSON API: a node's params and position are mappings when given
+            # (YAML's bare "params:" is null, not an empty mapping).
+            if isinstance(node, dict) and key in node and not isinstance(node[key], dict):
+                raise ApplicationError(
+                    f"graph.nodes[{index}].{key} must be a mapping", field=f"graph.nodes[{index}].{key}"
+                )
     for key in ("id", "version"):
         value = document.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):

@@ -172,6 +172,10 @@ api_key = "Token {seed["token"]}"
 "path.number" = 1
 "path.schedule_id" = {seed["schedule"]}
 "path.trigger_id" = {seed["trigger"]}
+# The optional ?workspace= (which of the caller's workspaces a name belongs to): an object
+# generated for it goes out as workspace[key]=…, which is no "workspace" parameter at all,
+# so the request is valid and answered; the seeded workspace is what a client sends.
+"query.workspace" = {seed["workspace"]}
 
 # Strings with NUL are valid JSON, but PostgreSQL cannot store them: the API refuses
 # them with a 400 naming the field. Not worth a fuzzing budget here.

@@ -192,6 +192,8 @@ def test_a_push_without_version_or_to_another_pipeline_is_a_400(owner_api):
         ("- just\n- a list\n", "body"),
         ("graph: {nodes: [], edges: []}\n", "name"),
         ("name: p\ngraph: [1, 2]\n", "graph"),
+        ("name: p\ngraph: {nodes: [{id: a, block: b, params: }], edges: []}\n", "graph.nodes[0].params"),
+        ("name: p\ngraph: {nodes: [{id: a, block: b, position: [1, 2]}], edges: []}\n", "graph.nodes[0].position"),
         ("name: p\ngraph: {nodes: 3}\n", "graph"),
         ("name: p\ngraph: {nodes: [], edges: []}\nschedules: [{cron: '99 * * * *'}]\n", "schedules[0].cron"),
         ("name: p\ngraph: {nodes: [], edges: []}\nschedules: [{every_seconds: 1}]\n", "schedules[0].every_seconds"),

@@ -69,6 +69,9 @@ def private_stream(monkeypatch):
     monkeypatch.setattr(logstream, "STREAM_KEY", key)
     monkeypatch.setattr(prediction_logs, "STREAM_KEY", key)
     monkeypatch.setattr(prediction_logs, "_group_ready", False)
+    # A publisher made by an earlier test keeps that test's Redis (and its "down for 5 s"
+    # state): this test's predictions get a publisher of their own.
+    monkeypatch.setattr(logstream, "_publisher", None)
     yield key
     prediction_log_writer_stop()
     redis_client().delete(key)
