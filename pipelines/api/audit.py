@@ -82,7 +82,7 @@ class AuditListApi(APIView):
     def get(self, request, workspace_id: int):
         params = request.query_params
         fmt = _choice(params.get("format"), ("json", "csv"), "format") or "json"
-        since = parse_moment(params["since"], field="since") if "since" in params else None
+        since = parse_moment(params["since"], field="since", clamp=True) if "since" in params else None
         actor = params.get("actor") or None
         if actor is not None and (len(actor) > 150 or "\x00" in actor):
             raise ApplicationError("actor is a username of at most 150 characters", field="actor")

@@ -30,8 +30,10 @@ MAX_SPAN = timedelta(days=3660)
 DATE_TIME = {"type": "string", "format": "date-time"}
 
 
-def parse_moment(value, *, field: str) -> datetime:
-    """An ISO 8601 date or date-time; without an offset it is UTC."""
+def parse_moment(value, *, field: str, clamp: bool = False) -> datetime:
+    """An ISO 8601 date or date-time; without an offset it is UTC. Outside 1970–9000 it is
+    a 400, or with ``clamp`` (a filter's bound: "since 0893" means since the beginning)
+    the nearest end of that range."""
     refuse_nul(value, field=field)
     parsed = None
     if isinstance(value, str) and len(value) <= 64:
@@ -47,7 +49,10 @@ def parse_moment(value, *, field: str) -> datetime:
         )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    if not datetime(1970, 1, 1, tzinfo=UTC) <= parsed <= datetime(9000, 1, 1, tzinfo=UTC):
+    lowest, highest = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+    if clamp:
+        parsed = min(max(parsed, lowest), highest)
+    if not lowest <= parsed <= highest:
         raise ApplicationError(f"{field} is out of range", field=field)
     return parsed.astimezone(UTC)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from ..blocks import catalogue
@@ -128,7 +128,24 @@ def _timeout(raw: Any) -> int | None:
 
 
 def run_cancel(*, run: Run, user=None) -> Run:
-    """Cancel a queued or running run: pending steps are skipped, running ones terminated."""
+    """Cancel a queued or running run: pending steps are skipped, running ones terminated.
+
+    A worker recording a step locks the step, then the run; this locks the run, then the
+    steps. PostgreSQL breaks such a deadlock by aborting one side: the cancel is then
+    tried again (the worker's write has committed by then)."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return _run_cancel(run=run, user=user)
+        except OperationalError as exc:
+            if "deadlock detected" not in str(exc) or attempt == DEADLOCK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+DEADLOCK_ATTEMPTS = 3
+
+
+def _run_cancel(*, run: Run, user) -> Run:
     now = timezone.now()
     with transaction.atomic():
         updated = Run.objects.filter(pk=run.pk).exclude(status__in=RUN_FINAL).update(

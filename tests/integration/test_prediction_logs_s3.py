@@ -50,6 +50,9 @@ def private_stream(monkeypatch):
     # A publisher made by an earlier test keeps that test's Redis (and its "down for 5 s"
     # state): this test's predictions get a publisher of their own.
     monkeypatch.setattr(logstream, "_publisher", None)
+    from pipelines.serving import logbuffer
+
+    monkeypatch.setattr(logbuffer, "_transport", None)  # chosen again, with Redis set
     yield key
     prediction_log_writer_stop()
     redis_client().delete(key)
