@@ -64,7 +64,7 @@ class Publisher:
             _fallback([record])
             return
         try:
-            loop = asyncio.get_running_loop()
+            loop = _running_loop()
         except RuntimeError:
             self._send([record])
             return
@@ -134,6 +134,11 @@ class Publisher:
 
     def held(self) -> int:
         return len(self._held)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    """The event loop this thread runs (uvicorn's); RuntimeError in a plain thread."""
+    return asyncio.get_running_loop()
 
 
 def _fallback(batch: list[bytes]) -> None:

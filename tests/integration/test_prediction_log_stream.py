@@ -75,6 +75,10 @@ def private_stream(monkeypatch):
     from pipelines.serving import logbuffer
 
     monkeypatch.setattr(logbuffer, "_transport", None)  # chosen again, with Redis set
+    # Playwright's sync API (the browser tests, earlier in the session) leaves an event loop
+    # marked running in this thread; these predictions are sent as Django's views send
+    # them, with a blocking XADD, not held for a loop that never runs again.
+    monkeypatch.setattr(logstream, "_running_loop", _no_running_loop)
     yield key
     prediction_log_writer_stop()
     redis_client().delete(key)
@@ -383,3 +387,7 @@ def test_a_batch_that_cannot_be_written_is_set_aside_and_later_batches_still_lan
     set_aside = [fields[b"r"] for _, fields in client.xrange(DEAD_LETTER_KEY)]
     assert [r for r in set_aside if b'"broken"' in r] == [broken]
     assert client.xlen(private_stream) == 0 and client.xpending(private_stream, GROUP)["pending"] == 0
+
+
+def _no_running_loop():
+    raise RuntimeError("no running event loop")

@@ -53,6 +53,10 @@ def private_stream(monkeypatch):
     from pipelines.serving import logbuffer
 
     monkeypatch.setattr(logbuffer, "_transport", None)  # chosen again, with Redis set
+    # Playwright's sync API (the browser tests, earlier in the session) leaves an event loop
+    # marked running in this thread; these predictions are sent as Django's views send
+    # them, with a blocking XADD, not held for a loop that never runs again.
+    monkeypatch.setattr(logstream, "_running_loop", _no_running_loop)
     yield key
     prediction_log_writer_stop()
     redis_client().delete(key)
@@ -87,3 +91,7 @@ def test_a_drained_batch_lands_in_the_bucket_and_is_read_from_there(
     eleven = prediction_frame(served.deployment_id, datetime(2026, 1, 1, 11), datetime(2026, 1, 1, 12))
     assert eleven["request_id"].tolist() == ["s1", "s1"]
     assert not settings.ARTIFACT_ROOT.exists()  # nothing written under ARTIFACT_ROOT
+
+
+def _no_running_loop():
+    raise RuntimeError("no running event loop")
