@@ -217,6 +217,11 @@ class RetrainIn(serializers.Serializer):
                                default=lambda: list(RETRAIN_ON))
     consecutive = StrictIntegerField(min_value=1, max_value=100, default=2)
     cooldown_hours = StrictFloatField(min_value=0, max_value=24 * 365, default=24)
+    auto_champion = StrictBooleanField(
+        default=False,
+        help_text="also promote the retrained challenger to champion when every gate of the model passes "
+        "(warn-only ones too); never on a failing gate, never for a model without gates",
+    )
 
 
 class RetrainRunOut(serializers.ModelSerializer):
@@ -238,6 +243,7 @@ class RetrainPolicyOut(serializers.Serializer):
     on = serializers.ListField(child=serializers.CharField(), required=False)
     consecutive = serializers.IntegerField(required=False)
     cooldown_hours = serializers.FloatField(required=False)
+    auto_champion = serializers.BooleanField(required=False)
     user = serializers.CharField(source="user.username", allow_null=True, required=False,
                                  help_text="runs are started as this user")
     last_error = serializers.CharField(required=False)
@@ -276,6 +282,7 @@ class RetrainPolicyApi(APIView):
         retrain_policy_set(
             deployment=deployment, user=request.user, pipeline=pipeline, on=values["on"],
             consecutive=values["consecutive"], cooldown_hours=values["cooldown_hours"],
+            auto_champion=values["auto_champion"],
         )
         return Response(_retrain_answer(deployment))
 

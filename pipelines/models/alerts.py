@@ -163,6 +163,9 @@ class RetrainPolicy(models.Model):
     breached ``consecutive`` windows in a row, no retrain run of this deployment
     is active, and none started in the last ``cooldown_hours``. Runs are started as
     ``user`` (who set the policy; they must still be an editor of the workspace).
+    ``auto_champion``: the retrained candidate, once it is the challenger, is also
+    promoted to ``champion`` when every gate of the model (blocking and warn-only)
+    passed on it; never on a failing gate, never by override.
     """
 
     deployment = models.OneToOneField("pipelines.Deployment", on_delete=models.CASCADE, related_name="retrain_policy")
@@ -170,6 +173,7 @@ class RetrainPolicy(models.Model):
     on = models.JSONField(default=list)
     consecutive = models.PositiveSmallIntegerField(default=2)
     cooldown_hours = models.FloatField(default=24)
+    auto_champion = models.BooleanField(default=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

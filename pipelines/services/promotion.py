@@ -102,11 +102,13 @@ def deploy_gates_check(*, user, version: ModelVersion, name: str, override: bool
 
 
 def model_promote(*, user, registered_model: RegisteredModel, number: int, alias: str, reason: str = "",
-                  override: bool = False) -> tuple[PromotionEvent, list[dict[str, Any]]]:
+                  override: bool = False, every_gate: bool = False) -> tuple[PromotionEvent, list[dict[str, Any]]]:
     """Point ``alias`` at version ``number`` if the gates allow it; see the module docstring.
 
     404 for a version number the model does not have; 403 for an override by a
-    non-admin; 400 for an override without a reason; 422 when a blocking gate fails.
+    non-admin; 400 for an override without a reason; 422 when a blocking gate fails
+    (with ``every_gate``, when any gate fails: warn-only ones block too, as automatic
+    promotions need).
     """
     alias_check(alias)
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
@@ -116,7 +118,7 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
         raise NotFound(f"model {registered_model.name!r} has no version {number}", field="version")
     _override_check(user, registered_model.workspace_id, override, reason)
     results = gates_evaluate(registered_model=registered_model, version=version, alias=alias)
-    blocked = [r for r in results if r["blocking"] and not r["passed"]]
+    blocked = [r for r in results if (r["blocking"] or every_gate) and not r["passed"]]
     promoted = not blocked or override
     GateEvaluation.objects.create(
         model_version=version, alias=alias, results=results, passed=not blocked, promoted=promoted, created_by=user

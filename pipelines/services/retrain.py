@@ -13,6 +13,13 @@ cannot both start one.
 succeeded as a new version of the model the deployment serves: a candidate,
 never deployed here (promotion goes through the delivery gates). Beat calls it
 every ``RETRAIN_COLLECT_SECONDS`` and each monitoring tick calls it too.
+
+Continuous training: retrain → evaluate → gates → ``challenger``. With the policy's
+``auto_champion`` the challenger is then promoted to ``champion`` too, but only when
+the model has gates and every one of them passes for ``champion`` (warn-only ones
+included: nobody looks at a warning before an automatic promotion). The promotion
+event says "automatic: all gates passed" and is never an override; otherwise the
+retrain run's ``error`` and a refused ``GateEvaluation`` say why it stayed challenger.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from ..models import (
     Alert,
     AlertRule,
     Deployment,
+    GateEvaluation,
     ModelVersion,
     Pipeline,
     RetrainPolicy,
@@ -51,6 +59,9 @@ logger = logging.getLogger(__name__)
 
 # The alias a retrained candidate is promoted to, behind the registered model's gates.
 CHALLENGER = "challenger"
+# The alias an ``auto_champion`` policy promotes the challenger to when every gate passes.
+CHAMPION = "champion"
+AUTO_CHAMPION_REASON = "automatic: all gates passed"
 
 RETRAIN_ON = ("drift", "performance")
 
@@ -64,7 +75,8 @@ def _kind(signal: str) -> str | None:
 
 
 def retrain_policy_set(
-    *, deployment: Deployment, user, pipeline: Pipeline, on: list[str], consecutive: int, cooldown_hours: float
+    *, deployment: Deployment, user, pipeline: Pipeline, on: list[str], consecutive: int, cooldown_hours: float,
+    auto_champion: bool = False,
 ) -> RetrainPolicy:
     """Create or replace the deployment's policy; runs will be started as ``user``.
 
@@ -86,7 +98,8 @@ def retrain_policy_set(
     policy, _ = RetrainPolicy.objects.update_or_create(
         deployment=deployment,
         defaults={"pipeline": pipeline, "on": sorted(set(on)), "consecutive": consecutive,
-                  "cooldown_hours": cooldown_hours, "user": user, "last_error": ""},
+                  "cooldown_hours": cooldown_hours, "auto_champion": auto_champion, "user": user,
+                  "last_error": ""},
     )
     return policy
 
@@ -184,7 +197,11 @@ def _register(retrain: RetrainRun) -> tuple[ModelVersion | None, str]:
     note = (f" Candidate retrained by run {run.pk} ({cause}) for deployment {retrain.deployment.name!r}; "
             "not deployed until promoted.")
     ModelVersion.objects.filter(pk=version.pk).update(description=(version.description + note).strip())
-    return version, _challenger_promote(version, run, cause)
+    auto_champion = RetrainPolicy.objects.filter(deployment_id=retrain.deployment_id, auto_champion=True).exists()
+    problem = _challenger_promote(version, run, cause)
+    if not problem and auto_champion:
+        problem = _champion_promote(version, run)
+    return version, problem
 
 
 def _challenger_promote(version: ModelVersion, run, cause: str) -> str:
@@ -202,9 +219,37 @@ def _challenger_promote(version: ModelVersion, run, cause: str) -> str:
     return ""
 
 
+def _champion_promote(version: ModelVersion, run) -> str:
+    """The ``auto_champion`` step: the challenger becomes the ``champion`` (and every deployment
+    following it serves the version) when the model has gates and all of them pass; what kept
+    it challenger otherwise. A model without gates is never promoted automatically: nothing
+    would have checked the candidate."""
+    held = f"v{version.number} is the {CHALLENGER} but was not made {CHAMPION} automatically"
+    if not version.registered_model.gates:
+        return f"{held}: the model has no gates to pass (set some to allow automatic promotion)"
+    try:
+        with transaction.atomic():
+            model_promote(
+                user=run.created_by, registered_model=version.registered_model, number=version.number,
+                alias=CHAMPION, reason=AUTO_CHAMPION_REASON, every_gate=True,
+            )
+    except ApplicationError as exc:
+        results = (exc.details or {}).get("gates") or []
+        if results:  # the refusal's own record was rolled back with it: keep why on the version
+            GateEvaluation.objects.create(
+                model_version=version, alias=CHAMPION, results=results, promoted=False, created_by=run.created_by,
+                passed=not any(r["blocking"] and not r["passed"] for r in results),
+            )
+        failed = (exc.details or {}).get("failed") or []
+        why = "; ".join(f"{r['kind']} failed ({r['detail']})" for r in failed) or exc.message
+        return f"{held}: {why}"[:500]
+    return ""
+
+
 def retrain_summary(policy: RetrainPolicy | None) -> dict[str, Any] | None:
     if policy is None:
         return None
     return {"pipeline": policy.pipeline_id, "on": policy.on, "consecutive": policy.consecutive,
-            "cooldown_hours": policy.cooldown_hours, "last_error": policy.last_error,
+            "cooldown_hours": policy.cooldown_hours, "auto_champion": policy.auto_champion,
+            "last_error": policy.last_error,
             "updated_at": policy.updated_at}

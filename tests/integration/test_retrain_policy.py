@@ -36,12 +36,22 @@ def test_an_editor_sets_reads_and_removes_a_retrain_policy(world, owner, owner_a
     body = response.json()
     assert (body["pipeline"], sorted(body["on"]), body["consecutive"], body["cooldown_hours"]) == (
         pipeline.pk, ["drift", "performance"], 2, 24)
-    assert body["user"] == "owner" and body["runs"] == []
+    assert body["user"] == "owner" and body["runs"] == [] and body["auto_champion"] is False
 
     assert owner_api.get("/api/deployments/dep/retrain/").json()["pipeline"] == pipeline.pk
     assert owner_api.delete("/api/deployments/dep/retrain/").status_code == 204
     # without a policy: pipeline null, the policy's fields absent (as documented), runs kept
     assert owner_api.get("/api/deployments/dep/retrain/").json() == {"pipeline": None, "runs": []}
+
+
+def test_automatic_promotion_to_champion_is_opted_into_on_the_policy(world, owner, owner_api):
+    pipeline = _training_pipeline(world["workspace"], owner)
+
+    response = owner_api.put("/api/deployments/dep/retrain/", {"pipeline": pipeline.pk, "auto_champion": True},
+                             format="json")
+
+    assert response.status_code == 200, response.content
+    assert owner_api.get("/api/deployments/dep/retrain/").json()["auto_champion"] is True
 
 
 @pytest.mark.parametrize(
@@ -54,6 +64,7 @@ def test_an_editor_sets_reads_and_removes_a_retrain_policy(world, owner, owner_a
         ({"cooldown_hours": "soon"}, "cooldown_hours"),
         ({"pipeline": "1"}, "pipeline"),
         ({"pipeline": 987654}, "pipeline"),
+        ({"auto_champion": "yes"}, "auto_champion"),
     ],
 )
 def test_bad_retrain_policies_are_a_400_naming_the_field(world, owner, owner_api, change, field):
