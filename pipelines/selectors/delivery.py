@@ -13,6 +13,7 @@ from ..models import (
     ModelVersion,
     PromotionEvent,
     RegisteredModel,
+    RetrainPolicy,
     Role,
     TrafficChange,
 )
@@ -75,3 +76,22 @@ def version_aliases(*, versions: list[ModelVersion]) -> dict[int, list[str]]:
     for version_id, alias in rows.values_list("model_version_id", "alias"):
         out.setdefault(version_id, []).append(alias)
     return out
+
+
+def pipeline_registered_models(*, pipeline) -> list[RegisteredModel]:
+    """The registered models ``pipeline`` registers into, by name: those with a version trained
+    by one of its runs, and those of the deployments that retrain with it. Registration names
+    the model when it is made (``POST /api/models/``), so this lineage is the only link."""
+    names = set(
+        ModelVersion.objects.filter(run__pipeline=pipeline, registered_model__workspace_id=pipeline.workspace_id)
+        .values_list("registered_model_id", flat=True)
+    )
+    for policy in RetrainPolicy.objects.filter(pipeline=pipeline).select_related(
+        "deployment__current_revision__model_version"
+    ):
+        deployment = policy.deployment
+        if deployment.model_id:
+            names.add(deployment.model_id)
+        elif deployment.current_revision_id:
+            names.add(deployment.current_revision.model_version.registered_model_id)
+    return list(RegisteredModel.objects.filter(pk__in=names, workspace_id=pipeline.workspace_id).order_by("name"))

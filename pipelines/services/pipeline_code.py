@@ -9,6 +9,14 @@ document back (``pipeline_push``) is refused with 409 when someone saved since.
 Importing (``pipeline_import``) makes a new pipeline with the same nodes, edges
 and params. Webhook triggers are exported as ``{"kind": "webhook"}`` only: their
 secret never leaves the server, and an import does not make them again.
+
+``gates`` holds the promotion gates of the registered models the pipeline
+registers into (``selectors.delivery.pipeline_registered_models``: models with a
+version from one of its runs, or of a deployment retraining with it), as
+``{name: {"checks": [...]}}``. Gates belong to the model, not the pipeline: an
+import or a push sets them on the model of that name in the target workspace
+(with the gates endpoint's role, editor) and warns about a name that has no model
+there yet. A pipeline that has registered nothing exports ``gates: {}``.
 """
 
 from __future__ import annotations
@@ -20,9 +28,20 @@ from typing import Any
 import yaml
 from django.db import transaction
 
-from ..errors import ApplicationError
-from ..models import Pipeline, PipelineTrigger, Schedule, TriggerKind, Workspace
+from ..access import member_role, role_allows
+from ..errors import ApplicationError, PermissionDenied
+from ..models import (
+    Pipeline,
+    PipelineTrigger,
+    RegisteredModel,
+    Role,
+    Schedule,
+    TriggerKind,
+    Workspace,
+)
+from ..selectors.delivery import pipeline_registered_models
 from .pipelines import MAX_NAME, pipeline_create, pipeline_update
+from .promotion import registered_model_gates_set
 from .schedules import schedule_check, schedule_create, schedule_set_paused
 from .triggers import trigger_create
 
@@ -49,6 +68,7 @@ def pipeline_document(*, pipeline: Pipeline) -> dict[str, Any]:
         "graph": _ordered_graph(pipeline.graph),
         "schedules": [_schedule_doc(s) for s in schedules],
         "triggers": [_trigger_doc(t) for t in triggers],
+        "gates": {m.name: {"checks": _sorted(m.gates or [])} for m in pipeline_registered_models(pipeline=pipeline)},
     }
 
 
@@ -143,6 +163,7 @@ def document_check(document: Any) -> dict[str, Any]:
         "version": document.get("version"),
         "schedules": _schedules_check(document.get("schedules")),
         "triggers": _triggers_check(document.get("triggers")),
+        "gates": _gates_check(document.get("gates")),
     }
 
 
@@ -202,6 +223,53 @@ def _triggers_check(raw: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _gates_check(raw: Any) -> dict[str, list]:
+    """The shape only; each model's checks are validated when they are set (against its metrics)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ApplicationError('gates must be a mapping {model name: {"checks": [...]}}', field="gates")
+    out = {}
+    for name, item in raw.items():
+        field = f"gates.{name}"
+        if not name.strip() or len(name) > 100:
+            raise ApplicationError("a model name in gates is 1–100 characters", field=field)
+        if not isinstance(item, dict) or not isinstance(item.get("checks"), list):
+            raise ApplicationError(f'{field} must be a mapping {{"checks": [...]}}', field=f"{field}.checks")
+        extra = sorted(k for k in item if k != "checks")
+        if extra:
+            raise ApplicationError(f"{field} takes only checks; {extra[0]!r} is not one", field=f"{field}.{extra[0]}")
+        out[name] = item["checks"]
+    return out
+
+
+def _gates_apply(workspace_id: int, user, gates: dict[str, list]) -> list[str]:
+    """Set each named model's gates in ``workspace_id``; warnings for names with no model there.
+
+    Refused with 403 naming ``gates`` without the editor role (the gates endpoint's), and
+    with 400 naming ``gates.<name>.checks[i]…`` for a check the model cannot take."""
+    if not gates:
+        return []
+    role = member_role(user, workspace_id)
+    if not role_allows(role, Role.EDITOR):
+        raise PermissionDenied(f"setting a model's gates needs the editor role (yours is {role})", field="gates")
+    models = {m.name: m for m in RegisteredModel.objects.filter(workspace_id=workspace_id, name__in=list(gates))}
+    warnings = []
+    for name, checks in gates.items():
+        model = models.get(name)
+        if model is None:
+            warnings.append(f"gates.{name}: no registered model {name!r} here yet; its gates were not set")
+            continue
+        try:
+            if checks != model.gates:
+                registered_model_gates_set(user=user, registered_model=model, checks=checks)
+        except ApplicationError as exc:
+            raise ApplicationError(
+                f"gates.{name}: {exc.message}", field=f"gates.{name}.{exc.field or 'checks'}"
+            ) from exc
+    return warnings
+
+
 def pipeline_import(*, workspace: Workspace, user, document: Any) -> tuple[Pipeline, list[str]]:
     """A new pipeline from the document, with its schedules and triggers; returns it and warnings."""
     parts = document_check(document)
@@ -216,6 +284,7 @@ def pipeline_import(*, workspace: Workspace, user, document: Any) -> tuple[Pipel
             warning = _trigger_import(pipeline, user, item, field=f"triggers[{index}]")
             if warning:
                 warnings.append(warning)
+        warnings += _gates_apply(workspace.pk, user, parts["gates"])
     return pipeline, warnings
 
 
@@ -243,7 +312,8 @@ def _trigger_import(pipeline: Pipeline, user, item: dict[str, Any], *, field: st
 
 
 def pipeline_push(*, pipeline: Pipeline, user, document: Any) -> Pipeline:
-    """Replace the pipeline's name, description, graph and schedules with the document's.
+    """Replace the pipeline's name, description, graph and schedules with the document's, and
+    set the gates it names (a model it does not name keeps its gates).
 
     The document must carry the ``version`` it was exported (or last pushed) at; if
     the pipeline was saved since, the push is refused with 409 and nothing changes.
@@ -267,6 +337,7 @@ def pipeline_push(*, pipeline: Pipeline, user, document: Any) -> Pipeline:
         )
         if "schedules" in document:
             _schedules_sync(pipeline, user, parts["schedules"])
+        _gates_apply(pipeline.workspace_id, user, parts["gates"])
     return pipeline
 
 

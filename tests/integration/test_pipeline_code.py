@@ -120,7 +120,10 @@ def test_the_export_is_stable_and_ordered_for_diffs(owner_api):
 
     assert first == second
     document = yaml.safe_load(first)
-    assert list(document) == ["kind", "format", "id", "version", "name", "description", "graph", "schedules", "triggers"]
+    assert list(document) == [
+        "kind", "format", "id", "version", "name", "description", "graph", "schedules", "triggers", "gates"
+    ]
+    assert document["gates"] == {}  # it registered no model
     assert list(document["graph"]["nodes"][0]) == ["id", "block", "params", "position"]
     assert list(document["graph"]["edges"][0]) == ["source", "source_port", "target", "target_port"]
     assert document["version"] == original["version"]
