@@ -2040,6 +2040,11 @@ export interface components {
              * @default 24
              */
             cooldown_hours: number;
+            /**
+             * @description also promote the retrained challenger to champion when every gate of the model passes (warn-only ones too); never on a failing gate, never for a model without gates
+             * @default false
+             */
+            auto_champion: boolean;
         };
         /** @description The answer: the policy (``{"pipeline": null}`` alone when none is set) and the runs it started. */
         RetrainOut: {
@@ -2049,6 +2054,7 @@ export interface components {
             consecutive?: number;
             /** Format: double */
             cooldown_hours?: number;
+            auto_champion?: boolean;
             /** @description runs are started as this user */
             user?: string | null;
             last_error?: string;

@@ -37,7 +37,7 @@ DOCUMENT_PARSERS = [YAMLParser, LegacyYAMLParser, TextYAMLParser, DepthLimitedJS
 DOCUMENT_SCHEMA = {
     "type": "object",
     "description": "an exported pipeline document: kind, format, id, version, name, description, graph, "
-    "schedules, triggers",
+    "schedules, triggers, gates ({registered model name: {checks: [...]}}: set on the models of those names)",
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
         "version": {"type": "integer", "minimum": 0, "nullable": True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import NotFound
-from ..models import Pipeline, PipelineTrigger, Schedule
+from ..models import Dataset, Pipeline, PipelineTrigger, Schedule
 from ..services.schedules import schedule_describe
 from ..services.triggers import trigger_describe
 
@@ -24,6 +24,19 @@ def pipeline_triggers(*, pipeline: Pipeline) -> list[PipelineTrigger]:
     for trigger in triggers:
         trigger.description = trigger_describe(trigger)
     return triggers
+
+
+def trigger_choices(*, pipeline: Pipeline) -> dict[str, list]:
+    """What the page's trigger form offers: the dataset names of the pipeline's workspace, and
+    its other pipelines (a pipeline cannot trigger itself), each by name."""
+    datasets = (
+        Dataset.objects.filter(workspace_id=pipeline.workspace_id).order_by("name").values_list("name", flat=True)
+    )
+    pipelines = (
+        Pipeline.objects.filter(workspace_id=pipeline.workspace_id).exclude(pk=pipeline.pk).order_by("name", "id")
+        .values("id", "name")
+    )
+    return {"datasets": list(dict.fromkeys(datasets)), "pipelines": list(pipelines)}
 
 
 def schedule_get(*, pipeline: Pipeline, schedule_id: int) -> Schedule:

@@ -16,7 +16,7 @@ from django.urls import path
 from django.utils import timezone
 
 from ..models import Run, RunStatus
-from ..selectors.automation import pipeline_schedules, pipeline_triggers
+from ..selectors.automation import pipeline_schedules, pipeline_triggers, trigger_choices
 from ..selectors.pipelines import pipeline_get
 from ..selectors.runs import run_list, run_status_counts
 from .common import can_edit, page
@@ -119,12 +119,14 @@ def pipeline_runs_page(request, pipeline_id: int):
         status=request.GET.get("status", ""),
         page_number=request.GET.get("page"),
     )
+    editable = can_edit(request.user, pipeline.workspace_id)
     context.update(
         nav="pipelines",
         pipeline=pipeline,
-        can_edit=can_edit(request.user, pipeline.workspace_id),
+        can_edit=editable,
         schedules=pipeline_schedules(pipeline=pipeline),
         triggers=pipeline_triggers(pipeline=pipeline),
+        trigger_choices=trigger_choices(pipeline=pipeline) if editable else None,
     )
     return render(request, "pages/run_history.html", context)
 
