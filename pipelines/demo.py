@@ -178,6 +178,24 @@ def loans_graph() -> dict:
     )
 
 
+def continuous_training_graph() -> dict:
+    """The training half of continuous training; the retrain policy and gates do the rest."""
+    return (
+        GraphBuilder()
+        .node("load", "dataset.builtin", at=(0, 0), name="breast_cancer")
+        .node("split", "data.split", at=(260, 0), test_size=0.25, stratify_column="target", seed=0)
+        .node("boost", "sklearn.ensemble.HistGradientBoostingClassifier", at=(260, 200))
+        .node("train", "model.train", at=(520, 100), target="target")
+        .node("evaluate", "model.evaluate", at=(780, 100), target="target")
+        .edge("load.table", "split.table")
+        .edge("boost.estimator", "train.estimator")
+        .edge("split.train", "train.table")
+        .edge("train.model", "evaluate.model")
+        .edge("split.test", "evaluate.table")
+        .build()
+    )
+
+
 CHURN_DEMO = {
     "name": "Customer churn — auto-prep + gradient boosting",
     "description": "A mixed-type table as people upload it (numbers, city and plan as text, blanks, "
@@ -216,5 +234,13 @@ DEMO_PIPELINES = [
         "a logistic regression trained without 'group' next to one trained under a demographic parity "
         "constraint (fairlearn ExponentiatedGradient), the fairness report of each, and explanations.",
         "graph": loans_graph,
+    },
+    {
+        "name": "Continuous training — retrain, evaluate, gate, promote",
+        "description": "Retrain → evaluate → gates → challenger → champion. Run it, register and deploy its model "
+        "following 'champion', set the model's gates, then on the deployment's Alerts & retraining page pick this "
+        "pipeline and tick automatic promotion: a persistent drift or performance alert retrains, and the new "
+        "model becomes champion only when every gate passes. Point 'load' at your own dataset.",
+        "graph": continuous_training_graph,
     },
 ]

@@ -107,10 +107,14 @@ def test_an_editor_adds_a_webhook_rule_sees_its_secret_once_and_sets_a_retrain_p
 
     page.select_option("#retrain-form [name=pipeline]", str(pipeline.pk))
     page.uncheck("#retrain-form [name=on][value=performance]")
+    assert not page.is_checked("[data-testid=auto-champion]")  # opt-in
+    page.check("[data-testid=auto-champion]")
     page.click("[data-testid=save-retrain]")
     page.wait_for_selector("#retrain-remove")
     policy = RetrainPolicy.objects.get(deployment__name="churn-api")
     assert (policy.pipeline_id, policy.on, policy.consecutive) == (pipeline.pk, ["drift"], 2)
+    assert policy.auto_champion and page.is_checked("[data-testid=auto-champion]")
+    screenshot(page, "deployment-retrain-auto-champion")
 
     first = page.locator("[data-toggle]").first
     first.uncheck()

@@ -122,3 +122,14 @@ def test_a_model_without_gates_is_never_made_champion_automatically(owner, owner
     aliases = owner_api.get(f"/api/registered-models/{MODEL}/").json()["aliases"]
     assert (aliases["challenger"], aliases["champion"]) == (2, 1)
     assert "no gates" in retrain.error
+
+
+def test_continuous_training_is_offered_as_a_template_on_the_new_pipeline_page(owner):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    page = client.get("/pipelines/new/").content.decode()
+
+    assert "Continuous training — retrain, evaluate, gate, promote" in page
+    assert "tick automatic promotion" in page
