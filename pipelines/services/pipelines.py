@@ -208,8 +208,13 @@ def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "", au
     digest = graph_hash(pipeline.graph)
     # No savepoint: inside a caller's transaction (run_start) it would cost two round trips.
     with transaction.atomic(savepoint=False):
+        # Concurrent snapshots of one pipeline take turns on its row. Locking the latest
+        # version's row instead would not do: before the first version there is no row to
+        # lock, and a waiter would read the old latest again, not the version just added;
+        # both would insert the same number (a unique-constraint 500).
+        Pipeline.objects.select_for_update(no_key=True).filter(pk=pipeline.pk).values_list("pk").first()
         latest = (
-            PipelineVersion.objects.select_for_update()
+            PipelineVersion.objects
             .filter(pipeline=pipeline)
             .order_by("-number")
             .first()
