@@ -43,7 +43,7 @@ def copy_name(name: str, taken: set[str]) -> str:
 
 def _lock_workspace(workspace_id: int) -> None:
     """Serialise name checks in one workspace (call inside a transaction)."""
-    Workspace.objects.select_for_update().filter(pk=workspace_id).exists()
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).exists()
 
 
 def _refuse_taken_name(*, workspace_id: int, name: str, pipeline_id: int | None = None) -> None:

@@ -1,4 +1,6 @@
-"""Two snapshots of one pipeline at the same moment get consecutive version numbers.
+"""Concurrent writes in one workspace: version numbers and the name-check lock.
+
+Two snapshots of one pipeline at the same moment get consecutive version numbers.
 
 Each test holds the first snapshot's transaction open until PostgreSQL shows the
 second one waiting for a lock, then commits it: the interleaving that used to end in
@@ -14,8 +16,8 @@ import pytest
 from django.db import connection, connections, transaction
 
 from pipelines.graph.builder import GraphBuilder
-from pipelines.models import Pipeline, PipelineVersion
-from pipelines.services.pipelines import pipeline_version_snapshot
+from pipelines.models import Membership, Pipeline, PipelineVersion, Role
+from pipelines.services.pipelines import pipeline_duplicate, pipeline_version_snapshot
 from tests.integration.world import personal
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -88,3 +90,33 @@ def test_two_later_snapshots_make_consecutive_versions(owner):
     pipeline.save(update_fields=["graph"])
 
     assert _snapshot_while_another_is_open(pipeline, owner) == [2, 3]
+
+
+def test_a_name_check_in_progress_does_not_hold_up_other_inserts_in_the_workspace(owner, make_user):
+    """Duplicating a pipeline locks the workspace row to serialise name checks; rows that
+    merely point at the workspace (a run, a membership …) must still be insertable."""
+    workspace = personal(owner)
+    pipeline = Pipeline.objects.create(workspace=workspace, name="Churn", graph=_graph("iris"), created_by=owner)
+    newcomer = make_user("newcomer")
+    duplicated, outcome = threading.Event(), []
+
+    def duplicate_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                pipeline_duplicate(pipeline=Pipeline.objects.get(pk=pipeline.pk), user=owner)
+                duplicated.set()
+                time.sleep(3)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=duplicate_and_hold)
+    holder.start()
+    try:
+        assert duplicated.wait(timeout=30)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '1s'")
+            outcome.append(Membership.objects.create(workspace=workspace, user=newcomer, role=Role.VIEWER).pk)
+    finally:
+        holder.join(timeout=30)
+    assert outcome
