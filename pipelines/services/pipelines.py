@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, ProtectedError
+from django.db.models import F, ProtectedError, RestrictedError
 from django.utils import timezone
 
 from ..errors import ApplicationError, Conflict
@@ -192,8 +192,9 @@ def pipeline_delete(*, pipeline: Pipeline, user=None) -> None:
             pipeline.delete()
             audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.delete",
                          target_type="pipeline", target_id=pipeline_id, details={"name": name})
-    except ProtectedError as exc:
-        kinds = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
+    except (ProtectedError, RestrictedError) as exc:
+        referring = getattr(exc, "protected_objects", None) or exc.restricted_objects
+        kinds = sorted({type(obj)._meta.verbose_name_plural for obj in referring})
         raise Conflict(
             f"the pipeline cannot be deleted while {', '.join(kinds)} still refer to it"
         ) from exc
