@@ -228,8 +228,9 @@ RAI_MITIGATE = Block(
     category=CATEGORY,
     description="Wrap a classifier (with its preprocessing) so it is trained under a fairness "
     "constraint: fairlearn's ExponentiatedGradient reduction, or a ThresholdOptimizer that picks a "
-    "threshold per group. Keep the sensitive column in the training table: it is used as the groups, "
-    "not as a feature.",
+    "threshold per group. A label with more than two classes is mitigated one class against the "
+    "rest (reductions under demographic parity). Keep the sensitive column in the training table: it is used as the "
+    "groups, not as a feature.",
     inputs=(
         Port(
             ESTIMATOR, ESTIMATOR, description="the steps to make fairer, ending with a classifier"
@@ -250,7 +251,8 @@ RAI_MITIGATE = Block(
                 "default": "reductions",
                 "title": "Method",
                 "description": "reductions: ExponentiatedGradient refits the model under the constraint; "
-                "threshold: ThresholdOptimizer sets a threshold per group (prediction then needs the column).",
+                "threshold: ThresholdOptimizer sets a threshold per group (prediction then needs the column; "
+                "binary labels only).",
             },
             "constraint": {
                 "type": "string",
@@ -263,6 +265,8 @@ RAI_MITIGATE = Block(
         }
     ),
     run=_run_mitigate,
+    # 2: multiclass labels (one class against the rest); groups under 10 rows are refused.
+    version="2",
     curated=True,
     tags=("fairness", "mitigation", "responsible ai"),
 )
