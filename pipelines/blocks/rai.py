@@ -70,6 +70,15 @@ def _report(kind: str, description: str) -> tuple[Port, ...]:
     return (Port(REPORT_PORT, REPORT, description=description, kind=kind),)
 
 
+def _reported(ctx: StepContext, report: dict[str, Any], summary: str) -> dict[str, Any]:
+    """A report block's outputs: ``report`` on its one port, once the step log has the
+    one-line ``summary`` and the report's warnings (small groups, …) line by line."""
+    ctx.log(summary)
+    for warning in report.get("warnings", ()):
+        ctx.log(warning)
+    return {REPORT_PORT: report}
+
+
 def _required(params: Params, name: str, what: str) -> Any:
     value = params.get(name)
     if not value:
@@ -97,10 +106,9 @@ def _run_dataset_bias(ctx: StepContext, inputs: Inputs, params: Params) -> dict[
         top_proxies=params.get("proxies", 5),
         seed=params.get("seed", 0),
     )
-    ctx.log(f"label rate difference by {columns[0]}: {report['label_rate_difference']}")
-    for warning in report["warnings"]:
-        ctx.log(warning)
-    return {REPORT_PORT: report}
+    return _reported(
+        ctx, report, f"label rate difference by {columns[0]}: {report['label_rate_difference']}"
+    )
 
 
 RAI_DATASET_BIAS = Block(
@@ -164,12 +172,11 @@ def _run_fairness(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str,
         seed=params.get("seed", 0),
     )
     headline = report["headline"]
-    ctx.log(
-        f"{headline['name']} = {headline['value']} over {len(report['by_group'])} groups of {column!r}"
+    return _reported(
+        ctx,
+        report,
+        f"{headline['name']} = {headline['value']} over {len(report['by_group'])} groups of {column!r}",
     )
-    for warning in report["warnings"]:
-        ctx.log(warning)
-    return {REPORT_PORT: report}
 
 
 RAI_FAIRNESS = Block(
@@ -295,10 +302,12 @@ def _run_permutation(ctx: StepContext, inputs: Inputs, params: Params) -> dict[s
         seed=params.get("seed", 0),
     )
     top = report["importances"][0]
-    ctx.log(
-        f"most important: {top['feature']} ({top['importance']:.4g} ± {top['std']:.3g}) on {report['rows']} rows"
+    return _reported(
+        ctx,
+        report,
+        f"most important: {top['feature']} ({top['importance']:.4g} ± {top['std']:.3g}) "
+        f"on {report['rows']} rows",
     )
-    return {REPORT_PORT: report}
 
 
 EXPLAIN_PERMUTATION = Block(
@@ -341,8 +350,7 @@ def _run_shap(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, Any
         seed=params.get("seed", 0),
     )
     how = "exact TreeSHAP" if report["method"] == "tree_shap" else "sampled Shapley values"
-    ctx.log(f"{how} of the {report['output']} for {report['rows']} rows")
-    return {REPORT_PORT: report}
+    return _reported(ctx, report, f"{how} of the {report['output']} for {report['rows']} rows")
 
 
 EXPLAIN_SHAP = Block(
@@ -394,8 +402,11 @@ def _run_partial_dependence(ctx: StepContext, inputs: Inputs, params: Params) ->
         max_rows=params.get("max_rows", 1000),
         seed=params.get("seed", 0),
     )
-    ctx.log(f"partial dependence of the {report['output']} on " + ", ".join(report["features"]))
-    return {REPORT_PORT: report}
+    return _reported(
+        ctx,
+        report,
+        f"partial dependence of the {report['output']} on " + ", ".join(report["features"]),
+    )
 
 
 EXPLAIN_PARTIAL_DEPENDENCE = Block(
