@@ -79,6 +79,11 @@ def _reported(ctx: StepContext, report: dict[str, Any], summary: str) -> dict[st
     return {REPORT_PORT: report}
 
 
+def _number(value: float | None) -> str:
+    """A report number for the step log: 4 significant digits, as the report page shows it."""
+    return "undefined" if value is None else f"{value:.4g}"
+
+
 def _required(params: Params, name: str, what: str) -> Any:
     value = params.get(name)
     if not value:
@@ -107,7 +112,9 @@ def _run_dataset_bias(ctx: StepContext, inputs: Inputs, params: Params) -> dict[
         seed=params.get("seed", 0),
     )
     return _reported(
-        ctx, report, f"label rate difference by {columns[0]}: {report['label_rate_difference']}"
+        ctx,
+        report,
+        f"label rate difference by {columns[0]}: {_number(report['label_rate_difference'])}",
     )
 
 
@@ -175,7 +182,7 @@ def _run_fairness(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str,
     return _reported(
         ctx,
         report,
-        f"{headline['name']} = {headline['value']} over {len(report['by_group'])} groups of {column!r}",
+        f"{headline['name']} = {_number(headline['value'])} over {len(report['by_group'])} groups of {column!r}",
     )
 
 
