@@ -89,7 +89,7 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         groups = x[self.sensitive_column].astype(str).to_numpy()
         return x.drop(columns=[self.sensitive_column]), groups
 
-    def _check_label_and_groups(self, y: pd.Series, groups: np.ndarray) -> None:
+    def _check_label_and_groups(self, groups: np.ndarray) -> None:
         if len(self.classes_) < 2:
             shown = repr(str(self.classes_[0])) if len(self.classes_) else "none"
             raise BlockError(
@@ -175,7 +175,7 @@ class FairClassifier(ClassifierMixin, BaseEstimator):
         features, groups = self._split(x)
         y = pd.Series(np.asarray(y))
         self.classes_ = np.array(sorted(pd.unique(y)))
-        self._check_label_and_groups(y, groups)
+        self._check_label_and_groups(groups)
         if len(self.classes_) == 2:
             binary = (y == self.classes_[1]).astype(int).to_numpy()
             self.mitigator_ = self._fit_binary(features, binary, groups)
