@@ -99,6 +99,7 @@ def timeline_rows(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "performance": performance.get("value"), "ci_low": ci[0], "ci_high": ci[1],
             "quality_issues": len(quality.get("issues") or []) if quality.get("status") != "insufficient_data" else None,
             "latency_p95": (w.get("latency_ms") or {}).get("p95"), "error_rate": w.get("error_rate"),
+            "request_rate": w.get("request_rate_per_min"), "requests": w.get("requests"),
         })
     return rows
 
@@ -155,7 +156,8 @@ def distribution_overlay(window: dict[str, Any], features: list[dict[str, Any]])
     names = [f["name"] for f in features]
     return _spec(
         "Reference vs current distribution",
-        f"Share of rows per bin (numeric) or category, training reference against the window from {window['start']}",
+        f"Share of rows per bin (numeric) or category, the reference "
+        f"({(window.get('reference') or {}).get('label', 'training data')}) against the window from {window['start']}",
         values,
         params=[{"name": "feature", "value": names[0] if names else "",
                  "bind": {"input": "select", "options": names, "name": "Feature "}}],

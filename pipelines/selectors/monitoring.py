@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from ..access import workspace_ids_for
-from ..models import Deployment, MonitoringWindow, PredictionLog
+from ..models import Deployment, MonitoringReference, MonitoringWindow, PredictionLog
 from ..services.artifacts import artifact_store
 from ..serving import columnar
 
@@ -197,6 +197,11 @@ def deployments_with_traffic(start: datetime, end: datetime) -> list[int]:
     (deployment, -created_at) index, not a scan of every log in the span."""
     logged = PredictionLog.objects.filter(deployment=OuterRef("pk"), created_at__gte=start, created_at__lt=end)
     return list(Deployment.objects.filter(Exists(logged)).values_list("pk", flat=True).order_by("pk"))
+
+
+def monitoring_reference_get(*, deployment: Deployment) -> MonitoringReference | None:
+    """The deployment's chosen reference (with its dataset), or None for the default (training data)."""
+    return MonitoringReference.objects.select_related("dataset").filter(deployment=deployment).first()
 
 
 # --- stored windows ---------------------------------------------------------------
