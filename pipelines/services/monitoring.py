@@ -81,6 +81,7 @@ def monitoring_report(*, deployment: Deployment, start: datetime, end: datetime)
         min_rows=settings.MONITORING_MIN_ROWS, min_labels=settings.MONITORING_MIN_LABELS,
     )
     report["requests"] = system["requests"]
+    report["requests_by"] = system["requests_by"]  # counts per bucket of bucket_seconds from start
     report["request_rate_per_min"] = round(system["requests"] / max((end - start).total_seconds() / 60, 1e-9), 6)
     report["model_version"] = version_id
     report["reference"] = described

@@ -64,7 +64,7 @@ def _charts(reports: list[dict], markers: list[dict]) -> list[dict]:
         charts.signal_timeline(rows, markers, signal="prediction_psi", title="Prediction drift (PSI)",
                                unit="PSI", rule=0.25, rule_label="significant shift"),
         charts.signal_timeline(rows, markers, signal="quality_issues", title="Data-quality issues", unit="issues"),
-        charts.signal_timeline(rows, markers, signal="request_rate", title="Request rate", unit="requests / min"),
+        charts.request_rate_chart(reports, markers),
         charts.signal_timeline(rows, markers, signal="latency_p95", title="Latency p95", unit="ms"),
         charts.signal_timeline(rows, markers, signal="error_rate", title="Error rate", unit="share of requests",
                                fmt="~%"),
