@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import path
 
@@ -119,6 +120,7 @@ def deployment_monitoring_page(request, name: str):
         "markers": markers,
         "can_edit": editable,
         "reference": reference_describe(monitoring_reference_get(deployment=deployment)),
+        "reference_rows": settings.MONITORING_REFERENCE_ROWS,
         "datasets": _picker_datasets(request.user, deployment) if editable else [],
         "run_start": iso(current),
         "run_end": iso(current + SIZES[size]),

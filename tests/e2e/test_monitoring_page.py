@@ -24,10 +24,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _shot(page, name: str) -> None:
+    """A full-page screenshot of ``page`` (or of one element: a Playwright locator)."""
     folder = os.environ.get("SCREENSHOT_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        options = {"full_page": True} if hasattr(page, "goto") else {}
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), **options)
 
 
 @pytest.fixture
@@ -68,6 +70,7 @@ def test_the_monitoring_page_draws_every_signal_and_the_overview_lists_the_healt
     assert page.locator("[data-testid=timelines] figure svg").count() == 7
     rate = page.locator("[data-testid=timelines] figure", has_text="Request rate")
     assert rate.locator("svg .mark-line path").count() >= 1
+    _shot(rate, "request_rate_chart")
     heatmap_cells = page.locator("[data-testid=heatmap] svg .mark-rect.role-mark path")
     assert heatmap_cells.count() == 3 * 7  # three features × seven windows
     issues = page.locator("[data-testid=quality-issues]").text_content()
@@ -139,4 +142,5 @@ def test_choosing_a_dataset_then_a_window_as_the_reference_from_the_page(login, 
     assert owner_api.get("/api/deployments/watched/monitoring/reference/").json()["start"] == (
         (today - timedelta(days=7)).isoformat().replace("+00:00", "Z"))
     _shot(page, "monitoring_reference_window")
+    _shot(page.locator("[data-testid=reference]"), "reference_control")
     assert page.errors == []
