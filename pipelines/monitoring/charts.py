@@ -133,7 +133,7 @@ def request_rate_chart(windows: list[dict[str, Any]], markers: list[dict[str, An
          "encoding": {"x": x, "y": y, "tooltip": tooltip}},
         *_markers_layer(markers),
     ]
-    per = f"per {_bucket_text(bucket)} bucket" if bucket else "per window"
+    per = f"per {_bucket_text(bucket)} bucket" if bucket else "over each window's buckets"
     return _spec("Request rate", f"Requests per minute, averaged {per}", values, layer=layers,
                  resolve={"scale": {"color": "independent"}})
 
