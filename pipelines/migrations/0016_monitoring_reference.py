@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipelines', '0014_cards'),
+        ('pipelines', '0021_restrict_references'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
