@@ -1,4 +1,5 @@
-"""Deployment monitoring: stored windows (GET) and computing one window now (POST)."""
+"""Deployment monitoring: stored windows (GET), computing one window now (POST), and the
+reference windows are compared with (GET, PUT)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from rest_framework.views import APIView
 
 from ..errors import ApplicationError
 from ..inputs import refuse_nul
-from ..models import Role, WindowSize
-from ..selectors.monitoring import monitoring_window_list
+from ..models import ReferenceKind, Role, WindowSize
+from ..selectors.monitoring import monitoring_reference_get, monitoring_window_list
 from ..selectors.registry import deployment_get
 from ..services.monitoring import SIZES, iso, monitoring_window_compute, window_floor
-from .fields import StrictCharField
+from ..services.monitoring_reference import monitoring_reference_set, reference_describe
+from .fields import StrictCharField, StrictChoiceField, StrictIntegerField
 from .schema import choice_query, error_responses
 
 DEFAULT_SPAN = {WindowSize.HOUR: timedelta(hours=48), WindowSize.DAY: timedelta(days=30),
@@ -134,3 +136,54 @@ class MonitoringRunApi(APIView):
         deployment = deployment_get(user=request.user, name=name, role=Role.EDITOR)
         window = monitoring_window_compute(deployment=deployment, start=start, end=end)
         return Response(monitoring_payload([window], start=start, end=end, size=window.size))
+
+
+# --- the reference ------------------------------------------------------------------------
+
+
+class MonitoringReferenceIn(serializers.Serializer):
+    kind = StrictChoiceField(choices=ReferenceKind.choices)
+    dataset = StrictCharField(required=False, allow_null=True, max_length=200,
+                              help_text="kind dataset: the dataset's name in the deployment's workspace")
+    version = StrictIntegerField(required=False, allow_null=True, min_value=1,
+                                 help_text="kind dataset: the version; default: its latest version now (pinned)")
+    start = MomentField(required=False, allow_null=True, max_length=64, help_text="kind window: ISO 8601 UTC")
+    end = MomentField(required=False, allow_null=True, max_length=64,
+                      help_text="kind window: ISO 8601 UTC, not in the future (the span is [start, end))")
+
+
+class MonitoringReferenceOut(serializers.Serializer):
+    kind = serializers.ChoiceField(ReferenceKind.choices)
+    dataset = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True)
+    dataset_id = serializers.IntegerField(allow_null=True)
+    start = serializers.DateTimeField(allow_null=True)
+    end = serializers.DateTimeField(allow_null=True)
+    label = serializers.CharField(help_text='how pages name it, e.g. "dataset loans v2"')
+
+
+class MonitoringReferenceApi(APIView):
+    @extend_schema(responses={200: MonitoringReferenceOut, **error_responses(404)})
+    def get(self, request, name: str):
+        """What the deployment's next windows are compared with (default: the model's training data)."""
+        deployment = deployment_get(user=request.user, name=name)
+        return Response(reference_describe(monitoring_reference_get(deployment=deployment)))
+
+    @extend_schema(request=MonitoringReferenceIn,
+                   responses={200: MonitoringReferenceOut, **error_responses(400, 403, 404)})
+    def put(self, request, name: str):
+        """Choose the reference: ``training``, a ``dataset`` (+ ``version``) of the deployment's workspace, or a
+        production ``window`` [start, end) of its own logged predictions. Stored windows keep the one they used."""
+        data = MonitoringReferenceIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        window = {
+            key: parse_moment(values[key], field=key) if values.get(key) is not None else None
+            for key in ("start", "end")
+        } if values["kind"] == ReferenceKind.WINDOW else {}
+        deployment = deployment_get(user=request.user, name=name, role=Role.EDITOR)
+        reference = monitoring_reference_set(
+            deployment=deployment, user=request.user, kind=values["kind"], dataset=values.get("dataset"),
+            version=values.get("version"), **window,
+        )
+        return Response(reference_describe(reference))
