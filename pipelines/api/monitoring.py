@@ -3,9 +3,8 @@ reference windows are compared with (GET, PUT)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -17,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..errors import ApplicationError
-from ..inputs import refuse_nul
+from ..inputs import parse_moment, refuse_nul
 from ..models import ReferenceKind, Role, WindowSize
 from ..selectors.monitoring import monitoring_reference_get, monitoring_window_list
 from ..selectors.registry import deployment_get
@@ -30,33 +29,6 @@ DEFAULT_SPAN = {WindowSize.HOUR: timedelta(hours=48), WindowSize.DAY: timedelta(
                 WindowSize.WEEK: timedelta(weeks=26)}
 MAX_SPAN = timedelta(days=3660)
 DATE_TIME = {"type": "string", "format": "date-time"}
-
-
-def parse_moment(value, *, field: str, clamp: bool = False) -> datetime:
-    """An ISO 8601 date or date-time; without an offset it is UTC. Outside 1970–9000 it is
-    a 400, or with ``clamp`` (a filter's bound: "since 0893" means since the beginning)
-    the nearest end of that range."""
-    refuse_nul(value, field=field)
-    parsed = None
-    if isinstance(value, str) and len(value) <= 64:
-        try:
-            parsed = parse_datetime(value)
-            if parsed is None and (day := parse_date(value)) is not None:
-                parsed = datetime.combine(day, time())
-        except ValueError:  # well-formed but impossible, e.g. month 13
-            parsed = None
-    if parsed is None:
-        raise ApplicationError(
-            f"{field} must be an ISO 8601 date or date-time, e.g. 2026-11-30T00:00:00Z", field=field
-        )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    lowest, highest = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
-    if clamp:
-        parsed = min(max(parsed, lowest), highest)
-    if not lowest <= parsed <= highest:
-        raise ApplicationError(f"{field} is out of range", field=field)
-    return parsed.astimezone(UTC)
 
 
 def _bounds(start: datetime, end: datetime) -> None:
