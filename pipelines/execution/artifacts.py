@@ -27,7 +27,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn
+from typing import Any, BinaryIO, NoReturn, Protocol
 
 import joblib
 import pandas as pd
@@ -41,6 +41,22 @@ SEEN_MAX = 100_000  # keys remembered as present in a remote store (~10 MB)
 SIG = ".sig"  # the key of an artifact's signature is its key + SIG
 SIG_V2 = "v2:"  # HMAC(kind, sha256); a bare 64-hex signature is the older HMAC(kind, bytes)
 CHUNK = 8 << 20  # hash in 8 MB pieces: few calls into hashlib (which then releases the GIL)
+
+
+class Meter(Protocol):
+    """Counts what a store moves (the workers' metrics); ``source`` is "store" or "cache"."""
+
+    def read(self, nbytes: int, *, source: str) -> None: ...
+
+    def written(self, nbytes: int) -> None: ...
+
+
+class _NoMeter:
+    def read(self, nbytes: int, *, source: str) -> None:
+        pass
+
+    def written(self, nbytes: int) -> None:
+        pass
 
 
 class ArtifactError(Exception):
@@ -66,9 +82,11 @@ class ArtifactStore:
     decoded; a copy that fails is dropped and fetched anew from the store.
     """
 
-    def __init__(self, where: Path | str | ObjectStore, signing_key: str | bytes, *, cache: LocalCache | None = None):
+    def __init__(self, where: Path | str | ObjectStore, signing_key: str | bytes, *, cache: LocalCache | None = None,
+                 meter: Meter | None = None):
         self.backend: ObjectStore = LocalFolder(where) if isinstance(where, (str, Path)) else where
         self.cache = cache
+        self.meter: Meter = meter or _NoMeter()
         self._seen: set[str] = set()  # keys a remote store is known to hold
         self._key = signing_key.encode() if isinstance(signing_key, str) else signing_key
 
@@ -115,6 +133,7 @@ class ArtifactStore:
             os.unlink(source)
         else:
             self.backend.put_file(key, source)
+            self.meter.written(size)
         if not self._has(key + SIG):
             self._put_object(key + SIG, self._sign(sha, kind).encode())
         return StoredArtifact(sha256=sha, kind=kind, size=size)
@@ -125,6 +144,7 @@ class ArtifactStore:
         # Objects are written once: two workers writing the same content simply both succeed.
         if not self._has(key):
             self._put_object(key, data)
+            self.meter.written(len(data))
         if not self._has(key + SIG):
             self._put_object(key + SIG, self._sign(sha, kind).encode())
         return StoredArtifact(sha256=sha, kind=kind, size=len(data))
@@ -175,11 +195,13 @@ class ArtifactStore:
         """The artifact's bytes, once their hash and HMAC match: nothing unchecked is decoded."""
         key = self.key(sha256)
         data, signature, cached = self._read(key, fresh=False)
+        self.meter.read(len(data), source="cache" if cached else "store")
         if not self._valid(sha256, kind, data, signature) and cached:
             # A damaged or planted copy in this machine's cache: the store's own copy decides.
             self.cache.discard(key)
             self.cache.discard(key + SIG)
             data, signature, _ = self._read(key, fresh=True)
+            self.meter.read(len(data), source="store")
         if not self._valid(sha256, kind, data, signature):
             self._refuse(sha256, signature, "loading")
         return data
@@ -256,16 +278,19 @@ class ArtifactStore:
             path = self.backend.local_path(key)
             if path is not None:
                 if self._file_valid(path, sha256, kind, signature):
+                    self.meter.read(path.stat().st_size, source="store")
                     return path
             else:
                 path = self.cache.get(key)
                 if path is not None and self._file_valid(path, sha256, kind, signature):
+                    self.meter.read(path.stat().st_size, source="cache")
                     return path
                 # Not cached, or a damaged copy: the store's own copy decides.
                 legacy = self._legacy_mac(kind, signature)
                 digest = hashlib.sha256()
                 path = self.cache.fill(key, self.backend, hashers=[h for h in (digest, legacy) if h is not None])
                 if digest.hexdigest() == sha256 and self._signature_valid(sha256, kind, signature, legacy):
+                    self.meter.read(path.stat().st_size, source="store")
                     return path
                 self.cache.discard(key)
         except FileNotFoundError as exc:
