@@ -127,11 +127,14 @@ def big_round_trip(endpoint: str) -> None:
     bucket = S3Bucket("bench", "big", endpoint_url=endpoint)
 
     def fresh_upload(round_: int) -> Path:
-        """A copy of the source with new content each round (no "already stored" short cut); not timed."""
+        """A copy of the source with new content each round (no "already stored" short cut), on
+        the disk before the clock starts: a step's output is written by the step, not by the store."""
         upload = work / "upload.bin"
         shutil.copyfile(source, upload)
         with open(upload, "ab") as fh:
             fh.write(round_.to_bytes(8, "big"))
+            fh.flush()
+            os.fsync(fh.fileno())
         return upload
 
     def synced(path: Path) -> None:
