@@ -93,6 +93,7 @@ def main(rounds: int = 3) -> None:
                         format="json").json()["id"]
             for i in range(RUNS)
         ]
+        posted = time.perf_counter() - started
         while Run.objects.filter(pk__in=ids).exclude(status__in=("succeeded", "failed", "cancelled")).exists():
             time.sleep(0.2)  # cheap: this process must not compete with the workers
         elapsed = time.perf_counter() - started
@@ -103,7 +104,7 @@ def main(rounds: int = 3) -> None:
         executing = StepRun.objects.filter(run_id__in=ids, cache_hit=False).aggregate(
             s=Sum(F("finished_at") - F("started_at")))["s"].total_seconds()
         cores = os.cpu_count() or 1
-        print(f"    workers' CPU {cpu:6.1f} s ({cpu / elapsed:4.2f} cores); steps executing {executing:6.1f} s "
+        print(f"    {RUNS} runs posted in {posted:5.1f} s; workers' CPU {cpu:6.1f} s ({cpu / elapsed:4.2f} cores); steps executing {executing:6.1f} s "
               f"(busy {executing / elapsed / len(workers):4.2f} per worker process); machine CPU "
               f"{machine / elapsed:4.2f} of {cores} cores busy, {max(machine - cpu, 0) / elapsed:4.2f} by the rest "
               "(PostgreSQL, Redis, this script, other users)",
