@@ -1,9 +1,33 @@
 import os
+import shutil
+import sys
+import tempfile
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import (
+    beat_init,
+    worker_init,
+    worker_process_shutdown,
+    worker_ready,
+    worker_shutdown,
+)
 
 from . import filebroker  # noqa: F401 - registers the "atomicfs://" broker transport
+
+
+def _worker_metrics_folder() -> str | None:
+    """With ``WORKER_METRICS_PORT`` set, a ``celery worker`` counts in prometheus-client's
+    multiprocess mode (``pipelines.worker_metrics`` says why). Its folder must be in the
+    environment before prometheus_client is imported, so before Django loads: here. A
+    folder made here is this worker's own (removed as it stops); returns it."""
+    wanted = os.environ.get("WORKER_METRICS_PORT", "").strip() and "worker" in sys.argv[1:]
+    if not wanted or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mlops-worker-metrics-")
+    return os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+_OWN_METRICS_FOLDER = _worker_metrics_folder()
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mlops_studio.settings")
 
@@ -26,6 +50,44 @@ def _refuse_thread_pools(sender, **kwargs) -> None:
             f"MLOps Studio workers run one task per process: start them with the prefork pool "
             f"(the default) or --pool=solo, not {pool!r}"
         )
+
+
+@worker_init.connect
+def _check_worker_metrics(sender=None, **kwargs) -> None:
+    """A bad WORKER_METRICS_PORT stops the worker as it starts; an earlier worker's values are dropped."""
+    from pipelines import worker_metrics
+
+    if worker_metrics.port() is None:
+        return
+    if not os.environ.get(worker_metrics.FOLDER_VARIABLE):
+        raise SystemExit("WORKER_METRICS_PORT is set but PROMETHEUS_MULTIPROC_DIR is not: start the worker "
+                         "with `celery -A mlops_studio worker`, or set PROMETHEUS_MULTIPROC_DIR to an empty folder")
+    if _OWN_METRICS_FOLDER is None:
+        worker_metrics.empty_folder()
+
+
+@worker_ready.connect
+def _serve_worker_metrics(sender=None, **kwargs) -> None:
+    # Once the pool's first children are forked: they need not inherit the listening socket.
+    from pipelines import worker_metrics
+
+    listen_port = worker_metrics.port()
+    if listen_port is not None:
+        worker_metrics.serve(listen_port)
+
+
+@worker_process_shutdown.connect
+def _worker_process_gone(pid=None, **kwargs) -> None:
+    if os.environ.get("WORKER_METRICS_PORT", "").strip() and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from pipelines import worker_metrics
+
+        worker_metrics.process_exited(pid or os.getpid())
+
+
+@worker_shutdown.connect
+def _remove_worker_metrics_folder(**kwargs) -> None:
+    if _OWN_METRICS_FOLDER is not None:
+        shutil.rmtree(_OWN_METRICS_FOLDER, ignore_errors=True)
 
 
 @worker_init.connect

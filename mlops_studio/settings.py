@@ -240,6 +240,7 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "pipelines.models.run.StepStatus",
         "RoleEnum": "pipelines.models.workspace.Role",
         "TriggerKindEnum": "pipelines.models.automation.TriggerKind",
+        "ReferenceKindEnum": "pipelines.models.monitoring.ReferenceKind",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

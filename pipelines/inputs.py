@@ -10,9 +10,11 @@ Each would otherwise surface as a 500.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time
 from typing import Any
 
 import numpy as np
+from django.utils.dateparse import parse_date, parse_datetime
 
 from .errors import ApplicationError
 
@@ -107,3 +109,30 @@ def refuse_nul(value: Any, *, field: str) -> None:
             f"{field} holds a NUL character (\\u0000), which cannot be stored; remove it",
             details={"field": field},
         )
+
+
+def parse_moment(value, *, field: str, clamp: bool = False) -> datetime:
+    """An ISO 8601 date or date-time; without an offset it is UTC. Outside 1970–9000 it is
+    a 400, or with ``clamp`` (a filter's bound: "since 0893" means since the beginning)
+    the nearest end of that range."""
+    refuse_nul(value, field=field)
+    parsed = None
+    if isinstance(value, str) and len(value) <= 64:
+        try:
+            parsed = parse_datetime(value)
+            if parsed is None and (day := parse_date(value)) is not None:
+                parsed = datetime.combine(day, time())
+        except ValueError:  # well-formed but impossible, e.g. month 13
+            parsed = None
+    if parsed is None:
+        raise ApplicationError(
+            f"{field} must be an ISO 8601 date or date-time, e.g. 2026-11-30T00:00:00Z", field=field
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    lowest, highest = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+    if clamp:
+        parsed = min(max(parsed, lowest), highest)
+    if not lowest <= parsed <= highest:
+        raise ApplicationError(f"{field} is out of range", field=field)
+    return parsed.astimezone(UTC)

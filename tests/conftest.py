@@ -18,6 +18,8 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.processes import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -114,7 +116,7 @@ def start_worker(
             *([f"--queues={queues}"] if queues else []),
         ],
         cwd=cwd, env={**worker_env(artifact_root), "PYTHONPATH": str(ROOT), **(env or {})}, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
     )
     proc.log_path = log_path
     deadline = time.monotonic() + 60
@@ -138,7 +140,7 @@ def start_beat(
         [sys.executable, "-m", "celery", "-A", "mlops_studio", "beat", "--loglevel=INFO",
          f"--schedule={log_dir / 'beat-schedule'}"],
         cwd=cwd, env={**worker_env(artifact_root), "PYTHONPATH": str(ROOT), **(env or {})}, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + 60
     while "Sending due task" not in log_path.read_text():

@@ -310,6 +310,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/deployments/{name}/monitoring/reference/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description What the deployment's next windows are compared with (default: the model's training data). */
+        get: operations["api_deployments_monitoring_reference_retrieve"];
+        /**
+         * @description Choose the reference: ``training``, a ``dataset`` (+ ``version``) of the deployment's workspace, or a
+         *     production ``window`` [start, end) of its own logged predictions. Stored windows keep the one they used.
+         */
+        put: operations["api_deployments_monitoring_reference_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/deployments/{name}/monitoring/run/": {
         parameters: {
             query?: never;
@@ -1546,6 +1567,35 @@ export interface components {
          * @enum {string}
          */
         MonitoringOutStatusEnum: "ok" | "warning" | "alert" | "insufficient_data";
+        MonitoringReferenceIn: {
+            kind: components["schemas"]["ReferenceKindEnum"];
+            /** @description kind dataset: the dataset's name in the deployment's workspace */
+            dataset?: string | null;
+            /** @description kind dataset: the version; default: its latest version now (pinned) */
+            version?: number | null;
+            /**
+             * Format: date-time
+             * @description kind window: ISO 8601 UTC
+             */
+            start?: string | null;
+            /**
+             * Format: date-time
+             * @description kind window: ISO 8601 UTC, not in the future (the span is [start, end))
+             */
+            end?: string | null;
+        };
+        MonitoringReferenceOut: {
+            kind: components["schemas"]["ReferenceKindEnum"];
+            dataset: string | null;
+            version: number | null;
+            dataset_id: number | null;
+            /** Format: date-time */
+            start: string | null;
+            /** Format: date-time */
+            end: string | null;
+            /** @description how pages name it, e.g. "dataset loans v2" */
+            label: string;
+        };
         MonitoringRunIn: {
             /** Format: date-time */
             start: string;
@@ -2010,6 +2060,13 @@ export interface components {
             override: boolean;
             gates: components["schemas"]["GateResultOut"][];
         };
+        /**
+         * @description * `training` - Training data
+         *     * `dataset` - Dataset
+         *     * `window` - Production window
+         * @enum {string}
+         */
+        ReferenceKindEnum: "training" | "dataset" | "window";
         RegisteredModelOut: {
             name: string;
             workspace: number;
@@ -4054,6 +4111,115 @@ export interface operations {
             };
             /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_monitoring_reference_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitoringReferenceOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    api_deployments_monitoring_reference_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MonitoringReferenceIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitoringReferenceOut"];
+                };
+            };
+            /** @description Bad input: `detail` says what is wrong, `field` or `fields` where. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed: the role is too low (or the CSRF check failed). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not found, or not visible to you (ids of other workspaces are never confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request body (or the number of rows) is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request's Content-Type is not one this operation reads. */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7437,7 +7603,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description an action (model.register) or a prefix (model.) */
-                action?: "dataset." | "dataset.duplicate" | "dataset.upload" | "deployment." | "deployment.delete" | "deployment.deploy" | "deployment.rollback" | "deployment.traffic" | "key." | "key.create" | "key.revoke" | "member." | "member.remove" | "member.set" | "model." | "model.card_edit" | "model.gates_set" | "model.promote" | "model.promote_refused" | "model.register" | "pipeline." | "pipeline.create" | "pipeline.delete" | "pipeline.update" | "pipeline.version" | "run." | "run.cancel" | "run.retry" | "run.start";
+                action?: "dataset." | "dataset.duplicate" | "dataset.upload" | "deployment." | "deployment.delete" | "deployment.deploy" | "deployment.monitoring_reference" | "deployment.rollback" | "deployment.traffic" | "key." | "key.create" | "key.revoke" | "member." | "member.remove" | "member.set" | "model." | "model.card_edit" | "model.gates_set" | "model.promote" | "model.promote_refused" | "model.register" | "pipeline." | "pipeline.create" | "pipeline.delete" | "pipeline.update" | "pipeline.version" | "run." | "run.cancel" | "run.retry" | "run.start";
                 /** @description username */
                 actor?: string;
                 /** @description csv: every matching event */

@@ -16,11 +16,11 @@ from rest_framework.views import APIView
 
 from ..access import require_role
 from ..errors import ApplicationError
+from ..inputs import parse_moment
 from ..models import AuditEvent, Role
 from ..selectors.audit import audit_events
 from ..services.audit import ACTIONS, audit_verify
 from .base import Paginated, paginate
-from .monitoring import parse_moment
 from .schema import error_responses
 
 CSV_MAX_ROWS = 100_000

@@ -1,10 +1,10 @@
-"""Deployment monitoring: stored windows (GET) and computing one window now (POST)."""
+"""Deployment monitoring: stored windows (GET), computing one window now (POST), and the
+reference windows are compared with (GET, PUT)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -16,45 +16,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..errors import ApplicationError
-from ..inputs import refuse_nul
-from ..models import Role, WindowSize
-from ..selectors.monitoring import monitoring_window_list
+from ..inputs import parse_moment, refuse_nul
+from ..models import ReferenceKind, Role, WindowSize
+from ..selectors.monitoring import monitoring_reference_get, monitoring_window_list
 from ..selectors.registry import deployment_get
 from ..services.monitoring import SIZES, iso, monitoring_window_compute, window_floor
-from .fields import StrictCharField
+from ..services.monitoring_reference import monitoring_reference_set, reference_describe
+from .fields import StrictCharField, StrictChoiceField, StrictIntegerField
 from .schema import choice_query, error_responses
 
 DEFAULT_SPAN = {WindowSize.HOUR: timedelta(hours=48), WindowSize.DAY: timedelta(days=30),
                 WindowSize.WEEK: timedelta(weeks=26)}
 MAX_SPAN = timedelta(days=3660)
 DATE_TIME = {"type": "string", "format": "date-time"}
-
-
-def parse_moment(value, *, field: str, clamp: bool = False) -> datetime:
-    """An ISO 8601 date or date-time; without an offset it is UTC. Outside 1970–9000 it is
-    a 400, or with ``clamp`` (a filter's bound: "since 0893" means since the beginning)
-    the nearest end of that range."""
-    refuse_nul(value, field=field)
-    parsed = None
-    if isinstance(value, str) and len(value) <= 64:
-        try:
-            parsed = parse_datetime(value)
-            if parsed is None and (day := parse_date(value)) is not None:
-                parsed = datetime.combine(day, time())
-        except ValueError:  # well-formed but impossible, e.g. month 13
-            parsed = None
-    if parsed is None:
-        raise ApplicationError(
-            f"{field} must be an ISO 8601 date or date-time, e.g. 2026-11-30T00:00:00Z", field=field
-        )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    lowest, highest = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
-    if clamp:
-        parsed = min(max(parsed, lowest), highest)
-    if not lowest <= parsed <= highest:
-        raise ApplicationError(f"{field} is out of range", field=field)
-    return parsed.astimezone(UTC)
 
 
 def _bounds(start: datetime, end: datetime) -> None:
@@ -134,3 +108,54 @@ class MonitoringRunApi(APIView):
         deployment = deployment_get(user=request.user, name=name, role=Role.EDITOR)
         window = monitoring_window_compute(deployment=deployment, start=start, end=end)
         return Response(monitoring_payload([window], start=start, end=end, size=window.size))
+
+
+# --- the reference ------------------------------------------------------------------------
+
+
+class MonitoringReferenceIn(serializers.Serializer):
+    kind = StrictChoiceField(choices=ReferenceKind.choices)
+    dataset = StrictCharField(required=False, allow_null=True, max_length=200,
+                              help_text="kind dataset: the dataset's name in the deployment's workspace")
+    version = StrictIntegerField(required=False, allow_null=True, min_value=1,
+                                 help_text="kind dataset: the version; default: its latest version now (pinned)")
+    start = MomentField(required=False, allow_null=True, max_length=64, help_text="kind window: ISO 8601 UTC")
+    end = MomentField(required=False, allow_null=True, max_length=64,
+                      help_text="kind window: ISO 8601 UTC, not in the future (the span is [start, end))")
+
+
+class MonitoringReferenceOut(serializers.Serializer):
+    kind = serializers.ChoiceField(ReferenceKind.choices)
+    dataset = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True)
+    dataset_id = serializers.IntegerField(allow_null=True)
+    start = serializers.DateTimeField(allow_null=True)
+    end = serializers.DateTimeField(allow_null=True)
+    label = serializers.CharField(help_text='how pages name it, e.g. "dataset loans v2"')
+
+
+class MonitoringReferenceApi(APIView):
+    @extend_schema(responses={200: MonitoringReferenceOut, **error_responses(404)})
+    def get(self, request, name: str):
+        """What the deployment's next windows are compared with (default: the model's training data)."""
+        deployment = deployment_get(user=request.user, name=name)
+        return Response(reference_describe(monitoring_reference_get(deployment=deployment)))
+
+    @extend_schema(request=MonitoringReferenceIn,
+                   responses={200: MonitoringReferenceOut, **error_responses(400, 403, 404)})
+    def put(self, request, name: str):
+        """Choose the reference: ``training``, a ``dataset`` (+ ``version``) of the deployment's workspace, or a
+        production ``window`` [start, end) of its own logged predictions. Stored windows keep the one they used."""
+        data = MonitoringReferenceIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        window = {
+            key: parse_moment(values[key], field=key) if values.get(key) is not None else None
+            for key in ("start", "end")
+        } if values["kind"] == ReferenceKind.WINDOW else {}
+        deployment = deployment_get(user=request.user, name=name, role=Role.EDITOR)
+        reference = monitoring_reference_set(
+            deployment=deployment, user=request.user, kind=values["kind"], dataset=values.get("dataset"),
+            version=values.get("version"), **window,
+        )
+        return Response(reference_describe(reference))

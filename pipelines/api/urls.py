@@ -126,6 +126,8 @@ urlpatterns += [
     path("deployments/<str:name>/monitoring/", monitoring_api.MonitoringApi.as_view(), name="api-deployment-monitoring"),
     path("deployments/<str:name>/monitoring/run/", monitoring_api.MonitoringRunApi.as_view(),
          name="api-deployment-monitoring-run"),
+    path("deployments/<str:name>/monitoring/reference/", monitoring_api.MonitoringReferenceApi.as_view(),
+         name="api-deployment-monitoring-reference"),
 ]
 
 # Audit trail and model cards (issue 11)

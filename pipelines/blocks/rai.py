@@ -70,6 +70,20 @@ def _report(kind: str, description: str) -> tuple[Port, ...]:
     return (Port(REPORT_PORT, REPORT, description=description, kind=kind),)
 
 
+def _reported(ctx: StepContext, report: dict[str, Any], summary: str) -> dict[str, Any]:
+    """A report block's outputs: ``report`` on its one port, once the step log has the
+    one-line ``summary`` and the report's warnings (small groups, …) line by line."""
+    ctx.log(summary)
+    for warning in report.get("warnings", ()):
+        ctx.log(warning)
+    return {REPORT_PORT: report}
+
+
+def _number(value: float | None) -> str:
+    """A report number for the step log: 4 significant digits, as the report page shows it."""
+    return "undefined" if value is None else f"{value:.4g}"
+
+
 def _required(params: Params, name: str, what: str) -> Any:
     value = params.get(name)
     if not value:
@@ -97,10 +111,11 @@ def _run_dataset_bias(ctx: StepContext, inputs: Inputs, params: Params) -> dict[
         top_proxies=params.get("proxies", 5),
         seed=params.get("seed", 0),
     )
-    ctx.log(f"label rate difference by {columns[0]}: {report['label_rate_difference']}")
-    for warning in report["warnings"]:
-        ctx.log(warning)
-    return {REPORT_PORT: report}
+    return _reported(
+        ctx,
+        report,
+        f"label rate difference by {columns[0]}: {_number(report['label_rate_difference'])}",
+    )
 
 
 RAI_DATASET_BIAS = Block(
@@ -164,12 +179,11 @@ def _run_fairness(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str,
         seed=params.get("seed", 0),
     )
     headline = report["headline"]
-    ctx.log(
-        f"{headline['name']} = {headline['value']} over {len(report['by_group'])} groups of {column!r}"
+    return _reported(
+        ctx,
+        report,
+        f"{headline['name']} = {_number(headline['value'])} over {len(report['by_group'])} groups of {column!r}",
     )
-    for warning in report["warnings"]:
-        ctx.log(warning)
-    return {REPORT_PORT: report}
 
 
 RAI_FAIRNESS = Block(
@@ -228,8 +242,9 @@ RAI_MITIGATE = Block(
     category=CATEGORY,
     description="Wrap a classifier (with its preprocessing) so it is trained under a fairness "
     "constraint: fairlearn's ExponentiatedGradient reduction, or a ThresholdOptimizer that picks a "
-    "threshold per group. Keep the sensitive column in the training table: it is used as the groups, "
-    "not as a feature.",
+    "threshold per group. A label with more than two classes is mitigated one class against the "
+    "rest (reductions under demographic parity). Keep the sensitive column in the training table: it is used as the "
+    "groups, not as a feature.",
     inputs=(
         Port(
             ESTIMATOR, ESTIMATOR, description="the steps to make fairer, ending with a classifier"
@@ -250,7 +265,8 @@ RAI_MITIGATE = Block(
                 "default": "reductions",
                 "title": "Method",
                 "description": "reductions: ExponentiatedGradient refits the model under the constraint; "
-                "threshold: ThresholdOptimizer sets a threshold per group (prediction then needs the column).",
+                "threshold: ThresholdOptimizer sets a threshold per group (prediction then needs the column; "
+                "binary labels only).",
             },
             "constraint": {
                 "type": "string",
@@ -263,6 +279,8 @@ RAI_MITIGATE = Block(
         }
     ),
     run=_run_mitigate,
+    # 2: multiclass labels (one class against the rest); groups under 10 rows are refused.
+    version="2",
     curated=True,
     tags=("fairness", "mitigation", "responsible ai"),
 )
@@ -291,10 +309,12 @@ def _run_permutation(ctx: StepContext, inputs: Inputs, params: Params) -> dict[s
         seed=params.get("seed", 0),
     )
     top = report["importances"][0]
-    ctx.log(
-        f"most important: {top['feature']} ({top['importance']:.4g} ± {top['std']:.3g}) on {report['rows']} rows"
+    return _reported(
+        ctx,
+        report,
+        f"most important: {top['feature']} ({top['importance']:.4g} ± {top['std']:.3g}) "
+        f"on {report['rows']} rows",
     )
-    return {REPORT_PORT: report}
 
 
 EXPLAIN_PERMUTATION = Block(
@@ -337,8 +357,7 @@ def _run_shap(ctx: StepContext, inputs: Inputs, params: Params) -> dict[str, Any
         seed=params.get("seed", 0),
     )
     how = "exact TreeSHAP" if report["method"] == "tree_shap" else "sampled Shapley values"
-    ctx.log(f"{how} of the {report['output']} for {report['rows']} rows")
-    return {REPORT_PORT: report}
+    return _reported(ctx, report, f"{how} of the {report['output']} for {report['rows']} rows")
 
 
 EXPLAIN_SHAP = Block(
@@ -390,8 +409,11 @@ def _run_partial_dependence(ctx: StepContext, inputs: Inputs, params: Params) ->
         max_rows=params.get("max_rows", 1000),
         seed=params.get("seed", 0),
     )
-    ctx.log(f"partial dependence of the {report['output']} on " + ", ".join(report["features"]))
-    return {REPORT_PORT: report}
+    return _reported(
+        ctx,
+        report,
+        f"partial dependence of the {report['output']} on " + ", ".join(report["features"]),
+    )
 
 
 EXPLAIN_PARTIAL_DEPENDENCE = Block(

@@ -2,10 +2,19 @@
 
 Every artifact is an object named by the sha256 of its bytes, written once and
 never changed, in a local folder or an S3 bucket (``execution.storage``). Beside
-it lies ``<sha>.sig``: an HMAC of the bytes under the
-deployment's signing key. ``load`` checks the HMAC of the very bytes it is about
-to decode, so a file the system did not write (or one changed in the store or in
-a machine's cache) is never unpickled.
+it lies ``<sha>.sig``: ``v2:`` and an HMAC, under the deployment's signing key, of
+the artifact's kind and sha256. Signing the digest rather than the bytes means a
+file is hashed once as it is written and once as it is read (the sha256 that
+names it), not hashed and MAC'd twice over. A reader hashes the very bytes it is
+about to decode and compares them with the id; the signature says the system
+wrote an artifact of that kind under that id. So a file the system did not write
+(or one changed in the store or in a machine's cache) is never unpickled:
+changing a byte changes the sha256, and a valid signature for another sha256
+cannot be made without the key.
+
+Signatures written before ``v2`` (64 hex digits: an HMAC of the kind and the
+bytes) still verify, by MAC'ing the bytes while they are hashed; anything else in
+a ``.sig`` is refused with a message saying the format is unknown.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn, Protocol
 
 import joblib
 import pandas as pd
@@ -30,6 +39,24 @@ OBJECT = "object"  # joblib pickle
 JSON = "json"
 SEEN_MAX = 100_000  # keys remembered as present in a remote store (~10 MB)
 SIG = ".sig"  # the key of an artifact's signature is its key + SIG
+SIG_V2 = "v2:"  # HMAC(kind, sha256); a bare 64-hex signature is the older HMAC(kind, bytes)
+CHUNK = 8 << 20  # hash in 8 MB pieces: few calls into hashlib (which then releases the GIL)
+
+
+class Meter(Protocol):
+    """Counts what a store moves (the workers' metrics); ``source`` is "store" or "cache"."""
+
+    def read(self, nbytes: int, *, source: str) -> None: ...
+
+    def written(self, nbytes: int) -> None: ...
+
+
+class _NoMeter:
+    def read(self, nbytes: int, *, source: str) -> None:
+        pass
+
+    def written(self, nbytes: int) -> None:
+        pass
 
 
 class ArtifactError(Exception):
@@ -55,9 +82,11 @@ class ArtifactStore:
     decoded; a copy that fails is dropped and fetched anew from the store.
     """
 
-    def __init__(self, where: Path | str | ObjectStore, signing_key: str | bytes, *, cache: LocalCache | None = None):
+    def __init__(self, where: Path | str | ObjectStore, signing_key: str | bytes, *, cache: LocalCache | None = None,
+                 meter: Meter | None = None):
         self.backend: ObjectStore = LocalFolder(where) if isinstance(where, (str, Path)) else where
         self.cache = cache
+        self.meter: Meter = meter or _NoMeter()
         self._seen: set[str] = set()  # keys a remote store is known to hold
         self._key = signing_key.encode() if isinstance(signing_key, str) else signing_key
 
@@ -90,27 +119,23 @@ class ArtifactStore:
 
     def put_table_file(self, source: Path) -> StoredArtifact:
         """Store the Parquet file at ``source`` (moved into the store, or deleted if
-        the store already holds its bytes), hashing and signing it in 1 MB pieces:
+        the store already holds its bytes), hashing it in 8 MB pieces:
         a large table written by a ParquetWriter is never held in memory. A remote
         store receives it in a multipart upload."""
         return self.put_file(source, TABLE)
 
     def put_file(self, source: Path, kind: str) -> StoredArtifact:
         """Store the file at ``source`` as an artifact of ``kind``; ``source`` is consumed."""
-        digest = hashlib.sha256()
-        mac = hmac.new(self._key, kind.encode() + b"\0", hashlib.sha256)
-        with open(source, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-                mac.update(chunk)
-        sha, size = digest.hexdigest(), os.path.getsize(source)
+        sha = _hash_file(source)
+        size = os.path.getsize(source)
         key = self.key(sha)
         if self._has(key):
             os.unlink(source)
         else:
             self.backend.put_file(key, source)
+            self.meter.written(size)
         if not self._has(key + SIG):
-            self._put_object(key + SIG, mac.hexdigest().encode())
+            self._put_object(key + SIG, self._sign(sha, kind).encode())
         return StoredArtifact(sha256=sha, kind=kind, size=size)
 
     def _put_bytes(self, data: bytes, kind: str) -> StoredArtifact:
@@ -119,8 +144,9 @@ class ArtifactStore:
         # Objects are written once: two workers writing the same content simply both succeed.
         if not self._has(key):
             self._put_object(key, data)
+            self.meter.written(len(data))
         if not self._has(key + SIG):
-            self._put_object(key + SIG, self._sign(data, kind).encode())
+            self._put_object(key + SIG, self._sign(sha, kind).encode())
         return StoredArtifact(sha256=sha, kind=kind, size=len(data))
 
     def _put_object(self, key: str, data: bytes) -> None:
@@ -169,13 +195,15 @@ class ArtifactStore:
         """The artifact's bytes, once their hash and HMAC match: nothing unchecked is decoded."""
         key = self.key(sha256)
         data, signature, cached = self._read(key, fresh=False)
+        self.meter.read(len(data), source="cache" if cached else "store")
         if not self._valid(sha256, kind, data, signature) and cached:
             # A damaged or planted copy in this machine's cache: the store's own copy decides.
             self.cache.discard(key)
             self.cache.discard(key + SIG)
             data, signature, _ = self._read(key, fresh=True)
+            self.meter.read(len(data), source="store")
         if not self._valid(sha256, kind, data, signature):
-            raise ArtifactError(f"artifact {sha256[:12]} failed its signature check; not loading it")
+            self._refuse(sha256, signature, "loading")
         return data
 
     def _read(self, key: str, *, fresh: bool) -> tuple[bytes, str, bool]:
@@ -200,7 +228,34 @@ class ArtifactStore:
             raise ArtifactError(f"artifact {key.rpartition('/')[2][:12]} is missing from the store") from exc
 
     def _valid(self, sha256: str, kind: str, data: bytes, signature: str) -> bool:
-        return hashlib.sha256(data).hexdigest() == sha256 and hmac.compare_digest(signature, self._sign(data, kind))
+        if hashlib.sha256(data).hexdigest() != sha256:
+            return False
+        legacy = self._legacy_mac(kind, signature)
+        if legacy is not None:
+            legacy.update(data)
+        return self._signature_valid(sha256, kind, signature, legacy)
+
+    def _signature_valid(self, sha256: str, kind: str, signature: str, legacy: hmac.HMAC | None) -> bool:
+        """Whether ``signature`` vouches for an artifact ``sha256`` of ``kind`` whose bytes
+        were hashed (and, for an older signature, MAC'd into ``legacy``)."""
+        if legacy is not None:
+            return hmac.compare_digest(signature, legacy.hexdigest())
+        return hmac.compare_digest(signature, self._sign(sha256, kind))
+
+    def _legacy_mac(self, kind: str, signature: str) -> hmac.HMAC | None:
+        """A MAC to feed the bytes into when ``signature`` is of the older kind (over the bytes)."""
+        if _is_legacy(signature):
+            return hmac.new(self._key, kind.encode() + b"\0", hashlib.sha256)
+        return None
+
+    @staticmethod
+    def _refuse(sha256: str, signature: str, doing: str) -> NoReturn:
+        if not signature.startswith(SIG_V2) and not _is_legacy(signature):
+            raise ArtifactError(
+                f"artifact {sha256[:12]} has a signature in an unknown format (expected 'v2:' and 64 hex "
+                f"digits, or an older 64-hex signature); not {doing} it"
+            )
+        raise ArtifactError(f"artifact {sha256[:12]} failed its signature check; not {doing} it")
 
     def load(self, sha256: str, kind: str) -> Any:
         data = self.read_verified(sha256, kind)
@@ -213,37 +268,39 @@ class ArtifactStore:
         raise ArtifactError(f"unknown artifact kind {kind!r}")
 
     def fetch_verified(self, sha256: str, kind: str) -> Path:
-        """A local file of the artifact, its hash and HMAC checked in 1 MB pieces (a large
-        artifact is never held in memory): the store's own file, or this machine's cached
-        copy, fetched first if need be. A copy that fails the check is dropped."""
+        """A local file of the artifact, hashed in 8 MB pieces and checked against its id and
+        signature (a large artifact is never held in memory): the store's own file, or this
+        machine's cached copy. A remote object not cached yet is hashed as it downloads, so
+        it is read once; a cached copy that fails the check is dropped and fetched again."""
         key = self.key(sha256)
         try:
             signature = self._read_signature(key)
             path = self.backend.local_path(key)
             if path is not None:
                 if self._file_valid(path, sha256, kind, signature):
+                    self.meter.read(path.stat().st_size, source="store")
                     return path
             else:
                 path = self.cache.get(key)
                 if path is not None and self._file_valid(path, sha256, kind, signature):
+                    self.meter.read(path.stat().st_size, source="cache")
                     return path
                 # Not cached, or a damaged copy: the store's own copy decides.
-                path = self.cache.fill(key, self.backend)
-                if self._file_valid(path, sha256, kind, signature):
+                legacy = self._legacy_mac(kind, signature)
+                digest = hashlib.sha256()
+                path = self.cache.fill(key, self.backend, hashers=[h for h in (digest, legacy) if h is not None])
+                if digest.hexdigest() == sha256 and self._signature_valid(sha256, kind, signature, legacy):
+                    self.meter.read(path.stat().st_size, source="store")
                     return path
                 self.cache.discard(key)
         except FileNotFoundError as exc:
             raise ArtifactError(f"artifact {sha256[:12]} is missing from the store") from exc
-        raise ArtifactError(f"artifact {sha256[:12]} failed its signature check; not using it")
+        self._refuse(sha256, signature, "using")
 
     def _file_valid(self, path: Path, sha256: str, kind: str, signature: str) -> bool:
-        digest = hashlib.sha256()
-        mac = hmac.new(self._key, kind.encode() + b"\0", hashlib.sha256)
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-                mac.update(chunk)
-        return digest.hexdigest() == sha256 and hmac.compare_digest(signature, mac.hexdigest())
+        legacy = self._legacy_mac(kind, signature)
+        digest = _hash_file(path, legacy)
+        return digest == sha256 and self._signature_valid(sha256, kind, signature, legacy)
 
     def _read_signature(self, key: str) -> str:
         if self.cache is None:
@@ -271,7 +328,27 @@ class ArtifactStore:
         """Raise ``StorageUnavailable`` when the store cannot be used (called at start-up)."""
         self.backend.check()
 
-    def _sign(self, data: bytes, kind: str) -> str:
-        mac = hmac.new(self._key, kind.encode() + b"\0", hashlib.sha256)
-        mac.update(data)
-        return mac.hexdigest()
+    def _sign(self, sha256: str, kind: str) -> str:
+        """The signature of artifact ``sha256`` of ``kind``: the key vouches that the system
+        wrote these bytes (named by their hash) as that kind. The ``v2`` in the MAC's input
+        keeps it apart from the older signatures, which MAC'd the kind and the bytes."""
+        mac = hmac.new(self._key, b"v2\0" + kind.encode() + b"\0" + sha256.encode(), hashlib.sha256)
+        return SIG_V2 + mac.hexdigest()
+
+
+def _is_legacy(signature: str) -> bool:
+    return len(signature) == 64 and all(c in "0123456789abcdef" for c in signature)
+
+
+def _hash_file(path: Path, legacy: hmac.HMAC | None = None) -> str:
+    """The sha256 of the file at ``path`` read in CHUNK pieces into one buffer (and its bytes
+    fed to ``legacy`` too, when an older signature must be checked)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buffer):
+            digest.update(view[:n])
+            if legacy is not None:
+                legacy.update(view[:n])
+    return digest.hexdigest()

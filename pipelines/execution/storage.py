@@ -16,12 +16,14 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 PRESIGNED_SECONDS = 300  # a download link works for five minutes
 MULTIPART_BYTES = 16 << 20  # parts of 16 MB above 16 MB
+STREAM_BYTES = 8 << 20  # pieces of a download that is hashed on its way to the disk
 
 
 class StorageUnavailable(Exception):
@@ -290,6 +292,23 @@ class S3Bucket:
         return f"s3://{self.bucket}/{self.prefix}{where}"
 
 
+class Hasher(Protocol):
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+
+def _stream_into(store: ObjectStore, key: str, target: Path, hashers: Sequence[Hasher]) -> None:
+    """Copy object ``key`` to ``target`` in STREAM_BYTES pieces, feeding each to ``hashers``."""
+    source = store.open(key)
+    try:
+        with open(target, "wb") as out:
+            while chunk := source.read(STREAM_BYTES):
+                for hasher in hashers:
+                    hasher.update(chunk)
+                out.write(chunk)
+    finally:
+        source.close()
+
+
 class LocalCache:
     """A folder of copies of remote objects, at most ``max_bytes`` large.
 
@@ -345,14 +364,21 @@ class LocalCache:
         self._added(path)
         return True
 
-    def fill(self, key: str, store: ObjectStore) -> Path:
-        """Download ``key`` from ``store`` into the cache and return its path."""
+    def fill(self, key: str, store: ObjectStore, *, hashers: Sequence[Hasher] = ()) -> Path:
+        """Download ``key`` from ``store`` into the cache and return its path.
+
+        With ``hashers``, the object comes as one stream and each piece is fed to them on
+        its way to the disk, so a reader that verifies what it fetched reads it once
+        (rather than a parallel ranged download, then the whole file again to hash it)."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         os.close(fd)
         try:
-            store.download(key, Path(tmp))
+            if hashers:
+                _stream_into(store, key, Path(tmp), hashers)
+            else:
+                store.download(key, Path(tmp))
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -68,9 +68,15 @@ __all__ += [
     "RetrainRun",
     "Signal",
 ]
-from .monitoring import MonitoringWindow, WindowSize, WindowStatus  # noqa: E402
+from .monitoring import (  # noqa: E402
+    MonitoringReference,
+    MonitoringWindow,
+    ReferenceKind,
+    WindowSize,
+    WindowStatus,
+)
 
-__all__ += ["MonitoringWindow", "WindowSize", "WindowStatus"]
+__all__ += ["MonitoringReference", "MonitoringWindow", "ReferenceKind", "WindowSize", "WindowStatus"]
 from .delivery import (  # noqa: E402
     GateEvaluation,
     ModelAlias,

@@ -145,7 +145,9 @@ class DeploymentRevision(models.Model):
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="revisions")
+    # RESTRICT, not PROTECT: a served version cannot be deleted on its own, but deleting
+    # the workspace (which cascades to both ends) must work.
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.RESTRICT, related_name="revisions")
     action = models.CharField(max_length=10, choices=RevisionAction.choices, default=RevisionAction.DEPLOY)
     # For a rollback: the revision whose model it restored.
     restores = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -45,8 +45,10 @@ class Run(models.Model):
         "pipelines.Workspace", on_delete=models.CASCADE, related_name="runs"
     )
     pipeline = models.ForeignKey("pipelines.Pipeline", on_delete=models.CASCADE, related_name="runs")
+    # RESTRICT: a version with runs is kept, unless its runs go in the same delete
+    # (a workspace or user being deleted).
     pipeline_version = models.ForeignKey(
-        "pipelines.PipelineVersion", on_delete=models.PROTECT, related_name="runs"
+        "pipelines.PipelineVersion", on_delete=models.RESTRICT, related_name="runs"
     )
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)

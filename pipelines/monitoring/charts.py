@@ -6,6 +6,7 @@ embeds each spec and ``frontend/src/charts.ts`` draws it. Times are ISO 8601 UTC
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -78,10 +79,67 @@ def signal_timeline(
     return _spec(title, described, values, layer=layers, resolve={"scale": {"color": "independent"}})
 
 
+def _bucket_text(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count}-{unit}" if count > 1 else unit
+    return f"{seconds}-second"
+
+
+def request_rate_points(windows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int | None]:
+    """(one point per request bucket of every window: its start, end, requests and requests per
+    minute; the bucket size in seconds, None when only older per-window rates were stored).
+
+    Windows store their counts (``requests_by``, one SQL GROUP BY when computed); a window
+    without them gives one point at its start with its average rate. A bucket two windows
+    cover (a custom window over a calendar one) is counted once, from the later window."""
+    points: dict[str, dict[str, Any]] = {}
+    bucket_sizes = set()
+    for w in windows:
+        start, end = datetime.fromisoformat(w["start"]), datetime.fromisoformat(w["end"])
+        by = w.get("requests_by")
+        if not by:
+            if w.get("request_rate_per_min") is not None:
+                points[w["start"]] = {"start": w["start"], "end": w["end"], "requests": w.get("requests"),
+                                      "rate": w["request_rate_per_min"]}
+            continue
+        size = by["bucket_seconds"]
+        bucket_sizes.add(size)
+        for i, count in enumerate(by["counts"]):
+            begin = start + timedelta(seconds=size * i)
+            finish = min(begin + timedelta(seconds=size), end)
+            key = begin.isoformat().replace("+00:00", "Z")
+            points[key] = {"start": key, "end": finish.isoformat().replace("+00:00", "Z"), "requests": count,
+                           "rate": round(count / max((finish - begin).total_seconds() / 60, 1e-9), 4)}
+    ordered = [points[k] for k in sorted(points)]
+    return ordered, (bucket_sizes.pop() if len(bucket_sizes) == 1 else None)
+
+
+def request_rate_chart(windows: list[dict[str, Any]], markers: list[dict[str, Any]]) -> Spec:
+    """Requests per minute over time, averaged over each window's request buckets (an area under a
+    line), with the deployment's revisions as vertical rules."""
+    values, bucket = request_rate_points(windows)
+    x = {"field": "start", "type": "temporal", "title": None, "axis": {"format": "%b %d %H:%M", "labelAngle": 0}}
+    y = {"field": "rate", "type": "quantitative", "title": "requests / min", "axis": {"format": ".3~g"}}
+    tooltip = [{"field": "start", "type": "temporal", "format": "%Y-%m-%d %H:%M", "title": "from"},
+               {"field": "end", "type": "temporal", "format": "%Y-%m-%d %H:%M", "title": "to"},
+               {"field": "requests", "title": "requests"}, {"field": "rate", "format": ".3~g", "title": "per minute"}]
+    layers: list[Spec] = [
+        {"mark": {"type": "area", "color": "#4f46e5", "opacity": 0.15, "interpolate": "step-after"},
+         "encoding": {"x": x, "y": y}},
+        {"mark": {"type": "line", "color": "#4f46e5", "strokeWidth": 1.5, "interpolate": "step-after",
+                  "point": {"filled": True, "size": 14, "color": "#4f46e5"}},
+         "encoding": {"x": x, "y": y, "tooltip": tooltip}},
+        *_markers_layer(markers),
+    ]
+    per = f"per {_bucket_text(bucket)} bucket" if bucket else "over each window's buckets"
+    return _spec("Request rate", f"Requests per minute, averaged {per}", values, layer=layers,
+                 resolve={"scale": {"color": "independent"}})
+
+
 def window_label(start: str, end: str) -> str:
     """"Nov 02" for a day or longer, "Nov 02 05:00" for shorter windows (ISO 8601 UTC in)."""
-    from datetime import datetime
-
     begin, finish = datetime.fromisoformat(start), datetime.fromisoformat(end)
     return begin.strftime("%b %d") if (finish - begin).total_seconds() >= 86400 else begin.strftime("%b %d %H:%M")
 
@@ -155,7 +213,8 @@ def distribution_overlay(window: dict[str, Any], features: list[dict[str, Any]])
     names = [f["name"] for f in features]
     return _spec(
         "Reference vs current distribution",
-        f"Share of rows per bin (numeric) or category, training reference against the window from {window['start']}",
+        f"Share of rows per bin (numeric) or category, the reference "
+        f"({(window.get('reference') or {}).get('label', 'training data')}) against the window from {window['start']}",
         values,
         params=[{"name": "feature", "value": names[0] if names else "",
                  "bind": {"input": "select", "options": names, "name": "Feature "}}],

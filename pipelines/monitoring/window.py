@@ -22,7 +22,7 @@ ERROR_RATE_WARNING = 0.05
 
 @dataclass(slots=True)
 class Reference:
-    """What a window is compared with: the training data, prepared once per model version."""
+    """What a window is compared with (the training data, a dataset or a production window), prepared once."""
 
     features: pd.DataFrame  # a sample of the training table's feature columns
     kinds: dict[str, str]  # column → "numeric" | "categorical", in signature order
@@ -76,7 +76,7 @@ def window_report(
     """
     rows = len(current)
     if reference.features.empty:  # no training data to compare with: no verdict on drift or quality
-        drift = {**_insufficient(rows, min_rows), "detail": "no reference: the training data is not available"}
+        drift = {**_insufficient(rows, min_rows), "detail": "no reference: its data is not available"}
         quality = {"ok": True, "issues": [], "columns": [], "missing_columns": [], "extra_columns": [],
                    "status": "insufficient_data"}
     elif rows >= min_rows:

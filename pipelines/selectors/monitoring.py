@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from ..access import workspace_ids_for
-from ..models import Deployment, MonitoringWindow, PredictionLog
+from ..models import Deployment, MonitoringReference, MonitoringWindow, PredictionLog
 from ..services.artifacts import artifact_store
 from ..serving import columnar
 
@@ -150,30 +150,60 @@ def window_labels(deployment: Deployment, start: datetime, end: datetime, limit:
     return truth, predicted
 
 
+BUCKET_SECONDS = (60, 300, 900, 3600, 21600, 86400)  # request-count buckets: minute … day
+MAX_BUCKETS = 60  # per window: an hour in minutes, a day in hours, a week in 6 hours
+
+
+def request_bucket_seconds(start: datetime, end: datetime) -> int:
+    """The smallest bucket of ``BUCKET_SECONDS`` that cuts [start, end) into at most ``MAX_BUCKETS``."""
+    span = (end - start).total_seconds()
+    return next((b for b in BUCKET_SECONDS if span / b <= MAX_BUCKETS), max(int(np.ceil(span / MAX_BUCKETS)), 1))
+
+
 def window_system(deployment: Deployment, start: datetime, end: datetime) -> dict[str, Any]:
-    """Requests, error rate and latency p50/p95/p99 (ms) of every request in [start, end)."""
+    """Requests, error rate, latency p50/p95/p99 (ms) of every request in [start, end), and
+    ``requests_by``: the requests counted in fixed buckets from ``start`` (one GROUP BY)."""
     logs = PredictionLog.objects.filter(deployment=deployment, created_at__gte=start, created_at__lt=end)
+    bucket = request_bucket_seconds(start, end)
+    n_buckets = int(np.ceil((end - start).total_seconds() / bucket))
+    counts = np.zeros(n_buckets, dtype="int64")
     if connection.vendor == "postgresql":
+        table = PredictionLog._meta.db_table
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 SELECT count(*), count(*) FILTER (WHERE status >= 400),
                        percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms)
-                FROM {PredictionLog._meta.db_table}
+                FROM {table}
                 WHERE deployment_id = %s AND created_at >= %s AND created_at < %s
                 """,
                 [deployment.pk, start, end],
             )
             total, errors, quantiles = cursor.fetchone()
+            cursor.execute(
+                f"""
+                SELECT floor(extract(epoch FROM created_at - %s) / %s)::int AS bucket, count(*)
+                FROM {table}
+                WHERE deployment_id = %s AND created_at >= %s AND created_at < %s
+                GROUP BY bucket
+                """,
+                [start, bucket, deployment.pk, start, end],
+            )
+            found = np.array(cursor.fetchall(), dtype="int64").reshape(-1, 2)
+        counts[found[:, 0]] = found[:, 1]
     else:
         latencies = np.array(logs.values_list("latency_ms", flat=True), dtype="float64")
         total, errors = len(latencies), logs.filter(status__gte=400).count()
         quantiles = np.quantile(latencies, [0.5, 0.95, 0.99]).tolist() if total else None
+        moments = pd.to_datetime(pd.Series(list(logs.values_list("created_at", flat=True)), dtype=object), utc=True)
+        offsets = (moments - pd.Timestamp(start)).dt.total_seconds().to_numpy()
+        counts = np.bincount((offsets // bucket).astype("int64"), minlength=n_buckets)[:n_buckets]
     p50, p95, p99 = [round(q, 3) for q in quantiles] if quantiles else (None, None, None)
     return {
         "requests": total,
         "error_rate": round(errors / total, 6) if total else None,
         "latency_ms": {"p50": p50, "p95": p95, "p99": p99},
+        "requests_by": {"bucket_seconds": bucket, "counts": counts.tolist()},
     }
 
 
@@ -197,6 +227,11 @@ def deployments_with_traffic(start: datetime, end: datetime) -> list[int]:
     (deployment, -created_at) index, not a scan of every log in the span."""
     logged = PredictionLog.objects.filter(deployment=OuterRef("pk"), created_at__gte=start, created_at__lt=end)
     return list(Deployment.objects.filter(Exists(logged)).values_list("pk", flat=True).order_by("pk"))
+
+
+def monitoring_reference_get(*, deployment: Deployment) -> MonitoringReference | None:
+    """The deployment's chosen reference (with its dataset), or None for the default (training data)."""
+    return MonitoringReference.objects.select_related("dataset").filter(deployment=deployment).first()
 
 
 # --- stored windows ---------------------------------------------------------------

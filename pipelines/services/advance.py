@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import worker_metrics
 from ..execution.scheduler import Actions, Hit, Scheduler, StepState, run_outcome
 from ..models import Run, RunStatus, StepRun, StepStatus
 from ..models.run import RUN_FINAL
@@ -201,6 +202,7 @@ def _lookup(run: RunRef):
                 continue
             if all(store.exists(ref["sha256"]) for ref in candidate.outputs.values()):
                 hits[candidate.cache_key] = Hit(outputs=candidate.outputs, origin=candidate)
+        worker_metrics.cache_looked_up(hits=len(hits), misses=len(set(keys)) - len(hits))
         return hits
 
     return lookup

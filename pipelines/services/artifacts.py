@@ -9,6 +9,7 @@ from django.utils import timezone
 from ..execution.artifacts import ArtifactStore, StoredArtifact
 from ..execution.storage import LocalCache, S3Bucket, StorageUnavailable
 from ..models import Artifact
+from ..worker_metrics import ARTIFACT_METER
 
 
 @cache
@@ -16,10 +17,10 @@ def artifact_store() -> ArtifactStore:
     """The deployment's store: ``ARTIFACT_ROOT``, or the bucket ``ARTIFACT_STORAGE`` names
     (with this process's bounded cache in ``ARTIFACT_CACHE_DIR``)."""
     if not settings.ARTIFACT_STORAGE:
-        return ArtifactStore(settings.ARTIFACT_ROOT, settings.ARTIFACT_SIGNING_KEY)
+        return ArtifactStore(settings.ARTIFACT_ROOT, settings.ARTIFACT_SIGNING_KEY, meter=ARTIFACT_METER)
     bucket = S3Bucket.from_url(settings.ARTIFACT_STORAGE, endpoint_url=settings.AWS_ENDPOINT_URL)
     cache = LocalCache(settings.ARTIFACT_CACHE_DIR, settings.ARTIFACT_CACHE_MAX_MB << 20)
-    return ArtifactStore(bucket, settings.ARTIFACT_SIGNING_KEY, cache=cache)
+    return ArtifactStore(bucket, settings.ARTIFACT_SIGNING_KEY, cache=cache, meter=ARTIFACT_METER)
 
 
 def artifact_store_check() -> None:

@@ -32,6 +32,7 @@ ACTIONS = (
     "dataset.upload", "dataset.duplicate",
     "model.register", "model.card_edit", "model.gates_set", "model.promote", "model.promote_refused",
     "deployment.deploy", "deployment.rollback", "deployment.delete", "deployment.traffic",
+    "deployment.monitoring_reference",
     "key.create", "key.revoke",
     "member.set", "member.remove",
 )

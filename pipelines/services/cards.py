@@ -261,8 +261,8 @@ def card_markdown(card: dict[str, Any]) -> str:
              f"- Lineage: run {d['lineage']['run']}, node `{d['lineage']['node']}`", "",
              "## Training data", ""]
     for ds in data["datasets"]:
-        lines.append(f"- {ds['name'] or ds['node']} (version {_fmt(ds['version'])}, {ds['block']}), "
-                     f"SHA-256 `{ds['sha256']}`")
+        version = f"version {ds['version']}, " if ds["version"] is not None else ""
+        lines.append(f"- {ds['name'] or ds['node']} ({version}{ds['block']}), SHA-256 `{ds['sha256']}`")
     lines += [f"- Training table: {data['training_table']['rows']} rows, SHA-256 "
               f"`{data['training_table']['sha256']}`", f"- Target: `{data['target']}`",
               f"- Features: {', '.join(data['features'])}", "", "## Metrics", ""]

@@ -134,7 +134,7 @@ def dataset_delete(*, dataset: Dataset) -> None:
     """Delete one version, or raise Conflict (409) naming the pipelines and models that need it
     (``details``: ``pipelines`` [{"id", "name", "nodes"}], ``models`` [{"id", "name", "version"}])."""
     with transaction.atomic():
-        Workspace.objects.select_for_update().filter(pk=dataset.workspace_id).exists()
+        Workspace.objects.select_for_update(no_key=True).filter(pk=dataset.workspace_id).exists()
         usage = dataset_usage(dataset=dataset)
         if usage:
             raise Conflict(usage.message(dataset), details=usage.as_dict())
@@ -163,7 +163,7 @@ def dataset_rename(*, dataset: Dataset, name: str) -> tuple[Dataset, list[Pipeli
         return dataset, []
     changed: list[Pipeline] = []
     with transaction.atomic():
-        Workspace.objects.select_for_update().filter(pk=dataset.workspace_id).exists()
+        Workspace.objects.select_for_update(no_key=True).filter(pk=dataset.workspace_id).exists()
         _refuse_taken(workspace_id=dataset.workspace_id, name=name)
         Dataset.objects.filter(workspace_id=dataset.workspace_id, name=old).update(name=name)
         pipelines = (
@@ -203,7 +203,7 @@ def dataset_duplicate(*, dataset: Dataset, user, name: str | None = None) -> Dat
     name must be free in the workspace (409 naming ``name``).
     """
     with transaction.atomic():
-        Workspace.objects.select_for_update().filter(pk=dataset.workspace_id).exists()
+        Workspace.objects.select_for_update(no_key=True).filter(pk=dataset.workspace_id).exists()
         if name is None:
             taken = set(
                 Dataset.objects.filter(workspace_id=dataset.workspace_id, name__startswith=dataset.name[:180])

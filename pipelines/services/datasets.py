@@ -157,7 +157,7 @@ def _dataset_create(
     *, workspace: Workspace, user, name: str, filename: str, stored, summary: dict, profile: dict, read_options: dict
 ) -> Dataset:
     with transaction.atomic():
-        Workspace.objects.select_for_update().filter(pk=workspace.pk).exists()
+        Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).exists()
         latest = Dataset.objects.filter(workspace=workspace, name=name).aggregate(v=Max("version"))["v"] or 0
         dataset = Dataset.objects.create(
             workspace=workspace,

@@ -63,10 +63,7 @@ def deployment_deploy(*, user, name: str, version: ModelVersion,
             # Names are unique across workspaces, so a clash cannot be hidden; its text
             # must not say where the taken name lives.
             raise Conflict(f"the name {name!r} is not available; choose another", field="name")
-        if deployment.model_id or deployment.alias or deployment.traffic:
-            # Deploying a version pins it: the deployment stops following an alias.
-            deployment.model, deployment.alias, deployment.traffic = None, "", {}
-            deployment.save(update_fields=["model", "alias", "traffic", "updated_at"])
+        _unfollow(deployment)  # deploying a version pins it
         revision = _revision_add(deployment, version, user, RevisionAction.DEPLOY)
         audit_record(
             workspace_id=workspace_id, user=user, action="deployment.deploy", target=deployment,
@@ -76,6 +73,17 @@ def deployment_deploy(*, user, name: str, version: ModelVersion,
         )
         _after_commit_bump()
     return deployment, created
+
+
+def _unfollow(deployment: Deployment) -> str:
+    """Stop following an alias (and drop the traffic split); returns what was followed, as
+    "model:alias", or "" when the deployment already pinned its version."""
+    if not (deployment.model_id or deployment.alias or deployment.traffic):
+        return ""
+    followed = f"{deployment.model.name}:{deployment.alias}" if deployment.model_id else deployment.alias
+    deployment.model, deployment.alias, deployment.traffic = None, "", {}
+    deployment.save(update_fields=["model", "alias", "traffic", "updated_at"])
+    return followed
 
 
 def _revision_add(deployment: Deployment, version: ModelVersion, user, action: str,
@@ -97,6 +105,11 @@ def deployment_rollback(*, user, deployment: Deployment, revision_number: int | 
     rollback revision, before the one it restored), so repeated rollbacks walk
     back through history. 404 for a revision number the deployment does not
     have, 409 when there is nothing earlier.
+
+    A rollback pins the restored version, as deploying one does: a deployment that
+    followed an alias stops following it (and drops its traffic split), so the next
+    promotion does not silently undo the rollback. Following again is a deploy with
+    ``{"model", "alias"}``.
     """
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
@@ -119,10 +132,12 @@ def deployment_rollback(*, user, deployment: Deployment, revision_number: int | 
                     f"deployment {deployment.name!r} has no earlier revision to roll back to",
                     details={"field": "revision"},
                 )
+        unfollowed = _unfollow(deployment)
         revision = _revision_add(deployment, target.model_version, user, RevisionAction.ROLLBACK, restores=target)
         audit_record(workspace_id=deployment.workspace_id, user=user, action="deployment.rollback", target=deployment,
                      details={"name": deployment.name, "revision": revision.number, "restores": target.number,
-                              "model_version_id": target.model_version_id})
+                              "model_version_id": target.model_version_id,
+                              **({"unfollowed": unfollowed} if unfollowed else {})})
         _after_commit_bump()
     return revision
 

@@ -1,10 +1,11 @@
 """Computing and storing monitoring windows.
 
 A window compares the rows a deployment predicted in [start, end) with the
-reference: the training table of the model version that served them, found
-through lineage (``ModelVersion.training_data_sha256``), sampled to at most
-``MONITORING_REFERENCE_ROWS`` rows with a fixed seed. The reference of a model
-version is prepared once per process (it is immutable).
+reference (``services.monitoring_reference``): by default the training table of
+the model version that served them, found through lineage, or the dataset or
+production window the deployment chose; sampled to at most
+``MONITORING_REFERENCE_ROWS`` rows and loaded once per process. Each stored report
+says which reference it was computed with (``report["reference"]``).
 
 Scheduled windows are calendar-aligned (UTC) hours, days or weeks; the beat's
 tick computes the last closed one for every deployment with traffic and skips a
@@ -16,22 +17,19 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
+from functools import partial
 
-import pandas as pd
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from ..execution.artifacts import OBJECT, TABLE, ArtifactError
 from ..execution.summaries import json_safe
 from ..models import Deployment, ModelVersion, MonitoringWindow, PredictionLog, WindowSize
-from ..monitoring import quality
-from ..monitoring.window import Reference, window_report
+from ..monitoring.window import window_report
 from ..selectors import monitoring as reads
 from .alerts import alert_rules_evaluate
-from .artifacts import artifact_store
+from .monitoring_reference import no_reference, reference_load
 
 logger = logging.getLogger(__name__)
 
@@ -63,57 +61,6 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-# --- reference ------------------------------------------------------------------------
-
-
-def _validation_metric(version: ModelVersion) -> dict | None:
-    """The headline metric measured on held-out data at registration ({"metric", "value"})."""
-    for values in (version.metrics or {}).values():
-        headline = (values or {}).get("headline") if isinstance(values, dict) else None
-        if headline and headline.get("value") is not None:
-            return {"metric": headline["name"], "value": headline["value"]}
-    return None
-
-
-@lru_cache(maxsize=16)
-def _reference_cached(version_id: int, training_sha: str, model_sha: str, rows: int) -> Reference:
-    version = ModelVersion.objects.get(pk=version_id)
-    kinds = {c["name"]: quality.column_kind(c["dtype"]) for c in version.signature.get("inputs", [])}
-    store = artifact_store()
-    table = store.load(training_sha, TABLE)
-    features = table[[c for c in kinds if c in table.columns]]
-    profiles = quality.profile(features, kinds)
-    if len(features) > rows:
-        features = features.sample(n=rows, random_state=0)
-    predictions = None
-    try:
-        predictions = json_safe(list(store.load(model_sha, OBJECT).predict(features)))
-    except Exception:  # noqa: BLE001 - no prediction drift rather than no monitoring
-        logger.exception("model version %s could not predict its own training rows", version_id)
-    return Reference(features=features.reset_index(drop=True), kinds=kinds, profiles=profiles,
-                     task=version.task, predictions=predictions, validation=_validation_metric(version))
-
-
-def reference_for(version: ModelVersion) -> Reference | None:
-    """The version's reference, or None when its training data is not recorded or readable."""
-    if not version.training_data_sha256:
-        return None
-    try:
-        return _reference_cached(version.pk, version.training_data_sha256, version.artifact_sha256,
-                                 settings.MONITORING_REFERENCE_ROWS)
-    except ArtifactError as exc:
-        logger.warning("no monitoring reference for model version %s: %s", version.pk, exc)
-        return None
-
-
-def _no_reference(version: ModelVersion | None) -> Reference:
-    kinds = {}
-    if version is not None:
-        kinds = {c["name"]: quality.column_kind(c["dtype"]) for c in version.signature.get("inputs", [])}
-    return Reference(features=pd.DataFrame(columns=list(kinds)), kinds=kinds, profiles={},
-                     task=version.task if version else "other")
-
-
 # --- windows --------------------------------------------------------------------------
 
 
@@ -121,7 +68,8 @@ def monitoring_report(*, deployment: Deployment, start: datetime, end: datetime)
     """(the report of [start, end), the model version it was compared with); computes, stores nothing."""
     version_id = reads.window_model_version_id(deployment, start, end)
     version = ModelVersion.objects.filter(pk=version_id).first() if version_id else None
-    reference = (reference_for(version) if version else None) or _no_reference(version)
+    reference, described = reference_load(deployment, version)
+    reference = reference or no_reference(version)
     frame = reads.prediction_window_frame(deployment, start, end, settings.MONITORING_WINDOW_ROWS)
     features = frame.drop(columns=[reads.REQUEST_ID, reads.ROW, reads.PREDICTION])
     system = reads.window_system(deployment, start, end)
@@ -133,8 +81,10 @@ def monitoring_report(*, deployment: Deployment, start: datetime, end: datetime)
         min_rows=settings.MONITORING_MIN_ROWS, min_labels=settings.MONITORING_MIN_LABELS,
     )
     report["requests"] = system["requests"]
+    report["requests_by"] = system["requests_by"]  # counts per bucket of bucket_seconds from start
     report["request_rate_per_min"] = round(system["requests"] / max((end - start).total_seconds() / 60, 1e-9), 6)
     report["model_version"] = version_id
+    report["reference"] = described
     return json_safe(report), version_id
 
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, ProtectedError
+from django.db.models import F, ProtectedError, RestrictedError
 from django.utils import timezone
 
 from ..errors import ApplicationError, Conflict
@@ -43,7 +43,7 @@ def copy_name(name: str, taken: set[str]) -> str:
 
 def _lock_workspace(workspace_id: int) -> None:
     """Serialise name checks in one workspace (call inside a transaction)."""
-    Workspace.objects.select_for_update().filter(pk=workspace_id).exists()
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).exists()
 
 
 def _refuse_taken_name(*, workspace_id: int, name: str, pipeline_id: int | None = None) -> None:
@@ -192,8 +192,9 @@ def pipeline_delete(*, pipeline: Pipeline, user=None) -> None:
             pipeline.delete()
             audit_record(workspace_id=pipeline.workspace_id, user=user, action="pipeline.delete",
                          target_type="pipeline", target_id=pipeline_id, details={"name": name})
-    except ProtectedError as exc:
-        kinds = sorted({type(obj)._meta.verbose_name_plural for obj in exc.protected_objects})
+    except (ProtectedError, RestrictedError) as exc:
+        referring = getattr(exc, "protected_objects", None) or exc.restricted_objects
+        kinds = sorted({type(obj)._meta.verbose_name_plural for obj in referring})
         raise Conflict(
             f"the pipeline cannot be deleted while {', '.join(kinds)} still refer to it"
         ) from exc
@@ -208,8 +209,13 @@ def pipeline_version_snapshot(*, pipeline: Pipeline, user, message: str = "", au
     digest = graph_hash(pipeline.graph)
     # No savepoint: inside a caller's transaction (run_start) it would cost two round trips.
     with transaction.atomic(savepoint=False):
+        # Concurrent snapshots of one pipeline take turns on its row. Locking the latest
+        # version's row instead would not do: before the first version there is no row to
+        # lock, and a waiter would read the old latest again, not the version just added;
+        # both would insert the same number (a unique-constraint 500).
+        Pipeline.objects.select_for_update(no_key=True).filter(pk=pipeline.pk).values_list("pk").first()
         latest = (
-            PipelineVersion.objects.select_for_update()
+            PipelineVersion.objects
             .filter(pipeline=pipeline)
             .order_by("-number")
             .first()

@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import worker_metrics
 from ..blocks import catalogue
 from ..execution.executor import StepExecutor, StepOutcome
 from ..models import Artifact, Run, RunStatus, StepRun, StepStatus
@@ -139,6 +140,7 @@ def step_execute(*, step_id: int, timeout_errors: tuple[type[BaseException], ...
             # Credentials are read here, for the run's workspace only, never from params.
             connection=connection_opener(workspace_id=step.run_workspace_id),
         )
+    worker_metrics.step_observed(block=step.block_key, ok=outcome.ok, seconds=outcome.seconds)
     step_finish(step=step, outcome=outcome, run=run)
 
 

@@ -93,7 +93,7 @@ def trigger_create(
             # Serialise trigger creation per workspace so two requests cannot close a loop together.
             from ..models import Workspace
 
-            Workspace.objects.select_for_update().filter(pk=pipeline.workspace_id).exists()
+            Workspace.objects.select_for_update(no_key=True).filter(pk=pipeline.workspace_id).exists()
             _refuse_loop(source_id=source.pk, target_id=pipeline.pk)
         trigger.save(force_insert=True)
     return trigger, secret

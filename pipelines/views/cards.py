@@ -27,8 +27,9 @@ def card_charts(card: dict[str, Any]) -> dict[str, Any]:
     """Bar charts of the card's comparable numbers: each metric by group, and top features."""
     metrics: dict[str, list[tuple[str, float]]] = {}
     for row in card["quantitative_analysis"]["by_group"]:
+        # Kept as given: a count stays an int, so it reads "1,064", not "1,064.0".
         if isinstance(row["value"], int | float) and not isinstance(row["value"], bool):
-            metrics.setdefault(row["type"], []).append((row["slice"], float(row["value"])))
+            metrics.setdefault(row["type"], []).append((row["slice"], row["value"]))
     features = [
         {"method": block["method"], "node": block["node"],
          "bars": _bars([(r["feature"], float(r.get("importance") or 0)) for r in block["features"]])}

@@ -9,17 +9,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import path
 
 from ..models import WindowSize
 from ..monitoring import charts
-from ..selectors.monitoring import monitoring_overview, monitoring_window_list
+from ..selectors.datasets import dataset_list
+from ..selectors.monitoring import (
+    monitoring_overview,
+    monitoring_reference_get,
+    monitoring_window_list,
+)
 from ..selectors.registry import deployment_get, deployment_revisions
 from ..services.monitoring import SIZES, iso, window_floor
+from ..services.monitoring_reference import reference_describe
 from .common import can_edit, page
 
 SPAN_WINDOWS = 30  # how many windows of the chosen size the page shows
+PICKER_DATASETS = 200  # the newest dataset versions the reference picker offers
 STATUS = {  # status → (label, badge tone)
     "ok": ("OK", "succeeded"),
     "warning": ("Warning", "cancelled"),
@@ -57,11 +65,19 @@ def _charts(reports: list[dict], markers: list[dict]) -> list[dict]:
         charts.signal_timeline(rows, markers, signal="prediction_psi", title="Prediction drift (PSI)",
                                unit="PSI", rule=0.25, rule_label="significant shift"),
         charts.signal_timeline(rows, markers, signal="quality_issues", title="Data-quality issues", unit="issues"),
+        charts.request_rate_chart(reports, markers),
         charts.signal_timeline(rows, markers, signal="latency_p95", title="Latency p95", unit="ms"),
         charts.signal_timeline(rows, markers, signal="error_rate", title="Error rate", unit="share of requests",
                                fmt="~%"),
     ]
     return [{"title": s["title"], "description": s["description"], "spec": s} for s in specs]
+
+
+def _picker_datasets(user, deployment) -> list[dict]:
+    """Dataset versions of the deployment's workspace for the reference picker, by name then newest version."""
+    datasets = dataset_list(user=user, workspace_id=deployment.workspace_id)
+    rows = list(datasets.values("id", "name", "version", "n_rows")[:PICKER_DATASETS])
+    return sorted(rows, key=lambda d: (d["name"].lower(), -d["version"]))
 
 
 @page
@@ -82,6 +98,7 @@ def deployment_monitoring_page(request, name: str):
     performance_window = next((r for r in reversed(reports) if (r.get("performance") or {}).get("value") is not None),
                               None)
     markers = _markers(deployment)
+    editable = can_edit(request.user, deployment.workspace_id)
     context = {
         "nav": "monitoring",
         "deployment": deployment,
@@ -101,7 +118,10 @@ def deployment_monitoring_page(request, name: str):
         "quality_window": quality_window,
         "performance_window": performance_window,
         "markers": markers,
-        "can_edit": can_edit(request.user, deployment.workspace_id),
+        "can_edit": editable,
+        "reference": reference_describe(monitoring_reference_get(deployment=deployment)),
+        "reference_rows": settings.MONITORING_REFERENCE_ROWS,
+        "datasets": _picker_datasets(request.user, deployment) if editable else [],
         "run_start": iso(current),
         "run_end": iso(current + SIZES[size]),
     }

@@ -112,3 +112,15 @@ def log_traffic(deployment: Deployment, frame: pd.DataFrame, *, at: datetime, ro
         ))
     PredictionLog.objects.bulk_create(logs)
     return ids
+
+
+def upload_dataset(client, frame: pd.DataFrame, name: str, workspace: int | None = None) -> dict:
+    """Upload ``frame`` as a CSV through the API (the next version of ``name``); returns the dataset."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = {"file": SimpleUploadedFile(f"{name}.csv", frame.to_csv(index=False).encode(), "text/csv"), "name": name}
+    if workspace is not None:
+        body["workspace"] = workspace
+    response = client.post("/api/datasets/", body, format="multipart")
+    assert response.status_code == 201, response.content
+    return response.json()

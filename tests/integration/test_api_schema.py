@@ -35,6 +35,7 @@ from pipelines.services.registry import model_register
 from pipelines.services.schedules import schedule_create
 from pipelines.services.triggers import trigger_create
 from tests.conftest import worker_env
+from tests.processes import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -301,6 +302,7 @@ def _gunicorn(artifact_root, log: Path):
             [str(gunicorn), "mlops_studio.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
              "--threads", "2", "--timeout", "60"],
             cwd=ROOT, env=worker_env(artifact_root), stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
         try:
             deadline = time.monotonic() + 60

@@ -10,6 +10,7 @@ import pytest
 from pipelines.demo import breast_cancer_graph
 from tests.conftest import start_worker, stop_worker, wait_for_run
 from tests.integration.test_engine import _pipeline, _start, slow_graph
+from tests.processes import die_with_parent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +25,7 @@ def _redis_server(port: int, workdir) -> subprocess.Popen:
     proc = subprocess.Popen(
         [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

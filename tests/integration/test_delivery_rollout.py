@@ -14,6 +14,8 @@ import uuid
 import pytest
 
 from pipelines.models import (
+    AuditEvent,
+    Deployment,
     Membership,
     PredictionLog,
     PromotionEvent,
@@ -374,3 +376,24 @@ def test_the_open_inference_protocol_follows_the_split_too_sticky_on_the_request
     answers = {f"id-{i}": infer(f"id-{i}") for i in range(60)}
     assert set(answers.values()) == {"1", "2"}
     assert all(infer(request_id) == version for request_id, version in list(answers.items())[:10])
+
+
+def test_a_manual_rollback_pins_the_version_so_the_next_promotion_does_not_undo_it(live, owner, owner_api):
+    _register(owner_api, trained_run(owner, ["a", "b"]))
+    _promote(owner_api, 3, "champion")  # the deployment follows: v1 → v3
+    assert Deployment.objects.get(name="live").current_revision.model_version.number == 3
+
+    rolled = owner_api.post("/api/deployments/live/rollback/", {}, format="json")
+    assert rolled.status_code == 200, rolled.content
+    deployment = Deployment.objects.get(name="live")
+    assert deployment.current_revision.model_version.number == 1
+    assert (deployment.model_id, deployment.alias) == (None, "")
+
+    _promote(owner_api, 2, "champion")
+    deployment.refresh_from_db()
+    assert deployment.current_revision.model_version.number == 1  # still the rolled-back version
+    assert AuditEvent.objects.get(action="deployment.rollback").details["unfollowed"] == "m:champion"
+    # Following again is an explicit choice.
+    again = owner_api.post("/api/deployments/", {"name": "live", "model": "m", "alias": "champion"}, format="json")
+    assert again.status_code == 200, again.content
+    assert Deployment.objects.get(name="live").current_revision.model_version.number == 2

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
 
 from pipelines.services.monitoring import monitoring_window_compute
-from tests.integration.monitoring_factories import deploy_monitored, log_traffic, traffic
+from tests.integration.monitoring_factories import (
+    deploy_monitored,
+    log_traffic,
+    traffic,
+    upload_dataset,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_store")]
 
@@ -52,9 +59,44 @@ def test_stored_windows_in_the_span_are_drawn_with_their_quality_table(owner, ow
 
     html = browser(owner).get("/deployments/watched/monitoring/").content.decode()
 
-    assert html.count("data-vega-chart") == 8  # six timelines, the heatmap, the distribution
+    assert html.count("data-vega-chart") == 9  # seven timelines, the heatmap, the distribution
     assert "categories never seen in training (atlantis)" in html
     assert 'data-testid="monitoring-status" data-status="warning"' in html or 'data-status="alert"' in html
+
+
+def test_a_viewer_sees_the_reference_but_not_its_control(watched, viewer):
+    html = browser(viewer).get("/deployments/watched/monitoring/").content.decode()
+
+    assert 'data-testid="reference-current" data-kind="training">training data<' in html
+    assert 'id="reference-form"' not in html
+
+
+def test_an_editor_picks_the_reference_among_the_workspaces_datasets(watched, editor, owner_api, outsider_api):
+    mine = upload_dataset(owner_api, traffic(50, seed=2), "baseline")
+    upload_dataset(outsider_api, traffic(50, seed=3), "not-here")
+
+    html = browser(editor).get("/deployments/watched/monitoring/").content.decode()
+
+    assert 'id="reference-form"' in html
+    assert f'<option value="{mine["id"]}" data-name="baseline" data-version="1"' in html
+    assert "not-here" not in html
+
+
+def test_the_request_rate_chart_counts_requests_per_bucket_of_each_window(owner, owner_api):
+    """300 rows in 30 requests over 50 minutes from 02:00: the day's hourly buckets hold them all
+    at 02:00 (30 requests in the hour: 0.5 a minute), the other hours none."""
+    deployment = deploy_monitored(owner_api, owner)
+    yesterday = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    log_traffic(deployment, traffic(300, seed=1), at=yesterday + timedelta(hours=2))
+    window = monitoring_window_compute(deployment=deployment, start=yesterday, end=yesterday + timedelta(days=1))
+
+    assert window.report["requests_by"] == {"bucket_seconds": 3600, "counts": [0, 0, 30] + [0] * 21}
+    assert window.report["request_rate_per_min"] == round(30 / 1440, 6)
+    html = browser(owner).get("/deployments/watched/monitoring/").content.decode()
+    spec = next(s for s in re.findall(r"<script[^>]*>(\{.*?\})</script>", html, re.S) if '"Request rate"' in s)
+    values = json.loads(spec)["data"]["values"]
+    assert len(values) == 24
+    assert [v["rate"] for v in values if v["requests"]] == [0.5]
 
 
 def test_an_outsider_gets_404_for_the_page(watched, outsider):

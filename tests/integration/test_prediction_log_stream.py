@@ -41,6 +41,7 @@ from tests.conftest import (
     worker_env,
 )
 from tests.integration.serving_factories import deploy_with_key
+from tests.processes import die_with_parent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -96,7 +97,7 @@ def _uvicorn(artifact_root, log_path, *, workers: int = 1, env: dict | None = No
         [sys.executable, "-m", "uvicorn", "pipelines.serving.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log", "--workers", str(workers)],
         cwd=ROOT, env={**worker_env(artifact_root), **(env or {})}, stdout=open(log_path, "w"),  # noqa: SIM115
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + 60
     while True:

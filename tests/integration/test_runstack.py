@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -84,6 +86,7 @@ def test_one_interrupt_stops_web_worker_and_their_children_within_10_seconds(tmp
     stack = subprocess.Popen(
         [sys.executable, "manage.py", "runstack", "--port", str(port), "--workers", "2"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     everything: set[int] = {stack.pid}
     try:

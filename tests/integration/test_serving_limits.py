@@ -18,6 +18,7 @@ import pytest
 from pipelines.serving.state import caches_clear
 from tests.conftest import ROOT, run_async, worker_env
 from tests.integration.serving_factories import deploy_with_key
+from tests.processes import die_with_parent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +50,7 @@ def server(artifact_root, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "pipelines.serving.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--no-access-log", "--backlog", "2048"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
     )
     try:
         deadline = time.monotonic() + 60

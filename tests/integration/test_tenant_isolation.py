@@ -18,6 +18,7 @@ from pipelines.models import (
     Deployment,
     DeploymentKey,
     Membership,
+    MonitoringReference,
     MonitoringWindow,
     RetrainPolicy,
     Run,
@@ -59,6 +60,8 @@ OUTSIDER_REQUESTS = [
     ("delete", "/api/deployments/dep/keys/{key}/", None),
     ("get", "/api/deployments/dep/monitoring/?start=2026-01-01T00:00:00Z&end=2026-01-08T00:00:00Z", None),
     ("post", "/api/deployments/dep/monitoring/run/", {"start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z"}),
+    ("get", "/api/deployments/dep/monitoring/reference/", None),
+    ("put", "/api/deployments/dep/monitoring/reference/", {"kind": "training"}),
     ("get", "/api/deployments/dep/alert-rules/", None),
     ("post", "/api/deployments/dep/alert-rules/", {"signal": "error_rate", "threshold": 0.5}),
     ("get", "/api/deployments/dep/alert-rules/{rule}/", None),
@@ -108,6 +111,7 @@ def test_an_outsiders_requests_change_nothing_in_another_workspace(world, outsid
     assert Deployment.objects.get(name="dep").revisions.count() == 1
     assert list(AlertRule.objects.filter(deployment__name="dep").order_by("pk").values()) == rules_before
     assert Alert.objects.get(pk=values["alert"]).status == AlertStatus.FIRING
+    assert not MonitoringReference.objects.filter(deployment__name="dep").exists()
     assert not RetrainPolicy.objects.filter(deployment__name="dep").exists()
     assert not MonitoringWindow.objects.filter(deployment__name="dep").exists()
 

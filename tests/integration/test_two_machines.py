@@ -30,6 +30,7 @@ from pipelines.demo import DEMO_PIPELINES, tuned_breast_cancer_graph
 from pipelines.models import StepRun
 from tests.conftest import ROOT, s3_env, start_beat, start_worker, stop_worker, worker_env
 from tests.integration.test_engine import slow_graph
+from tests.processes import die_with_parent
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -72,7 +73,7 @@ def _start_web(machine: Machine, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "mlops_studio.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--threads", "4", "--timeout", "120"],
-        cwd=machine.folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=machine.folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
     )
     proc.log_path = log_path
     deadline = time.monotonic() + 60

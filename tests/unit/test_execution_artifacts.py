@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
+import os
 import pickle
 
 import joblib
@@ -157,3 +159,79 @@ def test_a_forged_signature_file_is_refused(store, tmp_path):
 def test_a_missing_artifact_is_an_artifact_error(store):
     with pytest.raises(ArtifactError, match="artifact aaaaaaaaaaaa is missing from the store"):
         store.load("a" * 64, TABLE)
+
+
+def _sign_the_older_way(store: ArtifactStore, sha: str, kind: str, data: bytes) -> None:
+    """Replace the signature of ``sha`` with one as written before v2: an HMAC of kind and bytes."""
+    mac = hmac.new(b"test-signing-key", kind.encode() + b"\0" + data, hashlib.sha256)
+    store.path(sha).with_suffix(".sig").write_text(mac.hexdigest())
+
+
+def test_a_signature_covers_the_kind_and_digest_and_is_marked_v2(store):
+    stored = store.put_json({"a": 1})
+
+    signature = store.path(stored.sha256).with_suffix(".sig").read_text()
+    expected = hmac.new(b"test-signing-key", b"v2\0json\0" + stored.sha256.encode(), hashlib.sha256).hexdigest()
+    assert signature == f"v2:{expected}"
+
+
+def test_an_artifact_signed_in_the_older_format_still_loads_and_fetches(store):
+    stored = store.put_object({"model": "from last year"})
+    data = store.path(stored.sha256).read_bytes()
+    _sign_the_older_way(store, stored.sha256, OBJECT, data)
+
+    assert store.load(stored.sha256, OBJECT) == {"model": "from last year"}
+    assert store.fetch_verified(stored.sha256, OBJECT).read_bytes() == data
+
+
+def test_a_changed_byte_under_an_older_signature_is_refused_and_never_unpickled(store, tmp_path):
+    marker = tmp_path / "unpickled"
+    stored = store.put_object({"model": "honest"})
+    _sign_the_older_way(store, stored.sha256, OBJECT, store.path(stored.sha256).read_bytes())
+    planted = io.BytesIO()
+    joblib.dump(LeavesATrace(marker), planted)
+    store.path(stored.sha256).write_bytes(planted.getvalue())
+
+    with pytest.raises(ArtifactError, match="failed its signature check"):
+        store.load(stored.sha256, OBJECT)
+    with pytest.raises(ArtifactError, match="failed its signature check"):
+        store.fetch_verified(stored.sha256, OBJECT)
+    assert not marker.exists()
+
+
+def test_one_flipped_byte_in_a_large_file_is_refused_by_the_streaming_check(store, tmp_path):
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(20 << 20))  # several 8 MB pieces
+    stored = store.put_file(source, OBJECT)
+    path = store.path(stored.sha256)
+    assert store.fetch_verified(stored.sha256, OBJECT) == path
+
+    with open(path, "r+b") as fh:
+        fh.seek(17 << 20)
+        byte = fh.read(1)
+        fh.seek(17 << 20)
+        fh.write(bytes([byte[0] ^ 1]))
+
+    with pytest.raises(ArtifactError, match="failed its signature check; not using it"):
+        store.fetch_verified(stored.sha256, OBJECT)
+
+
+def test_a_valid_signature_of_another_artifact_does_not_vouch_for_this_one(store):
+    # Signing the digest binds the signature to the id: copying a good .sig next to other bytes fails.
+    good = store.put_json({"a": 1})
+    other = store.put_json({"b": 2})
+    store.path(other.sha256).with_suffix(".sig").write_bytes(store.path(good.sha256).with_suffix(".sig").read_bytes())
+
+    with pytest.raises(ArtifactError, match="failed its signature check"):
+        store.load(other.sha256, JSON)
+
+
+@pytest.mark.parametrize("signature", ["v3:" + "0" * 64, "not a signature", ""])
+def test_a_signature_in_an_unknown_format_is_refused_with_a_message_saying_so(store, signature):
+    stored = store.put_json({"a": 1})
+    store.path(stored.sha256).with_suffix(".sig").write_text(signature)
+
+    with pytest.raises(ArtifactError, match="signature in an unknown format"):
+        store.load(stored.sha256, JSON)
+    with pytest.raises(ArtifactError, match="signature in an unknown format"):
+        store.fetch_verified(stored.sha256, JSON)

@@ -55,3 +55,52 @@ def test_the_distribution_overlay_offers_every_feature_and_starts_with_the_first
 def test_windows_shorter_than_a_day_are_labelled_with_their_hour():
     assert charts.window_label("2026-11-02T05:00:00+00:00", "2026-11-02T06:00:00+00:00") == "Nov 02 05:00"
     assert charts.window_label("2026-11-02T00:00:00+00:00", "2026-11-03T00:00:00+00:00") == "Nov 02"
+
+
+def test_request_rate_has_a_point_per_bucket_in_requests_per_minute():
+    windows = [{"start": "2026-11-02T00:00:00Z", "end": "2026-11-02T03:00:00Z", "status": "ok",
+                "requests_by": {"bucket_seconds": 3600, "counts": [60, 0, 120]}}]
+
+    points, bucket = charts.request_rate_points(windows)
+
+    assert bucket == 3600
+    assert [(p["start"], p["requests"], p["rate"]) for p in points] == [
+        ("2026-11-02T00:00:00Z", 60, 1.0), ("2026-11-02T01:00:00Z", 0, 0.0), ("2026-11-02T02:00:00Z", 120, 2.0)]
+
+
+def test_a_short_last_bucket_is_a_rate_over_its_own_length():
+    windows = [{"start": "2026-11-02T00:00:00Z", "end": "2026-11-02T01:30:00Z",
+                "requests_by": {"bucket_seconds": 3600, "counts": [60, 60]}}]
+
+    points, _ = charts.request_rate_points(windows)
+
+    assert [p["rate"] for p in points] == [1.0, 2.0]
+    assert points[-1]["end"] == "2026-11-02T01:30:00Z"
+
+
+def test_older_windows_without_buckets_give_one_point_and_shared_buckets_count_once():
+    windows = [
+        {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "requests": 1440,
+         "request_rate_per_min": 1.0},
+        {"start": "2026-11-02T00:00:00Z", "end": "2026-11-02T02:00:00Z",
+         "requests_by": {"bucket_seconds": 3600, "counts": [6, 6]}},
+        {"start": "2026-11-02T01:00:00Z", "end": "2026-11-02T02:00:00Z",
+         "requests_by": {"bucket_seconds": 60, "counts": [60] * 60}},
+    ]
+
+    points, bucket = charts.request_rate_points(windows)
+
+    assert bucket is None  # mixed bucket sizes
+    assert points[0] == {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "requests": 1440,
+                         "rate": 1.0}
+    assert [p["start"] for p in points].count("2026-11-02T01:00:00Z") == 1
+    assert len(points) == 1 + 1 + 60
+    assert charts.request_rate_chart(windows, [])["description"] == (
+        "Requests per minute, averaged over each window's buckets")
+
+
+def test_one_bucket_size_is_named_in_the_description():
+    windows = [{"start": "2026-11-02T00:00:00Z", "end": "2026-11-03T00:00:00Z",
+                "requests_by": {"bucket_seconds": 3600, "counts": [1] * 24}}]
+
+    assert charts.request_rate_chart(windows, [])["description"] == "Requests per minute, averaged per hour bucket"

@@ -40,6 +40,7 @@ from pipelines.graph.builder import GraphBuilder
 from pipelines.graph.spec import parse_graph
 from pipelines.graph.validate import validate_graph
 from pipelines.views.outputs import render_step_outputs
+from tests.rai_tiers import TIERS, tiers_table
 
 
 class Ctx:
@@ -355,6 +356,92 @@ def test_mitigation_needs_the_sensitive_column_in_the_training_table(parts):
     with pytest.raises(BlockError) as caught:
         train(steps, train_part, "target", exclude=["group"])
     assert "keep it in the table" in caught.value.message
+
+
+@pytest.fixture(scope="module")
+def tiers():
+    return tiers_table(900, seed=0), tiers_table(900, seed=1)
+
+
+def _worst_class_gap(truth: pd.Series, predicted: np.ndarray, groups: pd.Series) -> float:
+    """The largest demographic parity difference over the classes, each asked as "is it k?"."""
+    return max(
+        demographic_parity_difference(truth == k, predicted == k, sensitive_features=groups)
+        for k in TIERS
+    )
+
+
+def test_a_multiclass_model_is_mitigated_class_by_class_and_predicts_the_same_every_time(tiers):
+    train_part, test = tiers
+    chain = [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
+    plain = train(chain, train_part, "tier", exclude=["group"])
+    steps = run("rai.mitigate", {"estimator": chain}, sensitive_column="group")["estimator"]
+    model = train(steps, train_part, "tier")
+
+    features = model_features(model, test)
+    predicted = model.predict(features)
+    plain_gap = _worst_class_gap(
+        test["tier"], plain.predict(model_features(plain, test)), test["group"]
+    )
+    assert _worst_class_gap(test["tier"], predicted, test["group"]) < 0.5 * plain_gap
+    assert set(predicted) == set(TIERS) and (predicted == test["tier"]).mean() > 0.6
+    assert list(model.classes_) == sorted(TIERS)
+    proba = model.predict_proba(features)
+    assert proba.shape == (len(test), 3) and np.allclose(proba.sum(axis=1), 1)
+    chosen = proba[np.arange(len(test)), np.searchsorted(model.classes_, predicted)]
+    assert (chosen == proba.max(axis=1)).all()  # the predicted class is a most probable one
+    again = pickle.loads(pickle.dumps(model))
+    assert (model.predict(features) == predicted).all()
+    assert (again.predict(features) == predicted).all()
+    assert np.array_equal(again.predict_proba(features), proba)
+
+
+def _mitigated(train_part: pd.DataFrame, **params) -> None:
+    steps = run(
+        "rai.mitigate",
+        {"estimator": [("logreg", LogisticRegression(max_iter=1000))]},
+        **{"sensitive_column": "group", **params},
+    )["estimator"]
+    train(steps, train_part, "tier")
+
+
+@pytest.mark.parametrize(
+    ("params", "param", "named"),
+    [
+        ({"method": "threshold"}, "method", "'reductions'"),
+        ({"constraint": "equalized_odds"}, "constraint", "'demographic_parity'"),
+    ],
+)
+def test_mitigation_of_a_multiclass_label_refuses_what_it_cannot_keep_and_names_the_way(
+    tiers, params, param, named
+):
+    with pytest.raises(BlockError) as caught:
+        _mitigated(tiers[0], **params)
+    assert caught.value.param == param
+    assert "3 classes" in caught.value.message and named in caught.value.message
+
+
+def test_mitigation_refuses_a_label_with_a_single_class(tiers):
+    table = tiers[0].assign(tier="mid")
+    with pytest.raises(BlockError, match="at least two classes.*'mid'"):
+        _mitigated(table)
+
+
+def test_mitigation_refuses_a_group_with_one_row_naming_it_and_the_column(tiers):
+    table = tiers[0].copy()
+    table.loc[table.index[0], "group"] = 7
+
+    with pytest.raises(BlockError) as caught:
+        _mitigated(table)
+
+    assert caught.value.param == "sensitive_column"
+    assert "'7' (1 row(s))" in caught.value.message and "'group'" in caught.value.message
+
+
+def test_mitigation_refuses_a_sensitive_column_with_one_value(tiers):
+    with pytest.raises(BlockError, match="single value") as caught:
+        _mitigated(tiers[0].assign(group=0))
+    assert caught.value.param == "sensitive_column"
 
 
 # --- explain.* ------------------------------------------------------------------------------

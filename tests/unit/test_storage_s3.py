@@ -210,3 +210,33 @@ def test_both_backends_list_the_keys_under_a_prefix_and_no_file_being_written(ba
                                               "predictions/7/2026-01-01T11/b.parquet"]
     assert objects.list("predictions/7/2026-01-01T11/") == ["predictions/7/2026-01-01T11/b.parquet"]
     assert objects.list("predictions/8/") == []
+
+
+def test_a_changed_byte_in_the_bucket_is_refused_as_it_downloads_and_not_left_in_the_cache(store, bucket, tmp_path):
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(20 << 20))  # several pieces of the hashed download
+    stored = store.put_file(source, OBJECT)
+    key = f"team/artifacts/{stored.sha256[:2]}/{stored.sha256}"
+    data = bytearray(_raw(bucket).get_object(Bucket=bucket.bucket, Key=key)["Body"].read())
+    data[17 << 20] ^= 1
+    _raw(bucket).put_object(Bucket=bucket.bucket, Key=key, Body=bytes(data))
+    reader = ArtifactStore(bucket, KEY, cache=LocalCache(tmp_path / "reader", 64 << 20))
+
+    with pytest.raises(ArtifactError, match="failed its signature check; not using it"):
+        reader.fetch_verified(stored.sha256, OBJECT)
+    assert reader.cache.get(ArtifactStore.key(stored.sha256)) is None
+
+
+def test_an_object_signed_in_the_older_format_is_fetched_from_the_bucket(store, bucket, tmp_path):
+    import hashlib
+    import hmac
+
+    stored = store.put_object({"model": "from last year"})
+    key = f"team/artifacts/{stored.sha256[:2]}/{stored.sha256}"
+    data = _raw(bucket).get_object(Bucket=bucket.bucket, Key=key)["Body"].read()
+    older = hmac.new(KEY.encode(), b"object\0" + data, hashlib.sha256).hexdigest()
+    _raw(bucket).put_object(Bucket=bucket.bucket, Key=key + ".sig", Body=older.encode())
+    reader = ArtifactStore(bucket, KEY, cache=LocalCache(tmp_path / "reader", 64 << 20))
+
+    assert reader.fetch_verified(stored.sha256, OBJECT).read_bytes() == data
+    assert reader.load(stored.sha256, OBJECT) == {"model": "from last year"}
