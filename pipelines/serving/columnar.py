@@ -253,8 +253,9 @@ def _hour_files_read(store: ObjectStore, deployment_id: int, hour: datetime,
 
 def _in_range(parquet: pq.ParquetFile, wanted: list[str], hour: datetime, start: datetime,
               end: datetime) -> pa.Table:
-    """The file's rows in [start, end): all of them when the hour lies inside the range,
-    else the row groups whose ``created_at`` statistics meet it, filtered."""
+    """The file's ``wanted`` columns of its rows in [start, end): all rows when the hour
+    lies inside the range, else those of the row groups whose ``created_at`` statistics
+    meet it, filtered."""
     threads = parquet.metadata.num_rows >= THREADED_ROWS
     if start <= hour and hour + timedelta(hours=1) <= end:
         return parquet.read(columns=wanted, use_threads=threads)
@@ -267,26 +268,29 @@ def _in_range(parquet: pq.ParquetFile, wanted: list[str], hour: datetime, start:
             statistics.min_raw < high and statistics.max_raw >= low
         ):
             groups.append(i)
-    table = parquet.read_row_groups(groups, columns=wanted, use_threads=threads)
+    table = parquet.read_row_groups(groups, columns=[*wanted, *([] if "created_at" in wanted else ["created_at"])],
+                                    use_threads=threads)
     moments = table.column("created_at")
-    return table.filter(pc.and_(pc.greater_equal(moments, pa.scalar(start, TIMESTAMP)),
-                                pc.less(moments, pa.scalar(end, TIMESTAMP))))
+    table = table.filter(pc.and_(pc.greater_equal(moments, pa.scalar(start, TIMESTAMP)),
+                                 pc.less(moments, pa.scalar(end, TIMESTAMP))))
+    return table.select(wanted)
 
 
 def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
                 columns: list[str] | None = None, meta: tuple[str, ...] = META, outputs: tuple[str, ...] = OUTPUTS,
                 ordered: bool = True) -> pa.Table | None:
-    """``frame_read`` as an Arrow table, with no limit: the columns ``meta`` (of ``META``;
-    ``created_at`` is always read), the input columns, then ``outputs``; None when no
-    file holds a row of the range. Unordered, rows come file by file (hour by hour),
-    each request's rows together and in order."""
+    """``frame_read`` as an Arrow table, with no limit: the columns ``meta`` (of ``META``),
+    the input columns, then ``outputs``; None when no file holds a row of the range.
+    Unordered, rows come file by file (hour by hour), each request's rows together and
+    in order (``created_at`` is then read only where the range cuts an hour)."""
     start, end = _utc(start), _utc(end)
+    order = ("created_at", "request_id", "row") if ordered else ()
+    read = {*meta, *order}
     tables = []
     for hour, keys in _hour_keys(store, deployment_id, start, end).items():
         for _, parquet in _hour_files_read(store, deployment_id, hour, keys):
             names = parquet.schema_arrow.names
-            wanted = [n for n in names if (n not in OUTPUTS or n in outputs) and (n not in META or n in meta)]
-            wanted += [] if "created_at" in wanted else ["created_at"]
+            wanted = [n for n in names if (n not in OUTPUTS or n in outputs) and (n not in META or n in read)]
             if columns is not None:
                 inputs = set(columns) | {_input_name(c) for c in columns}
                 wanted = [n for n in wanted if n in META or n in OUTPUTS or n in inputs]
@@ -295,7 +299,7 @@ def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: da
         return None
     table = pa.concat_tables(tables, promote_options="permissive")
     if ordered:
-        table = table.sort_by([("created_at", "ascending"), ("request_id", "ascending"), ("row", "ascending")])
+        table = table.sort_by([(name, "ascending") for name in order])
     inputs = [n for n in table.column_names if n not in META and n not in OUTPUTS]
     return table.select([*(n for n in META if n in meta), *inputs, *(n for n in outputs if n in table.column_names)])
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
 
 import pandas as pd
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
 
 from pipelines.models import PredictionLog, PredictionLogHour
@@ -98,6 +100,14 @@ class TestThroughTheService:
         assert prediction_hours_due() == [(watched.pk, ONE)]
         assert prediction_hour_compact(deployment_id=watched.pk, hour=ONE).rows == 50
         assert _hours(watched) == {ONE: (False, True)}
+
+    def test_hours_logged_before_the_migration_are_marked_for_compaction(self, watched):
+        write_traffic(watched, traffic(120, seed=8), at=ONE + timedelta(minutes=59, seconds=40))
+        PredictionLogHour.objects.all().delete()  # as before migration 0017
+
+        import_module("pipelines.migrations.0017_prediction_log_hours").mark_logged_hours(django_apps, None)
+
+        assert _hours(watched) == {ONE: (True, False), TWO: (True, False)}
 
     def test_a_window_of_compacted_hours_equals_the_window_from_json(self, watched, owner_api, monkeypatch):
         write_traffic(watched, traffic(1500, seed=6, shift=("a",)), at=ONE + timedelta(minutes=50),
