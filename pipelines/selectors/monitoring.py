@@ -80,8 +80,13 @@ def _window_from_parquet(deployment: Deployment, start: datetime, end: datetime,
                          expected: int) -> pd.DataFrame | None:
     """The window from the Parquet copy; None when it does not hold exactly the
     ``expected`` answered rows the database has."""
-    table = columnar.frame_table(artifact_store().backend, deployment.pk, start, end, meta=("request_id", "row", "status"),
-                                 outputs=("prediction",), ordered=False)
+    try:
+        table = columnar.frame_table(artifact_store().backend, deployment.pk, start, end,
+                                     meta=("request_id", "row", "status"), outputs=("prediction",), ordered=False)
+    except FileNotFoundError:  # compacted again and again while it was read (columnar.RELIST_ATTEMPTS)
+        logger.warning("the Parquet copy of deployment %s kept changing under the reader: the window is read "
+                       "from the logs' JSON", deployment.pk)
+        return None
     if table is None:
         _parquet_short(deployment, start, end, 0, expected)
         return None

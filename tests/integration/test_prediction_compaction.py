@@ -138,7 +138,10 @@ def test_the_tick_compacts_finished_hours_on_a_worker_and_windows_read_them(
                   rows_per_request=6, requests_per_batch=10)
     assert sum(len(_files(watched, h)) for h in (ONE, TWO)) >= 20
 
-    monitoring_tick()  # beat's tick: sends one compaction per finished hour to the monitor queue
+    # Beat's tick sends one compaction per finished hour to the monitor queue; twice here, so
+    # two tasks per hour meet on the worker's two processes (one claims the hour, one skips it).
+    monitoring_tick()
+    monitoring_tick()
     deadline = time.monotonic() + 60
     while _hours(watched) != {ONE: (False, True), TWO: (False, True)}:
         assert time.monotonic() < deadline, f"not compacted on the worker: {_hours(watched)}"
@@ -146,6 +149,8 @@ def test_the_tick_compacts_finished_hours_on_a_worker_and_windows_read_them(
 
     assert [len(_files(watched, h)) for h in (ONE, TWO)] == [1, 1]
     assert all(columnar.is_compacted(k) for h in (ONE, TWO) for k in _files(watched, h))
+    logged = prediction_frame(watched, DAY, DAY + timedelta(days=1))
+    assert len(logged) == 1200 and not logged.duplicated(["request_id", "row"]).any()
     from_parquet = run_window(owner_api)
     monkeypatch.setattr(reads, "_window_from_parquet", lambda *args, **kwargs: None)
     from_json = run_window(owner_api)
