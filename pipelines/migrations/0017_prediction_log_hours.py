@@ -28,7 +28,7 @@ def mark_logged_hours(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipelines', '0014_cards'),
+        ('pipelines', '0016_monitoring_reference'),
     ]
 
     operations = [
