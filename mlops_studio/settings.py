@@ -352,6 +352,12 @@ CELERY_BEAT_SCHEDULE["rollout-check"] = {"task": "pipelines.rollout_check", "sch
 # database and the Parquet copy (pipelines.services.prediction_logs); without Redis
 # each serving process writes its own (pipelines.serving.logbuffer).
 PREDICTION_LOG_DRAIN_SECONDS = float(os.environ.get("PREDICTION_LOG_DRAIN_SECONDS", 1))
+# The Parquet copy is one file per drained batch; the monitoring tick merges an hour's
+# files into one once the hour is this long over (late drains: a batch claimed again
+# after its drainer died waits PREDICTION_LOG_RECLAIM_SECONDS). A compaction holds its
+# hour at most PREDICTION_LOG_COMPACT_CLAIM_SECONDS (pipelines.services.log_compaction).
+PREDICTION_LOG_COMPACT_GRACE_SECONDS = float(os.environ.get("PREDICTION_LOG_COMPACT_GRACE_SECONDS", 600))
+PREDICTION_LOG_COMPACT_CLAIM_SECONDS = float(os.environ.get("PREDICTION_LOG_COMPACT_CLAIM_SECONDS", 900))
 # GET /metrics answers a scraper sending "Authorization: Bearer <METRICS_TOKEN>" (and
 # staff users); unset, only staff users (pipelines.views.metrics).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -16,7 +16,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun, task_prerun
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from .services import advance, fanout, monitoring, prediction_logs, schedules, steps, triggers
+from .services import (
+    advance,
+    fanout,
+    log_compaction,
+    monitoring,
+    prediction_logs,
+    schedules,
+    steps,
+    triggers,
+)
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
 
@@ -99,6 +108,16 @@ def prediction_logs_drain() -> int:
     """Write the prediction logs waiting in the Redis stream (beat sends this every
     ``PREDICTION_LOG_DRAIN_SECONDS``)."""
     return prediction_logs.prediction_logs_drain()
+
+
+@engine_task("pipelines.prediction_hour_compact", queue=MONITOR)
+def prediction_hour_compact(deployment_id: int, hour: str) -> int:
+    """Merge one deployment-hour of the Parquet copy of the logs into one file (the
+    monitoring tick sends it once the hour is over); returns the rows it holds."""
+    from datetime import datetime
+
+    result = log_compaction.prediction_hour_compact(deployment_id=deployment_id, hour=datetime.fromisoformat(hour))
+    return 0 if result is None else result.rows
 
 
 @engine_task("pipelines.run_advance", queue=CONTROL)

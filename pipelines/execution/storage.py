@@ -31,7 +31,9 @@ class StorageUnavailable(Exception):
 
 
 class ObjectStore(Protocol):
-    """What ``ArtifactStore`` needs from a place to keep objects. Objects are written once."""
+    """What ``ArtifactStore`` needs from a place to keep objects. Artifacts are written
+    once; the Parquet copy of prediction logs is also compacted (``serving.compaction``),
+    which deletes the small files it merged."""
 
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
@@ -45,6 +47,9 @@ class ObjectStore(Protocol):
         """Write the object to ``target`` in pieces; ``FileNotFoundError`` when there is none."""
 
     def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; nothing happens when there is none."""
 
     def list(self, prefix: str) -> list[str]:
         """The keys of the objects under ``prefix`` (a folder: ends with ``/``), sorted."""
@@ -122,6 +127,9 @@ class LocalFolder:
 
     def exists(self, key: str) -> bool:
         return self.path(key).exists()
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)  # a reader that opened it keeps reading it
 
     def list(self, prefix: str) -> list[str]:
         # Files being written (``.tmp-…`` beside their target) are not objects yet.
@@ -244,6 +252,9 @@ class S3Bucket:
                 return False
             raise
         return True
+
+    def delete(self, key: str) -> None:
+        self.client().delete_object(Bucket=self.bucket, Key=self._key(key))  # S3: no error when missing
 
     def list(self, prefix: str) -> list[str]:
         skip = len(self._key(""))

@@ -223,3 +223,31 @@ class PredictionLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deployment_id}:{self.request_id}"
+
+
+class PredictionLogHour(models.Model):
+    """A deployment-hour of the Parquet copy of the logs, for compaction (``services.log_compaction``).
+
+    ``pending``: a batch was written after the last compaction claimed the hour (set
+    by the writer, after the batch's file is in the store). ``claimed_until``: a
+    compaction holds the hour until then; a claim left behind by a worker that died
+    expires, and the hour is compacted again.
+    """
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()  # its start, UTC
+    pending = models.BooleanField(default=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    compacted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["deployment", "hour"], name="predhour_unique")]
+        indexes = [
+            models.Index(
+                fields=["hour"], name="predhour_due",
+                condition=models.Q(pending=True) | models.Q(claimed_until__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id}:{self.hour:%Y-%m-%dT%H}"

@@ -7,6 +7,7 @@ database logged in the window, else by decoding the logs' JSON.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,8 @@ from ..access import workspace_ids_for
 from ..models import Deployment, MonitoringReference, MonitoringWindow, PredictionLog
 from ..services.artifacts import artifact_store
 from ..serving import columnar
+
+logger = logging.getLogger(__name__)
 
 REQUEST_ID, ROW, PREDICTION = "_request_id", "_row", "_prediction"  # bookkeeping columns of a window frame
 SAMPLE_SEED = 0
@@ -42,9 +45,11 @@ def prediction_window_frame(deployment: Deployment, start: datetime, end: dateti
     sampled request sent). Requests are sampled first, then rows down to ``limit``.
 
     Read from the Parquet copy when it covers the window: it does whenever the logs
-    were written by the drainer or the in-process writer, which write it first. Rows
-    stored some other way (an import, a copy that lost a file) leave it short, and the
-    window is read from the logs' JSON instead, decoding about ``limit`` requests.
+    were written by the drainer or the in-process writer, which write it first. A
+    finished hour is one compacted file (``serving.compaction``): a few files, the
+    needed columns, row groups outside the window skipped. Rows stored some other way
+    (an import, a copy that lost a file) leave it short, and the window is read from
+    the logs' JSON instead, decoding about ``limit`` requests (logged as a warning).
     """
     expected = _served(deployment, start, end).aggregate(rows=Sum("n_rows"))["rows"] or 0
     if expected:
@@ -52,6 +57,13 @@ def prediction_window_frame(deployment: Deployment, start: datetime, end: dateti
         if frame is not None:
             return frame
     return _window_from_json(deployment, start, end, limit)
+
+
+def _parquet_short(deployment: Deployment, start: datetime, end: datetime, found: int, expected: int) -> None:
+    logger.warning(
+        "the Parquet copy of deployment %s holds %d of the %d rows predicted in [%s, %s): "
+        "the window is read from the logs' JSON", deployment.pk, found, expected, start.isoformat(), end.isoformat(),
+    )
 
 
 def _sample_requests(counts: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
@@ -68,12 +80,19 @@ def _window_from_parquet(deployment: Deployment, start: datetime, end: datetime,
                          expected: int) -> pd.DataFrame | None:
     """The window from the Parquet copy; None when it does not hold exactly the
     ``expected`` answered rows the database has."""
-    table = columnar.frame_table(artifact_store().backend, deployment.pk, start, end, meta=("request_id", "row", "status"),
-                                 outputs=("prediction",), ordered=False)
+    try:
+        table = columnar.frame_table(artifact_store().backend, deployment.pk, start, end,
+                                     meta=("request_id", "row", "status"), outputs=("prediction",), ordered=False)
+    except FileNotFoundError:  # compacted again and again while it was read (columnar.RELIST_ATTEMPTS)
+        logger.warning("the Parquet copy of deployment %s kept changing under the reader: the window is read "
+                       "from the logs' JSON", deployment.pk)
+        return None
     if table is None:
+        _parquet_short(deployment, start, end, 0, expected)
         return None
     table = table.filter(pc.less(table.column("status"), 400))
     if table.num_rows != expected:
+        _parquet_short(deployment, start, end, table.num_rows, expected)
         return None
     rng = np.random.default_rng(SAMPLE_SEED)
     # Each request's rows come together, from its row 0 on.

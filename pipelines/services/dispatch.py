@@ -85,6 +85,17 @@ def enqueue_monitoring_windows(windows: Iterable[tuple[int, datetime, datetime]]
         )
 
 
+def enqueue_log_compactions(hours: Iterable[tuple[int, datetime]]) -> None:
+    """Send ``pipelines.prediction_hour_compact`` for each (deployment id, hour); a task
+    sent twice finds the hour claimed or compacted (a no-op)."""
+    from ..tasks import prediction_hour_compact
+
+    for deployment_id, hour in hours:
+        prediction_hour_compact.apply_async(
+            args=[deployment_id, hour.isoformat()], task_id=f"compact-{deployment_id}-{hour:%Y%m%dT%H}"
+        )
+
+
 def revoke(task_ids: Iterable[str]) -> None:
     """Stop running tasks (the worker's pool child gets SIGTERM)."""
     from mlops_studio.celery import app

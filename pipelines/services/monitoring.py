@@ -168,11 +168,14 @@ def _labelled_since_computed(deployment, start, end, computed_at):
 
 
 def monitoring_tick(*, now: datetime | None = None) -> int:
-    """Send one task per due window (``services.dispatch``); returns how many were sent."""
+    """Send one task per due window (``services.dispatch``); returns how many were sent.
+    Also sends the compaction of the prediction log hours that are over (``services.log_compaction``)."""
     from . import dispatch
+    from .log_compaction import prediction_hours_compact_due
 
     due = monitoring_due(now=now)
     dispatch.enqueue_monitoring_windows(due)
+    prediction_hours_compact_due(now=now)
     return len(due)
 
 

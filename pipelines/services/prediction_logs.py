@@ -36,7 +36,7 @@ import orjson
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 
-from ..models import Deployment, ModelVersion, PredictionLog
+from ..models import Deployment, ModelVersion, PredictionLog, PredictionLogHour
 from ..serving import columnar
 from ..serving.logstream import STREAM_KEY
 from .artifacts import artifact_store
@@ -75,7 +75,8 @@ def _created_at(epoch_us: int) -> datetime:
 
 def prediction_records_write(records: list[dict], *, name: str, skip_existing: bool = False) -> list[dict]:
     """Write decoded log records: the Parquet copy (``serving.columnar``), then one
-    ``PredictionLog`` row each. Returns the records written.
+    ``PredictionLog`` row each, and mark their deployment-hours for compaction
+    (``services.log_compaction``) in the same transaction. Returns the records written.
 
     Records of deployments deleted meanwhile are dropped. ``skip_existing``: leave
     out records already stored (a batch claimed again after a crash).
@@ -123,6 +124,23 @@ COPY_COLUMNS = (
 
 
 def _rows_write(records: list[dict]) -> None:
+    with transaction.atomic():
+        _hours_mark(records)
+        _log_rows_write(records)
+
+
+def _hours_mark(records: list[dict]) -> None:
+    """Their hours have a batch to compact. Marked after the batch's file is in the
+    store, so a compaction that claims the hour before this commits lists the file."""
+    hours = {(r["d"], columnar.hour_of(r["t"])) for r in records}
+    PredictionLogHour.objects.bulk_create(
+        [PredictionLogHour(deployment_id=d, hour=datetime.strptime(h, columnar.HOUR_FORMAT).replace(tzinfo=UTC),
+                           pending=True) for d, h in sorted(hours)],
+        update_conflicts=True, unique_fields=["deployment", "hour"], update_fields=["pending"],
+    )
+
+
+def _log_rows_write(records: list[dict]) -> None:
     if connection.vendor == "postgresql":
         # One COPY, JSON encoded by orjson (several times faster than INSERT … UNNEST).
         def encode(value):

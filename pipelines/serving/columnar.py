@@ -7,7 +7,9 @@ root, or objects in the bucket)::
 
 One file per drained batch and hour (the drainer names it after the stream
 entries it holds, so a batch written again after a crash replaces its file
-instead of adding a copy). One row per predicted input row:
+instead of adding a copy). Once the hour is over, compaction (``serving.compaction``)
+merges them into ``compacted-<batches>-<digest>.parquet``; readers take it and the
+batches drained after it (``hour_files``). One row per predicted input row:
 
 - ``request_id``, ``row`` (its index in the request), ``created_at`` (UTC,
   microseconds), ``model_version_id``, ``model_version`` (its number),
@@ -17,12 +19,14 @@ instead of adding a copy). One row per predicted input row:
 - ``prediction``, and ``probabilities`` (a list per row) for classifiers.
 
 ``frame_read`` reads a time range back with pyarrow, selecting columns and
-filtering on ``created_at`` in the files, without decoding a JSON row. Plain
+filtering on ``created_at`` in the files (whole row groups outside the range are
+skipped by their statistics), without decoding a JSON row. Plain
 Python: no Django; the store comes from the caller.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -44,6 +48,7 @@ META = ("request_id", "row", "created_at", "model_version_id", "model_version", 
 OUTPUTS = ("prediction", "probabilities")
 HOUR_FORMAT = "%Y-%m-%dT%H"
 TIMESTAMP = pa.timestamp("us", tz="UTC")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def hour_of(epoch_us: int) -> str:
@@ -124,9 +129,11 @@ def batch_write(store: ObjectStore, scratch: Path, records: Iterable[dict], vers
     """Write ``records`` as one Parquet object per deployment and hour named ``name``
     (written in ``scratch``, then handed to ``store``, which makes it appear whole);
     returns the keys written."""
+    if name.startswith(COMPACTED_PREFIX):
+        raise ValueError(f"a batch name may not start with {COMPACTED_PREFIX!r} (compaction's files do): {name!r}")
     written = []
     for (deployment_id, hour), table in batch_tables(records, versions).items():
-        key = f"predictions/{deployment_id}/{hour}/{name}.parquet"
+        key = f"{hour_prefix(deployment_id, hour)}{name}.parquet"
         temporary = Path(scratch) / f".{name}.{uuid.uuid4().hex}.tmp"
         try:
             pq.write_table(table, temporary, compression="zstd")
@@ -142,59 +149,157 @@ def _utc(moment: datetime) -> datetime:
 
 
 HOURS_LISTED_ONE_BY_ONE = 48  # a longer range lists the deployment's folder once
+RELIST_ATTEMPTS = 5  # an hour compacted while it is being read is listed again, this often at most
+THREADED_ROWS = 64 * 1024  # a file this large is decoded with threads (a small one costs more than it saves)
 
 
-def _keys(store: ObjectStore, deployment_id: int, start: datetime, end: datetime) -> list[str]:
-    """The Parquet keys of the hours [start, end) touches, in hour order."""
+def _hour_keys(store: ObjectStore, deployment_id: int, start: datetime, end: datetime) -> dict[datetime, list[str]]:
+    """The Parquet keys of each hour [start, end) touches, by hour (in order)."""
     base = f"predictions/{deployment_id}/"
     first = start.replace(minute=0, second=0, microsecond=0)
     last = end - timedelta(microseconds=1)
     if last < first:
-        return []
-    if (last - first) <= timedelta(hours=HOURS_LISTED_ONE_BY_ONE):
-        hours = [first + timedelta(hours=i) for i in range(int((last - first) / timedelta(hours=1)) + 1)]
-        keys = [k for h in hours for k in store.list(f"{base}{h.strftime(HOUR_FORMAT)}/")]
-    else:
-        low, high = first.strftime(HOUR_FORMAT), last.strftime(HOUR_FORMAT)
-        keys = [k for k in store.list(base) if low <= k[len(base):].split("/", 1)[0] <= high]
+        return {}
+    hours = [first + timedelta(hours=i) for i in range(int((last - first) / timedelta(hours=1)) + 1)]
+    if len(hours) <= HOURS_LISTED_ONE_BY_ONE:
+        return {h: _parquet_keys(store.list(hour_prefix(deployment_id, h.strftime(HOUR_FORMAT)))) for h in hours}
+    low, high = first.strftime(HOUR_FORMAT), last.strftime(HOUR_FORMAT)
+    by_hour: dict[datetime, list[str]] = defaultdict(list)
+    for key in _parquet_keys(store.list(base)):
+        folder = key[len(base):].split("/", 1)[0]
+        if low <= folder <= high:
+            by_hour[datetime.strptime(folder, HOUR_FORMAT).replace(tzinfo=UTC)].append(key)
+    return dict(sorted(by_hour.items()))
+
+
+def hour_prefix(deployment_id: int, hour: str) -> str:
+    return f"predictions/{deployment_id}/{hour}/"
+
+
+def _parquet_keys(keys: list[str]) -> list[str]:
     return [k for k in keys if k.endswith(".parquet")]
 
 
 def _parquet(store: ObjectStore, key: str) -> pq.ParquetFile:
-    """A local file is read in place; a remote object is fetched whole (one batch, small)."""
+    """A local file is opened in place (a reader keeps it when compaction deletes it);
+    a remote object is fetched whole. ``FileNotFoundError`` when it is gone."""
     path = store.local_path(key)
     return pq.ParquetFile(path if path is not None else pa.BufferReader(store.get_bytes(key)))
+
+
+# --- an hour's files: its compacted file, and the batches drained after it ---------------
+#
+# Compaction (``serving.compaction``) merges an hour's batch files into one file named
+# ``compacted-<number of batches>-<digest>.parquet`` whose metadata lists the batches
+# it holds, then deletes them. Readers take the compacted file that holds the most
+# batches and the batch files it does not hold (drained late, after compaction), so
+# that a row is read once whether they list the folder before, during or after a
+# compaction; a file deleted between the listing and the read makes them list again.
+
+COMPACTED_PREFIX = "compacted-"
+BATCHES_METADATA = b"mlops.batches"
+
+
+def batch_name(key: str) -> str:
+    return key.rsplit("/", 1)[-1].removesuffix(".parquet")
+
+
+def is_compacted(key: str) -> bool:
+    return batch_name(key).startswith(COMPACTED_PREFIX)
+
+
+def compacted_size(key: str) -> int:
+    """How many batches a compacted file holds, from its name."""
+    return int(batch_name(key)[len(COMPACTED_PREFIX):].split("-", 1)[0])
+
+
+def compacted_batches(parquet: pq.ParquetFile) -> set[str]:
+    metadata = parquet.schema_arrow.metadata or {}
+    return set(json.loads(metadata.get(BATCHES_METADATA, b"[]")))
+
+
+def newest_compacted(keys: list[str]) -> str | None:
+    """The compacted file among ``keys`` that holds the most batches (a later compaction
+    holds every batch of the one before it, and more)."""
+    merged = [k for k in keys if is_compacted(k)]
+    return max(merged, key=lambda k: (compacted_size(k), k)) if merged else None
+
+
+def hour_files(store: ObjectStore, keys: list[str]) -> list[tuple[str, pq.ParquetFile]]:
+    """The files of one hour folder's ``keys`` that hold each of its rows once, opened:
+    the newest compacted file, then the batch files it does not hold.
+    ``FileNotFoundError`` when one was deleted since ``keys`` were listed."""
+    base = newest_compacted(keys)
+    files = []
+    merged: set[str] = set()
+    if base is not None:
+        parquet = _parquet(store, base)
+        merged = compacted_batches(parquet)
+        files.append((base, parquet))
+    files.extend((k, _parquet(store, k)) for k in keys if not is_compacted(k) and batch_name(k) not in merged)
+    return files
+
+
+def _hour_files_read(store: ObjectStore, deployment_id: int, hour: datetime,
+                     keys: list[str]) -> list[tuple[str, pq.ParquetFile]]:
+    for _ in range(RELIST_ATTEMPTS):
+        try:
+            return hour_files(store, keys)
+        except FileNotFoundError:
+            # Compacted (or compacted again) since the listing: the new file is there now.
+            keys = _parquet_keys(store.list(hour_prefix(deployment_id, hour.strftime(HOUR_FORMAT))))
+    return hour_files(store, keys)
+
+
+def _in_range(parquet: pq.ParquetFile, wanted: list[str], hour: datetime, start: datetime,
+              end: datetime) -> pa.Table:
+    """The file's ``wanted`` columns of its rows in [start, end): all rows when the hour
+    lies inside the range, else those of the row groups whose ``created_at`` statistics
+    meet it, filtered."""
+    threads = parquet.metadata.num_rows >= THREADED_ROWS
+    if start <= hour and hour + timedelta(hours=1) <= end:
+        return parquet.read(columns=wanted, use_threads=threads)
+    low, high = (int((moment - EPOCH) / timedelta(microseconds=1)) for moment in (start, end))
+    index = parquet.schema_arrow.get_field_index("created_at")
+    groups = []
+    for i in range(parquet.metadata.num_row_groups):
+        statistics = parquet.metadata.row_group(i).column(index).statistics
+        if statistics is None or not statistics.has_min_max or (
+            statistics.min_raw < high and statistics.max_raw >= low
+        ):
+            groups.append(i)
+    table = parquet.read_row_groups(groups, columns=[*wanted, *([] if "created_at" in wanted else ["created_at"])],
+                                    use_threads=threads)
+    moments = table.column("created_at")
+    table = table.filter(pc.and_(pc.greater_equal(moments, pa.scalar(start, TIMESTAMP)),
+                                 pc.less(moments, pa.scalar(end, TIMESTAMP))))
+    return table.select(wanted)
 
 
 def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: datetime, *,
                 columns: list[str] | None = None, meta: tuple[str, ...] = META, outputs: tuple[str, ...] = OUTPUTS,
                 ordered: bool = True) -> pa.Table | None:
-    """``frame_read`` as an Arrow table, with no limit: the columns ``meta`` (of ``META``;
-    ``created_at`` is always read), the input columns, then ``outputs``; None when no
-    file holds a row of the range. Unordered, rows come file by file (the files in key
-    order), each request's rows together and in order."""
+    """``frame_read`` as an Arrow table, with no limit: the columns ``meta`` (of ``META``),
+    the input columns, then ``outputs``; None when no file holds a row of the range.
+    Unordered, rows come file by file (hour by hour), each request's rows together and
+    in order (``created_at`` is then read only where the range cuts an hour)."""
     start, end = _utc(start), _utc(end)
+    order = ("created_at", "request_id", "row") if ordered else ()
+    read = {*meta, *order}
     tables = []
-    for key in _keys(store, deployment_id, start, end):
-        try:
-            parquet = _parquet(store, key)
-        except FileNotFoundError:
-            continue  # a batch written again replaced it between the listing and now
-        names = parquet.schema_arrow.names
-        wanted = [n for n in names if (n not in OUTPUTS or n in outputs) and (n not in META or n in meta)]
-        wanted += [] if "created_at" in wanted else ["created_at"]
-        if columns is not None:
-            inputs = set(columns) | {_input_name(c) for c in columns}
-            wanted = [n for n in wanted if n in META or n in OUTPUTS or n in inputs]
-        table = parquet.read(columns=wanted, use_threads=False)  # small files: threads cost more than they save
-        moments = table.column("created_at")
-        tables.append(table.filter(pc.and_(pc.greater_equal(moments, pa.scalar(start, TIMESTAMP)),
-                                           pc.less(moments, pa.scalar(end, TIMESTAMP)))))
+    for hour, keys in _hour_keys(store, deployment_id, start, end).items():
+        for _, parquet in _hour_files_read(store, deployment_id, hour, keys):
+            names = parquet.schema_arrow.names
+            wanted = [n for n in names if (n not in OUTPUTS or n in outputs) and (n not in META or n in read)]
+            if columns is not None:
+                inputs = set(columns) | {_input_name(c) for c in columns}
+                wanted = [n for n in wanted if n in META or n in OUTPUTS or n in inputs]
+            tables.append(_in_range(parquet, wanted, hour, start, end))
     if not tables:
         return None
     table = pa.concat_tables(tables, promote_options="permissive")
     if ordered:
-        table = table.sort_by([("created_at", "ascending"), ("request_id", "ascending"), ("row", "ascending")])
+        table = table.sort_by([(name, "ascending") for name in order])
     inputs = [n for n in table.column_names if n not in META and n not in OUTPUTS]
     return table.select([*(n for n in META if n in meta), *inputs, *(n for n in outputs if n in table.column_names)])
 

@@ -30,6 +30,8 @@ from pipelines.models import (
     Workspace,
 )
 from pipelines.services.artifacts import artifact_store, artifacts_record
+from pipelines.services.prediction_logs import prediction_records_write, records_decode
+from pipelines.serving.logbuffer import LogEntry, record_encode
 
 CITIES = ["paris", "rome", "oslo"]
 FEATURES = ["a", "b", "city"]
@@ -124,3 +126,24 @@ def upload_dataset(client, frame: pd.DataFrame, name: str, workspace: int | None
     response = client.post("/api/datasets/", body, format="multipart")
     assert response.status_code == 201, response.content
     return response.json()
+
+
+def write_traffic(deployment: Deployment, frame: pd.DataFrame, *, at: datetime, rows_per_request: int = 10,
+                  requests_per_batch: int | None = None) -> None:
+    """Log ``frame`` the way serving does, requests 3 s apart from ``at`` on: records
+    through the one writer the drainer and the in-process writer use (the Parquet copy,
+    then the rows), ``requests_per_batch`` at a time (all at once by default)."""
+    version = deployment.current_revision.model_version
+    predictions = artifact_store().load(version.artifact_sha256, "object").predict(frame[FEATURES]).tolist()
+    encoded = []
+    for i, first in enumerate(range(0, len(frame), rows_per_request)):
+        part = frame.iloc[first:first + rows_per_request].reset_index(drop=True)
+        encoded.append(record_encode(LogEntry(
+            deployment_id=deployment.pk, model_version_id=version.pk, request_id=uuid.uuid4().hex,
+            protocol="json", status=200, error="", n_rows=len(part), inputs=part,
+            outputs={"predictions": predictions[first:first + rows_per_request]}, latency_ms=2.0 + i % 5,
+            created_at=at + timedelta(seconds=3 * i),
+        )))
+    size = requests_per_batch or len(encoded)
+    for first in range(0, len(encoded), size):
+        prediction_records_write(records_decode(encoded[first:first + size]), name=f"test-{uuid.uuid4().hex}")

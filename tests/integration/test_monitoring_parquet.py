@@ -3,7 +3,6 @@ when it covers the window, and from the logs' JSON when it does not."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -11,10 +10,13 @@ import pytest
 
 from pipelines.models import PredictionLog
 from pipelines.selectors import monitoring as reads
-from pipelines.services.artifacts import artifact_store
-from pipelines.services.prediction_logs import prediction_records_write, records_decode
-from pipelines.serving.logbuffer import LogEntry, record_encode
-from tests.integration.monitoring_factories import FEATURES, deploy_monitored, log_traffic, traffic
+from tests.integration.monitoring_factories import (
+    FEATURES,
+    deploy_monitored,
+    log_traffic,
+    traffic,
+    write_traffic,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_store")]
 
@@ -25,23 +27,6 @@ WINDOW = {"start": "2026-11-02T00:00:00Z", "end": "2026-11-03T00:00:00Z"}
 @pytest.fixture
 def watched(owner, owner_api):
     return deploy_monitored(owner_api, owner)
-
-
-def write_traffic(deployment, frame: pd.DataFrame, *, at: datetime, rows_per_request: int = 10) -> None:
-    """Log ``frame`` the way serving does: records through the one writer the drainer and
-    the in-process writer use (the Parquet copy, then the rows)."""
-    version = deployment.current_revision.model_version
-    predictions = artifact_store().load(version.artifact_sha256, "object").predict(frame[FEATURES]).tolist()
-    encoded = []
-    for i, first in enumerate(range(0, len(frame), rows_per_request)):
-        part = frame.iloc[first:first + rows_per_request].reset_index(drop=True)
-        encoded.append(record_encode(LogEntry(
-            deployment_id=deployment.pk, model_version_id=version.pk, request_id=uuid.uuid4().hex,
-            protocol="json", status=200, error="", n_rows=len(part), inputs=part,
-            outputs={"predictions": predictions[first:first + rows_per_request]}, latency_ms=2.0 + i % 5,
-            created_at=at + timedelta(seconds=3 * i),
-        )))
-    prediction_records_write(records_decode(encoded), name=f"test-{uuid.uuid4().hex}")
 
 
 def run_window(client):

@@ -1,12 +1,12 @@
 """The Parquet copy of prediction logs on an S3 bucket (``ARTIFACT_STORAGE``): a batch
-drained from the Redis stream lands in the bucket and is read back from there, and
-nothing is written under ARTIFACT_ROOT."""
+drained from the Redis stream lands in the bucket and is read back from there, an
+hour is compacted in the bucket, and nothing is written under ARTIFACT_ROOT."""
 
 from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pandas as pd
@@ -17,7 +17,8 @@ from pipelines.models import PredictionLog
 from pipelines.selectors.predictions import prediction_frame
 from pipelines.services import prediction_logs
 from pipelines.services.artifacts import artifact_store
-from pipelines.services.prediction_logs import redis_client
+from pipelines.services.log_compaction import prediction_hour_compact
+from pipelines.services.prediction_logs import prediction_records_write, redis_client
 from pipelines.serving import logstream
 from pipelines.serving.logbuffer import LogEntry, prediction_log_enqueue, prediction_log_writer_stop
 from pipelines.serving.state import caches_clear, served_get
@@ -95,3 +96,27 @@ def test_a_drained_batch_lands_in_the_bucket_and_is_read_from_there(
 
 def _no_running_loop():
     raise RuntimeError("no running event loop")
+
+
+def test_an_hour_in_the_bucket_is_compacted_there_and_read_from_there(owner, owner_api, s3_store, s3_server, s3_bucket):
+    deploy_with_key(owner_api, owner, "bucketed")
+    served = served_get("bucketed")
+    hour = datetime(2026, 1, 1, 10, tzinfo=UTC)
+    start_us = int(hour.timestamp() * 1_000_000)
+    for batch in range(4):
+        records = [{"d": served.deployment_id, "v": served.model_version_id, "id": f"b{batch}-{i}", "p": "json",
+                    "s": 200, "e": "", "n": 2, "c": ["a", "b"], "x": [[float(batch), 0.0], [float(i), 1.0]],
+                    "o": {"predictions": [0, 1]}, "l": 1.0, "t": start_us + (batch * 10 + i) * 1_000_000}
+                   for i in range(5)]
+        prediction_records_write(records, name=f"batch-{batch}")
+
+    result = prediction_hour_compact(deployment_id=served.deployment_id, hour=hour)
+
+    listed = boto3.client("s3", endpoint_url=s3_server).list_objects_v2(
+        Bucket=s3_bucket, Prefix=f"artifacts/predictions/{served.deployment_id}/")
+    assert [item["Key"] for item in listed["Contents"]] == [f"artifacts/{result.key}"]
+    assert result.merged == 4 and result.rows == 40
+    PredictionLog.objects.all().delete()  # what follows can only come from the bucket
+    frame = prediction_frame(served.deployment_id, hour, hour + timedelta(hours=1))
+    assert len(frame) == 40 and frame["request_id"].nunique() == 20
+    assert not settings.ARTIFACT_ROOT.exists()  # nothing written under ARTIFACT_ROOT

@@ -18,6 +18,7 @@ EXPECTED = {
     "pipelines.alert_delivery_send": "monitor",
     "pipelines.shadow_record": "monitor",
     "pipelines.prediction_logs_drain": "monitor",
+    "pipelines.prediction_hour_compact": "monitor",
     "pipelines.automation_tick": "control",
 }
 
