@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipelines', '0021_restrict_references'),
+        ('pipelines', '0015_restrict_references'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipelines', '0016_monitoring_reference'),
+        ('pipelines', '0017_prediction_log_hours'),
     ]
 
     operations = [
