@@ -56,6 +56,17 @@ def require_role(user: AbstractBaseUser, workspace_id: int, role: str, *, what: 
     return actual
 
 
+def require_gate_override(user: AbstractBaseUser, workspace_id: int) -> None:
+    """Overriding failing gates (a promotion or a pinned deploy) is for admins: 403 naming
+    ``override`` otherwise. The caller has already resolved the model with the editor role."""
+    role = member_role(user, workspace_id)
+    if not role_allows(role, Role.ADMIN):
+        raise PermissionDenied(
+            f"overriding failing gates needs the admin role (yours is {role})", field="override",
+            details={"required_role": Role.ADMIN, "your_role": role},
+        )
+
+
 def workspace_ids_for(user: AbstractBaseUser) -> list[int]:
     return list(member_roles(user))
 

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..access import require_gate_override
 from ..errors import ApplicationError
 from ..inputs import MAX_ID, optional_id
 from ..models import PromotionEvent, Role
@@ -129,6 +130,8 @@ class PromoteApi(APIView):
         model = _model(request, name, Role.EDITOR)
         if number > MAX_ID:
             raise ApplicationError(f"model {name!r} has no version {number}", status=404, field="version")
+        if data.validated_data["override"]:
+            require_gate_override(request.user, model.workspace_id)
         event, results = model_promote(
             user=request.user, registered_model=model, number=number, **data.validated_data
         )

@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..access import require_gate_override
 from ..inputs import MAX_ID, optional_id, refuse_nul
 from ..models import Deployment, DeploymentKey, DeploymentRevision, ModelVersion, Role
 from ..selectors.registry import (
@@ -255,6 +256,8 @@ class DeploymentListApi(APIView):
 
             version = model_version_get(user=request.user, version_id=data.validated_data["model_version"],
                                         role=Role.EDITOR, field="model_version")
+            if data.validated_data["override"]:
+                require_gate_override(request.user, version.registered_model.workspace_id)
             results = deploy_gates_check(user=request.user, version=version, name=data.validated_data["name"],
                                          override=data.validated_data["override"], reason=data.validated_data["reason"])
             overridden = any(r["blocking"] and not r["passed"] for r in results)

@@ -3,11 +3,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..access import forget_roles, member_roles, workspace_ids_for
+from ..access import forget_roles, member_roles
 from ..errors import NotFound
 from ..inputs import has_nul
-from ..models import Membership, Role, Workspace
-from ..selectors.workspaces import workspace_get, workspace_members
+from ..models import Membership, Role
+from ..selectors.workspaces import workspace_get, workspace_list_oldest_first, workspace_members
 from ..services.workspaces import membership_remove, membership_set, workspace_create
 from .fields import StrictCharField, StrictChoiceField
 from .schema import error_responses
@@ -20,7 +20,7 @@ class WorkspaceListApi(APIView):
 
     @extend_schema(responses=WorkspaceOut(many=True))
     def get(self, request):
-        workspaces = Workspace.objects.filter(pk__in=workspace_ids_for(request.user)).order_by("pk")
+        workspaces = workspace_list_oldest_first(user=request.user)
         return Response(WorkspaceOut(workspaces, many=True, context={"roles": member_roles(request.user)}).data)
 
     @extend_schema(request=InputSerializer, responses={201: WorkspaceOut})

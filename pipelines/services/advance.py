@@ -6,7 +6,9 @@ the queued steps. Two entry points:
 
 - ``run_step_finished``: a step just succeeded or failed. It loads only that
   step's children and their other parents, so the cost of one step does not
-  grow with the size of the run.
+  grow with the size of the run. On PostgreSQL the children that the step alone
+  feeds (``successors_ready``) are already queued by the statement that
+  recorded its success (``steps._record_success``): one statement, one commit.
 - ``run_reconcile``: looks at every step of a run (a new run, a retry, or a run
   the sweeper found stalled) and recounts its progress from scratch.
 
@@ -28,7 +30,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import worker_metrics
-from ..execution.scheduler import Actions, Hit, Scheduler, StepState, run_outcome
+from ..execution.scheduler import (
+    Actions,
+    CacheLookup,
+    Hit,
+    Ready,
+    Scheduler,
+    StepState,
+    run_outcome,
+)
 from ..models import Run, RunStatus, StepRun, StepStatus
 from ..models.run import RUN_FINAL
 from . import dispatch
@@ -65,6 +75,8 @@ def run_step_finished(
     error: str = "",
     counted: bool = False,
     children: list[StepRun] | None = None,
+    queued: Sequence[StepRun] = (),
+    lookup: CacheLookup | None = None,
 ) -> None:
     """``step`` was just made final (its conditional update matched): move its run on.
 
@@ -72,7 +84,9 @@ def run_step_finished(
     the cache, and so on down); on failure every pending step of the run is
     skipped. Either way the run's counters move and the last step closes it.
     ``counted``: the step's own success was already counted (in the statement
-    that recorded it); ``children``: its children's rows, if the caller has them.
+    that recorded it); ``children``: its children's rows, if the caller has them;
+    ``queued``: those of them the same statement already queued (sent here);
+    ``lookup``: the cache lookup the caller used (``run_lookup``), so no key is looked up twice.
     """
     now = timezone.now()
     if failed:
@@ -80,8 +94,10 @@ def run_step_finished(
         _count(run.id, done=1 + skipped, failed=1, error=f"step '{step.node_id}' failed: {error}", now=now)
         return
     rows = {step.node_id: step, **{child.node_id: child for child in children or ()}}
-    scheduler = Scheduler([_state(row) for row in rows.values()], use_cache=run.use_cache, lookup=_lookup(run))
-    done, to_send = (0 if counted else 1), []
+    scheduler = Scheduler(
+        [_state(row) for row in rows.values()], use_cache=run.use_cache, lookup=lookup or run_lookup(run)
+    )
+    done, to_send = (0 if counted else 1), list(queued)
     frontier = [step.node_id]
     while frontier:
         _load_children(run.id, frontier, scheduler, rows)
@@ -136,6 +152,28 @@ def run_reconcile(*, run: Run, steps: Sequence[StepRun] | None = None) -> None:
     transaction.on_commit(lambda: dispatch.enqueue_steps(to_send))
 
 
+def successors_ready(
+    *, step: StepRun, outputs: dict, run: RunRef, children: Sequence[StepRun], lookup: CacheLookup
+) -> list[tuple[StepRun, Ready]]:
+    """The children that ``step`` succeeding with ``outputs`` makes ready to execute,
+    decided before its success is stored, so that one statement stores both.
+
+    Only children whose every input comes from ``step``: nothing else can make them
+    ready or change their inputs. A child with another parent is left to
+    ``run_step_finished``, which reads that parent after the success is committed
+    (of two parents finishing at once, the later one must see both done); so is
+    a child found in the cache (it counts as done and its own children follow).
+    """
+    if not children:
+        return []
+    done = _state(step)
+    done.status, done.outputs = StepStatus.SUCCEEDED, outputs
+    only_parent = [c for c in children if {src[0] for src in c.inputs.values()} == {step.node_id}]
+    scheduler = Scheduler([done, *(_state(c) for c in only_parent)], use_cache=run.use_cache, lookup=lookup)
+    enqueue = scheduler.step_succeeded(step.node_id).enqueue
+    return [(child, enqueue[child.node_id]) for child in only_parent if child.node_id in enqueue]
+
+
 # --- loading --------------------------------------------------------------
 
 
@@ -181,6 +219,21 @@ def _load_children(run_id: int, nodes: Iterable[str], scheduler: Scheduler, rows
     for row in children + others:
         rows[row.node_id] = row
     scheduler.know(_state(row) for row in children + others)
+
+
+def run_lookup(run: RunRef) -> CacheLookup:
+    """The cache lookup for ``run``'s steps; a key is looked up once per lookup object."""
+    found: dict[str, Hit | None] = {}
+    stored = _lookup(run)
+
+    def remembered(keys: Sequence[str]) -> dict[str, Hit]:
+        missing = [key for key in keys if key not in found]
+        if missing:
+            hits = stored(missing)
+            found.update({key: hits.get(key) for key in missing})
+        return {key: found[key] for key in keys if found[key] is not None}
+
+    return remembered
 
 
 def _lookup(run: RunRef):

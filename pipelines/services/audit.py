@@ -84,8 +84,10 @@ def audit_record(*, workspace_id: int, user, action: str, target: Any = None, ta
 
 def _append(event: AuditEvent) -> AuditEvent:
     with transaction.atomic():
-        AuditHead.objects.get_or_create(workspace_id=event.workspace_id)
-        head = AuditHead.objects.select_for_update().get(workspace_id=event.workspace_id)
+        head = AuditHead.objects.select_for_update().filter(workspace_id=event.workspace_id).first()
+        if head is None:  # the workspace's first event (one statement fewer for every other)
+            AuditHead.objects.get_or_create(workspace_id=event.workspace_id)
+            head = AuditHead.objects.select_for_update().get(workspace_id=event.workspace_id)
         # Microseconds are what PostgreSQL and SQLite store, so the hash survives a round trip.
         event.seq, event.prev_hash, event.created_at = head.seq + 1, head.hash, timezone.now()
         event.hash = event_hash(head.hash, event)

@@ -11,7 +11,8 @@ A promotion points ``alias`` at a version after the model's gates ran on it:
   event says it was overridden. Warn-only gates never block.
 
 The caller resolved ``registered_model`` with the editor role
-(``selectors.delivery.registered_model_get``).
+(``selectors.delivery.registered_model_get``) and, for an override, checked the
+admin role (``access.require_gate_override``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..access import member_role, role_allows
-from ..errors import ApplicationError, NotFound, PermissionDenied
+from ..errors import ApplicationError, NotFound
 from ..models import (
     Deployment,
     GateEvaluation,
@@ -32,7 +32,6 @@ from ..models import (
     PromotionEvent,
     RegisteredModel,
     RevisionAction,
-    Role,
 )
 from ..serving.state import serving_stamp_bump
 from .audit import audit_record
@@ -61,16 +60,9 @@ def registered_model_gates_set(*, user, registered_model: RegisteredModel, check
     return gates
 
 
-def _override_check(user, workspace_id: int, override: bool, reason: str) -> None:
-    if not override:
-        return
-    role = member_role(user, workspace_id)
-    if not role_allows(role, Role.ADMIN):
-        raise PermissionDenied(
-            f"overriding failing gates needs the admin role (yours is {role})", field="override",
-            details={"required_role": Role.ADMIN, "your_role": role},
-        )
-    if not reason.strip():
+def _override_reason_check(override: bool, reason: str) -> None:
+    # Who may override is checked by the caller (access.require_gate_override).
+    if override and not reason.strip():
         raise ApplicationError("an override needs a reason; it is recorded", field="reason")
 
 
@@ -86,8 +78,9 @@ def deploy_gates_check(*, user, version: ModelVersion, name: str, override: bool
                        reason: str = "") -> list[dict[str, Any]]:
     """The gates of ``version``'s model for deploying it pinned as ``name``: 422 while a
     blocking one fails, unless an admin overrides with a reason. The results are kept
-    as a ``GateEvaluation`` (alias ``deploy:<name>``) either way."""
-    _override_check(user, version.registered_model.workspace_id, override, reason)
+    as a ``GateEvaluation`` (alias ``deploy:<name>``) either way. The caller checked the
+    admin role for an override (``access.require_gate_override``)."""
+    _override_reason_check(override, reason)
     results = gates_evaluate(registered_model=version.registered_model, version=version, deployment_name=name)
     if not results:
         return results
@@ -105,10 +98,10 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
                   override: bool = False, every_gate: bool = False) -> tuple[PromotionEvent, list[dict[str, Any]]]:
     """Point ``alias`` at version ``number`` if the gates allow it; see the module docstring.
 
-    404 for a version number the model does not have; 403 for an override by a
-    non-admin; 400 for an override without a reason; 422 when a blocking gate fails
-    (with ``every_gate``, when any gate fails: warn-only ones block too, as automatic
-    promotions need).
+    404 for a version number the model does not have; 400 for an override without
+    a reason (the caller checked that only an admin overrides); 422 when a blocking
+    gate fails (with ``every_gate``, when any gate fails: warn-only ones block too, as
+    automatic promotions need).
     """
     alias_check(alias)
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
@@ -116,7 +109,7 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
     version = registered_model.versions.filter(number=number).first()
     if version is None:
         raise NotFound(f"model {registered_model.name!r} has no version {number}", field="version")
-    _override_check(user, registered_model.workspace_id, override, reason)
+    _override_reason_check(override, reason)
     results = gates_evaluate(registered_model=registered_model, version=version, alias=alias)
     blocked = [r for r in results if (r["blocking"] or every_gate) and not r["passed"]]
     promoted = not blocked or override

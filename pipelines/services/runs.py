@@ -72,6 +72,10 @@ def run_start(
         if run.status != status:  # cache hits: the run is already under way, or done
             run.save(update_fields=["status", "steps_done", "started_at", "finished_at", "headline"])
         StepRun.objects.bulk_create(steps)
+        # Registered first, so it runs first after the commit: the workers get the
+        # first steps before the audit events are appended (a transaction of their
+        # own, whose commit waits for its WAL flush).
+        transaction.on_commit(lambda: dispatch.enqueue_steps(to_send))
         if getattr(version, "new_version", False):
             audit_version(version, user)
         audit_record(
@@ -79,7 +83,6 @@ def run_start(
             target=run, details={"pipeline": pipeline.pk, "version": version.number, "trigger": trigger,
                                  **({"retry_of": retry_of.pk} if retry_of else {})},
         )
-        transaction.on_commit(lambda: dispatch.enqueue_steps(to_send))
     return run
 
 

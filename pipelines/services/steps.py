@@ -26,10 +26,19 @@ from django.utils import timezone
 from .. import worker_metrics
 from ..blocks import catalogue
 from ..execution.executor import StepExecutor, StepOutcome
+from ..execution.scheduler import Ready
 from ..models import Artifact, Run, RunStatus, StepRun, StepStatus
 from ..models.run import RUN_FINAL
 from . import dispatch
-from .advance import RunRef, offer_headline, run_reconcile, run_step_finished, step_input_refs
+from .advance import (
+    RunRef,
+    offer_headline,
+    run_lookup,
+    run_reconcile,
+    run_step_finished,
+    step_input_refs,
+    successors_ready,
+)
 from .artifacts import artifact_store, artifacts_record, worker_name
 from .connections import connection_opener
 from .fanout import fanout_start
@@ -304,9 +313,13 @@ def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = Non
             step, outcome.summary, run,
             held=Q(steps__pk=step.pk, steps__status=StepStatus.RUNNING, steps__attempts=step.attempts),
         )
-    counted = False
+    counted, queued, lookup = False, [], None
+    children = getattr(step, "children_rows", None)
     if outcome.ok and connection.vendor == "postgresql":
-        held, counted = _record_success(step, fields, list(outcome.outputs.values()))
+        lookup = run_lookup(run)
+        ready = successors_ready(step=step, outputs=fields["outputs"], run=run, children=children or [],
+                                 lookup=lookup)
+        held, counted, queued = _record_success(step, fields, list(outcome.outputs.values()), ready)
     else:
         if outcome.ok:
             artifacts_record(list(outcome.outputs.values()))
@@ -318,7 +331,7 @@ def step_finish(*, step: StepRun, outcome: StepOutcome, run: RunRef | None = Non
         setattr(step, name, value)
     run_step_finished(
         step=step, run=run, failed=not outcome.ok, error=outcome.error, counted=counted,
-        children=getattr(step, "children_rows", None),
+        children=children, queued=queued, lookup=lookup,
     )
 
 
@@ -327,12 +340,16 @@ def _this_attempt(step: StepRun):
     return StepRun.objects.filter(pk=step.pk, status=StepStatus.RUNNING, attempts=step.attempts)
 
 
-def _record_success(step: StepRun, fields: dict, stored: list) -> tuple[bool, bool]:
-    """PostgreSQL: the artifact rows, the step's success and its run's counter in one statement.
+def _record_success(
+    step: StepRun, fields: dict, stored: list, ready: list[tuple[StepRun, Ready]]
+) -> tuple[bool, bool, list[StepRun]]:
+    """PostgreSQL: the artifact rows, the step's success, its run's counter and the
+    queueing of the children it made ready (``successors_ready``), in one statement.
 
-    Returns (the attempt still held the step, the run's counter moved). The
-    same as ``artifacts_record`` + a conditional update + ``advance._count``,
-    in one round trip instead of three.
+    Returns (the attempt still held the step, the run's counter moved, the
+    children queued). The same as ``artifacts_record`` + a conditional update +
+    ``advance._count`` + one conditional update per child, in one round trip and
+    one commit: a step's success and its successors' queueing are never seen apart.
     """
     from .advance import count_sql
 
@@ -347,17 +364,52 @@ def _record_success(step: StepRun, fields: dict, stored: list) -> tuple[bool, bo
     art_params = [v for a in stored for v in (a.sha256, a.kind, a.size, fields["finished_at"])]
     counter, counter_params = count_sql(run_id_sql="(SELECT run_id FROM held)", done=1, failed=0,
                                         now=fields["finished_at"])
+    queue_sql, queue_params, changes = _queue_children_sql(table, ready, fields["finished_at"])
     sql = f"""
         WITH {f"art AS (INSERT INTO {artifacts} (sha256, kind, size, created_at) VALUES {art_rows} ON CONFLICT DO NOTHING)," if art_rows else ""}
         held AS (UPDATE {table} SET {assignments} WHERE id = %s AND status = %s AND attempts = %s RETURNING run_id),
-        counted AS ({counter})
-        SELECT (SELECT count(*) FROM held), (SELECT count(*) FROM counted), (SELECT status FROM counted)
+        counted AS ({counter}),
+        queued AS ({queue_sql})
+        SELECT (SELECT count(*) FROM held), (SELECT count(*) FROM counted), (SELECT status FROM counted),
+               (SELECT array_agg(id) FROM queued)
     """
-    params = [*art_params, *values, step.pk, StepStatus.RUNNING.value, step.attempts, *counter_params]
+    params = [*art_params, *values, step.pk, StepStatus.RUNNING.value, step.attempts, *counter_params,
+              *queue_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        held, counted, status = cursor.fetchone()
-    return bool(held), bool(counted)
+        held, counted, status, queued_ids = cursor.fetchone()
+    queued = []
+    for child_id in queued_ids or ():
+        child, changed = changes[child_id]
+        for name, value in changed.items():
+            setattr(child, name, value)
+        queued.append(child)
+    return bool(held), bool(counted), queued
+
+
+def _queue_children_sql(table: str, ready: list[tuple[StepRun, Ready]], now) -> tuple[str, list, dict]:
+    """The ``queued`` part of ``_record_success``: each ready child, still pending, becomes
+    queued (the fields ``advance._apply`` sets) if the step's own update matched.
+
+    Returns the SQL, its parameters and {child id: (child, the fields it sets)}.
+    """
+    if not ready:
+        return f"SELECT id FROM {table} WHERE false", [], {}
+    rows, params, changes = [], [], {}
+    for child, found in ready:
+        task_id = dispatch.step_task_id(child, child.attempts + 1)
+        changes[child.pk] = (child, dict(status=StepStatus.QUEUED, cache_key=found.cache_key,
+                                         input_refs=found.input_refs, task_id=task_id, queued_at=now))
+        rows.append("(%s, %s, %s, %s)")
+        params += [child.pk, found.cache_key, json.dumps(found.input_refs), task_id]
+    sql = f"""
+        UPDATE {table} AS q SET status = %s, cache_key = v.cache_key, input_refs = v.input_refs::jsonb,
+               task_id = v.task_id, queued_at = %s
+        FROM (VALUES {", ".join(rows)}) AS v (id, cache_key, input_refs, task_id)
+        WHERE q.id = v.id::bigint AND q.status = %s AND EXISTS (SELECT 1 FROM held)
+        RETURNING q.id
+    """
+    return sql, [StepStatus.QUEUED.value, now, *params, StepStatus.PENDING.value], changes
 
 
 def steps_sweep_stale() -> int:

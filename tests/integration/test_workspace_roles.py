@@ -156,3 +156,25 @@ def test_a_viewer_sees_the_deployment_page_without_keys_or_edit_controls(world, 
 
     assert response.status_code == 200
     assert (response.context["can_edit"], response.context["keys"]) == (False, [])
+
+
+def test_only_an_admin_may_override_gates_and_an_editor_is_told_the_role_needed(world, editor):
+    """Checked in the permission layer (``access.require_gate_override``), before any gate
+    runs: an editor's override of a promotion or a pinned deploy is a 403 naming ``override``."""
+    api = api_client_for(editor)
+    version = ids(world)["version"]
+    promote = api.post("/api/registered-models/model-of-dep/versions/1/promote/",
+                       {"alias": "champion", "reason": "ship it", "override": True}, format="json")
+    deploy = api.post("/api/deployments/", {"name": "forced", "model_version": int(version), "override": True,
+                                            "reason": "ship it"}, format="json")
+
+    for refused in (promote, deploy):
+        assert refused.status_code == 403, refused.content
+        body = refused.json()
+        assert body["field"] == "override"
+        assert body["detail"] == "overriding failing gates needs the admin role (yours is editor)"
+    assert not Deployment.objects.filter(name="forced").exists()
+    # Without the override the editor's promotion goes through (no gate is set).
+    allowed = api.post("/api/registered-models/model-of-dep/versions/1/promote/", {"alias": "champion"},
+                       format="json")
+    assert allowed.status_code == 200, allowed.content
