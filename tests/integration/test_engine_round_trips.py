@@ -105,9 +105,11 @@ def test_a_one_step_run_takes_two_round_trips_on_the_worker(owner, sent):
     assert costs["load"].round_trips == 2
 
 
-def test_starting_a_run_sends_its_first_step_after_one_transaction_of_three_statements(owner, monkeypatch):
-    """Snapshot (the version is reused), the run, its steps: one commit, then the send.
-    The audit event is appended after the send (three statements, one commit)."""
+def test_starting_a_run_sends_its_first_step_after_one_transaction_of_four_statements(owner, monkeypatch):
+    """Snapshot (the pipeline row locked, the latest version read and reused), the run,
+    its steps: one commit, then the send. The audit event is appended after the send
+    (three statements, one commit). The lock keeps concurrent snapshots from taking the
+    same version number (test_concurrent_writes.py)."""
     pipeline = _pipeline(owner, _one_step())
     run_start(pipeline=pipeline, user=owner, use_cache=False)  # the version and the audit head exist now
     before_send: list[Trips] = []
@@ -120,8 +122,8 @@ def test_starting_a_run_sends_its_first_step_after_one_transaction_of_three_stat
         run = run_start(pipeline=pipeline, user=owner, use_cache=False)
 
     [at_send] = before_send
-    assert len(at_send.statements) == 3 and at_send.commits == 1, at_send.statements
-    assert at_send.round_trips == 5
+    assert len(at_send.statements) == 4 and at_send.commits == 1, at_send.statements
+    assert at_send.round_trips == 6
     after_send = trips.statements[len(at_send.statements):]
     assert len(after_send) == 3 and trips.commits == 2, after_send
     assert AuditEvent.objects.filter(action="run.start", target_id=str(run.pk)).exists()
