@@ -794,7 +794,13 @@ def _class_rate_chart(report: dict[str, Any], metric: str, column: str) -> dict[
             )  # fmt: skip
     frame = pd.DataFrame(rows)
     shown = metric.replace("_", " ")
-    x = {"field": "group", "type": "nominal", "sort": None, "title": column}
+    x = {
+        "field": "group",
+        "type": "nominal",
+        "sort": None,
+        "title": column,
+        "axis": {"labelAngle": 0},
+    }
     offset = {"field": "class", "type": "nominal", "sort": None}
     layers: list[dict[str, Any]] = [
         {

@@ -718,6 +718,32 @@ def test_the_run_page_renderer_shows_a_fairness_report_with_groups_intervals_and
     assert len(shown.data["charts"]) == 3
 
 
+def test_the_run_page_renderer_shows_how_to_read_a_multiclass_fairness_report(
+    plain_tiers_model, tiers
+):
+    from pipelines.execution.summaries import json_safe, output_summary
+
+    _, test = tiers
+    report = json_safe(
+        run("rai.fairness", {"model": plain_tiers_model, "table": test}, sensitive_column="group")[
+            "report"
+        ]
+    )
+    summary = {"outputs": {"report": output_summary("report", report, kind="fairness")}}
+
+    [shown] = render_step_outputs(summary)
+
+    assert shown.data["note"] == report["note"]
+    assert "3 classes, each judged against the rest" in shown.data["note"]
+    assert [h["name"] for h in shown.data["headlines"]] == [
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+    ]
+    assert shown.data["metrics"] == ["count", "accuracy"]
+    assert len(shown.data["charts"]) == 3
+
+
 def test_tree_shap_explains_the_transformed_features_of_a_mixed_table_by_their_names():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
