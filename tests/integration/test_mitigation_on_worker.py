@@ -180,15 +180,26 @@ def test_the_mitigated_multiclass_model_passes_the_fairness_gate_the_plain_one_f
     assert card.status_code == 200, card.content
     [shown] = card.json()["fairness"]
     assert shown["node"] == "fairness" and shown["sensitive"] == "group"
-    for name in ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference"):
+    for name in (
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+    ):
         assert shown[name] == fair[name]
     assert shown["note"] == fair["note"] and "worst over the classes" in shown["note"]
-    by_group = {(m["type"], m["slice"]): m["value"] for m in card.json()["quantitative_analysis"]["by_group"]}
+    by_group = {
+        (m["type"], m["slice"]): m["value"]
+        for m in card.json()["quantitative_analysis"]["by_group"]
+    }
     assert by_group[("accuracy", "1")] == fair["by_group"]["1"]["accuracy"]
-    markdown = owner_api.get("/api/registered-models/tiers/versions/2/card/?format=md").content.decode()
+    markdown = owner_api.get(
+        "/api/registered-models/tiers/versions/2/card/?format=md"
+    ).content.decode()
     assert f"demographic parity difference {fair['demographic_parity_difference']:.4g}" in markdown
     assert fair["note"] in markdown
-    html = owner_api.get("/api/registered-models/tiers/versions/2/card/?format=html").content.decode()
+    html = owner_api.get(
+        "/api/registered-models/tiers/versions/2/card/?format=html"
+    ).content.decode()
     assert 'data-testid="card-fairness-note"' in html
 
 

@@ -524,6 +524,33 @@ def test_the_fairness_report_of_a_mitigated_multiclass_model_shows_the_narrower_
         f"{m} by group, per class"
         for m in ("selection rate", "true positive rate", "false positive rate")
     ]
+    # What predict?explain=true's refusal points at for such a model: it works, and finds skill.
+    explained = run("explain.permutation_importance", {"model": model, "table": test}, repeats=2)[
+        "report"
+    ]
+    assert explained["importances"][0]["feature"] == "skill"
+
+
+def test_a_label_the_multiclass_model_never_saw_is_a_class_it_never_predicts(
+    plain_tiers_model, tiers
+):
+    _, test = tiers
+    test = test.copy()
+    test.loc[test.index[:20], "tier"] = "unseen"
+
+    report = run(
+        "rai.fairness",
+        {"model": plain_tiers_model, "table": test},
+        sensitive_column="group",
+        resamples=50,
+    )["report"]
+
+    assert report["classes"] == [*sorted(TIERS), "unseen"]
+    unseen = report["by_class"]["unseen"]
+    assert unseen["demographic_parity_difference"] == 0
+    assert unseen["demographic_parity_ratio"] is None  # never selected: 0 / 0
+    assert all(g["true_positive_rate"] == 0 for g in unseen["by_group"].values())
+    assert report["worst_class"]["demographic_parity_ratio"] != "unseen"
 
 
 def _mitigated(train_part: pd.DataFrame, **params) -> None:
