@@ -352,7 +352,7 @@ def _beeswarm(found: dict[str, Any], shown: list[str], seed: int) -> dict[str, A
     frame = sample_rows(frame, SHAP_POINTS, seed).round(6)
     return base_spec(
         "SHAP values by feature",
-        f"one point per explained row and feature ({len(frame)} points); red: a high value of the feature",
+        f"one point per explained row and feature ({len(frame)} points); orange: a high value of the feature, blue: a low one",
         records(frame),
         mark={"type": "tick", "opacity": 0.6, "tooltip": True},
         encoding={

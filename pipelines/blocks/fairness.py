@@ -10,6 +10,16 @@ prediction) cells, so 200 resamples are one ``rng.multinomial`` call instead
 of 200 MetricFrames. Regression (MAE by group) resamples row indices in chunks
 and sums errors per group with ``np.bincount``.
 
+A label with more than two classes is judged one class against the rest
+("is it k?"): per class, the same metrics by group and parity numbers
+(fairlearn's, on ``y == k``), kept under ``by_class``. The contract fields are
+then the worst over the classes — the largest ``demographic_parity_difference``
+and ``equalized_odds_difference``, the smallest ``demographic_parity_ratio``
+(``worst_class`` names the class each comes from) — so a gate or a card reading
+them judges the class treated least alike. ``by_group`` holds each group's row
+count and (multiclass) accuracy. The bootstrap draws (group, true class,
+predicted class) cells, so one resample gives every class's numbers at once.
+
 Plain Python, no Django. Every number in a report is a plain float or None
 (undefined: a group without positives has no TPR).
 """
@@ -318,14 +328,15 @@ def dataset_bias(
 # --- bias in predictions --------------------------------------------------------------------
 
 
-def _binary_classifier(model: Any) -> Any:
+def _model_classes(model: Any, y: pd.Series) -> list[Any]:
+    """The model's classes, then any label of ``y`` it never saw (it is never predicted)."""
     classes = list(getattr(model, "classes_", []))
-    if len(classes) != 2:
+    if len(classes) < 2:
         raise BlockError(
-            f"rai.fairness compares binary decisions; this model has {len(classes)} classes "
-            "(use a binary label, or a regressor)"
+            f"rai.fairness compares decisions between classes; this model has {len(classes)} class(es)"
         )
-    return classes[1]
+    known = pd.Index(classes)
+    return classes + [v for v in pd.unique(y) if v not in known]
 
 
 def _confusion_metrics(cells: np.ndarray) -> dict[str, np.ndarray]:
@@ -432,6 +443,149 @@ def classification_fairness(
     return report
 
 
+def _one_vs_rest(cells: np.ndarray) -> np.ndarray:
+    """Counts shaped (..., groups, K true, K predicted) as each class against the rest:
+    (..., K, groups, 2 labels, 2 predictions), ready for ``_confusion_metrics``."""
+    tp = np.diagonal(cells, axis1=-2, axis2=-1)
+    truly = cells.sum(axis=-1)  # rows of class k, by group
+    predicted = cells.sum(axis=-2)  # rows predicted as k, by group
+    total = cells.sum(axis=(-2, -1))[..., None]
+    fn, fp = truly - tp, predicted - tp
+    tn = total - truly - fp
+    confusion = np.stack([np.stack([tn, fp], axis=-1), np.stack([fn, tp], axis=-1)], axis=-2)
+    return np.moveaxis(confusion, -3, -4)
+
+
+# Worst over classes: the widest gap, the smallest ratio.
+WORST = {
+    "demographic_parity_difference": max,
+    "demographic_parity_ratio": min,
+    "equalized_odds_difference": max,
+}
+
+
+def _worst_draws(per_class: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """(resamples,) worst over classes of (resamples, K) aggregates (undefined classes skipped)."""
+    with _quiet():
+        return {
+            name: (np.nanmax if pick is max else np.nanmin)(per_class[name], axis=-1)
+            for name, pick in WORST.items()
+        }
+
+
+def multiclass_fairness(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    classes: list[str],
+    sensitive: pd.Series,
+    *,
+    resamples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Each class against the rest (fairlearn's numbers on ``y == k``, under ``by_class``),
+    the contract's parity numbers as the worst over classes, accuracy by group.
+
+    ``y_true`` and ``y_pred`` are class indices into ``classes`` (the names shown).
+    """
+    from fairlearn.metrics import MetricFrame
+    from sklearn.metrics import accuracy_score
+
+    codes, names = _groups(sensitive, "sensitive_column")
+    by_class = {}
+    for k, label in enumerate(classes):
+        binary = classification_fairness(
+            (y_true == k).astype(np.int64), (y_pred == k).astype(np.int64), sensitive, resamples=0
+        )
+        by_class[label] = {
+            "overall": binary["overall"],
+            "by_group": binary["by_group"],
+            **{name: binary[name] for name in WORST},
+        }
+    worst_class = {}
+    for name, pick in WORST.items():
+        defined = [(c[name], label) for label, c in by_class.items() if c[name] is not None]
+        worst_class[name] = pick(defined)[1] if defined else None
+    frame = MetricFrame(
+        metrics={"accuracy": accuracy_score},
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=np.asarray(names, dtype=object)[codes],
+    )
+    counts = np.bincount(codes, minlength=len(names))
+    by_group = {
+        name: {"count": int(counts[i]), "accuracy": _float(frame.by_group.loc[name, "accuracy"])}
+        for i, name in enumerate(names)
+    }
+    report: dict[str, Any] = {
+        "task": "classification",
+        "classes": list(classes),
+        "overall": {"accuracy": _float(frame.overall["accuracy"])},
+        "by_group": by_group,
+        **{
+            name: None if label is None else by_class[label][name]
+            for name, label in worst_class.items()
+        },
+        "worst_class": worst_class,
+        "note": _worst_note(classes, worst_class),
+        "by_class": by_class,
+    }
+    if resamples:
+        _multiclass_intervals(
+            report, codes, y_true, y_pred, resamples=resamples, confidence=confidence, seed=seed
+        )
+    return report
+
+
+def _worst_note(classes: list[str], worst_class: dict[str, str | None]) -> str:
+    """How to read a multiclass report's parity numbers, for the report page and the card."""
+    where = ", ".join(
+        f"{name.replace('_', ' ')} from class {label!r}"
+        for name, label in worst_class.items()
+        if label is not None
+    )
+    return (
+        f"{len(classes)} classes, each judged against the rest; the parity numbers are the worst "
+        f"over the classes (largest differences, smallest ratio): {where or 'none defined'}. "
+        "by_class has each class's numbers."
+    )
+
+
+def _multiclass_intervals(
+    report: dict[str, Any],
+    codes: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    resamples: int,
+    confidence: float,
+    seed: int,
+) -> None:
+    """Bootstrap intervals of every number of a multiclass report, from one multinomial draw
+    of the (group, true class, predicted class) counts per resample."""
+    groups, classes = list(report["by_group"]), report["classes"]
+    g, k = len(groups), len(classes)
+    cells = np.bincount(codes * k * k + y_true * k + y_pred, minlength=g * k * k)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(len(codes), cells / cells.sum(), size=resamples).reshape(
+        resamples, g, k, k
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.trace(draws, axis1=-2, axis2=-1) / draws.sum(axis=(-2, -1))
+    for i, group in enumerate(groups):
+        report["by_group"][group]["ci"] = {"accuracy": _interval(accuracy[:, i], confidence)}
+    metrics = _confusion_metrics(_one_vs_rest(draws))  # each (resamples, K, groups)
+    per_class = _aggregates(metrics)  # each (resamples, K)
+    for c, label in enumerate(classes):
+        entry = report["by_class"][label]
+        for i, group in enumerate(groups):
+            entry["by_group"][group]["ci"] = {
+                m: _interval(metrics[m][:, c, i], confidence) for m in CLASSIFICATION_METRICS
+            }
+        entry["ci"] = {name: _interval(v[:, c], confidence) for name, v in per_class.items()}
+    report["ci"] = {name: _interval(v, confidence) for name, v in _worst_draws(per_class).items()}
+
+
 def regression_fairness(
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -484,6 +638,31 @@ def regression_fairness(
     return report
 
 
+def _classifier_fairness(
+    model: Any, y: pd.Series, predicted: np.ndarray, sensitive: pd.Series, common: dict[str, Any]
+) -> dict[str, Any]:
+    """Two classes: the positive one (the second) against the other. More: each against the rest."""
+    classes = _model_classes(model, y)
+    if len(classes) > 2:
+        index = pd.Index(classes)
+        return multiclass_fairness(
+            index.get_indexer(y).astype(np.int64),
+            index.get_indexer(predicted).astype(np.int64),
+            [_key(c) for c in classes],
+            sensitive,
+            **common,
+        )
+    positive = classes[1]
+    report = classification_fairness(
+        (y == positive).to_numpy(dtype=np.int64),
+        (predicted == positive).astype(np.int64),
+        sensitive,
+        **common,
+    )
+    report["positive_label"] = _key(positive)
+    return report
+
+
 def fairness_report(
     model: Any,
     table: pd.DataFrame,
@@ -514,14 +693,7 @@ def fairness_report(
     common = {"resamples": resamples, "confidence": confidence, "seed": seed}
     sensitive = table[sensitive_column].reset_index(drop=True)
     if is_classifier(final):
-        positive = _binary_classifier(model)
-        report = classification_fairness(
-            (y == positive).to_numpy(dtype=np.int64),
-            (predicted == positive).astype(np.int64),
-            sensitive,
-            **common,
-        )
-        report["positive_label"] = _key(positive)
+        report = _classifier_fairness(model, y, np.asarray(predicted), sensitive, common)
         metrics = ("selection_rate", "true_positive_rate", "false_positive_rate")
     elif is_regressor(final):
         report = regression_fairness(
@@ -545,9 +717,12 @@ def fairness_report(
         "demographic_parity_ratio" if report["task"] == "classification" else "mae_difference"
     )
     report["headline"] = {"name": headline, "value": report[headline]}
-    report["charts"] = [
-        _rate_chart(report, m, f"{m.replace('_', ' ')} by {sensitive_column}") for m in metrics
-    ]
+    if "by_class" in report:
+        report["charts"] = [_class_rate_chart(report, m, sensitive_column) for m in metrics]
+    else:
+        report["charts"] = [
+            _rate_chart(report, m, f"{m.replace('_', ' ')} by {sensitive_column}") for m in metrics
+        ]
     return report
 
 
@@ -604,6 +779,66 @@ def _rate_chart(report: dict[str, Any], metric: str, title: str) -> dict[str, An
     shown = "with its bootstrap interval" if len(layers) > 1 else "without intervals"
     return base_spec(
         title, f"{metric.replace('_', ' ')} of each group {shown}", records(frame), layer=layers
+    )
+
+
+def _class_rate_chart(report: dict[str, Any], metric: str, column: str) -> dict[str, Any]:
+    """Bars per group, side by side per class (each class against the rest), with intervals."""
+    rows = []
+    for label, entry in report["by_class"].items():
+        for group, values in entry["by_group"].items():
+            low, high = (values.get("ci") or {}).get(metric) or [None, None]
+            rows.append(
+                {"class": label, "group": group, "value": values.get(metric), "low": low,
+                 "high": high, "count": values.get("count")}
+            )  # fmt: skip
+    frame = pd.DataFrame(rows)
+    shown = metric.replace("_", " ")
+    x = {
+        "field": "group",
+        "type": "nominal",
+        "sort": None,
+        "title": column,
+        "axis": {"labelAngle": 0},
+    }
+    offset = {"field": "class", "type": "nominal", "sort": None}
+    layers: list[dict[str, Any]] = [
+        {
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": x,
+                "xOffset": offset,
+                "y": {"field": "value", "type": "quantitative", "title": shown},
+                "color": {"field": "class", "type": "nominal", "sort": None, "title": "class"},
+                "tooltip": _tooltip(
+                    ("class", "nominal"),
+                    ("group", "nominal"),
+                    ("value", "quantitative"),
+                    ("low", "quantitative"),
+                    ("high", "quantitative"),
+                    ("count", "quantitative"),
+                ),
+            },
+        }
+    ]
+    if frame["low"].notna().any():
+        layers.append(
+            {
+                "mark": {"type": "rule", "color": "#111827", "strokeWidth": 2},
+                "encoding": {
+                    "x": x,
+                    "xOffset": offset,
+                    "y": {"field": "low", "type": "quantitative"},
+                    "y2": {"field": "high"},
+                },
+            }
+        )
+    intervals = "with its bootstrap interval" if len(layers) > 1 else "without intervals"
+    return base_spec(
+        f"{shown} by {column}, per class",
+        f"{shown} of each group for each class (that class against the rest) {intervals}",
+        records(frame),
+        layer=layers,
     )
 
 

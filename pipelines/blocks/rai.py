@@ -4,7 +4,9 @@ Keys and report fields are a contract (DESIGN.md, "Responsible AI"): each
 report goes into the step's summary under ``summary["outputs"]["report"]``:
 ``rai.fairness`` has ``by_group`` (``{group: {metric: value}}``) and
 ``demographic_parity_difference``, ``demographic_parity_ratio``,
-``equalized_odds_difference``; ``rai.dataset_bias`` has ``by_group`` with
+``equalized_odds_difference`` (for a multiclass model, the worst over its
+classes, each judged against the rest; ``by_class`` has each class's numbers);
+``rai.dataset_bias`` has ``by_group`` with
 counts and label rates, and ``label_rate_difference``; the ``explain.*``
 blocks have ``importances`` (``[{"feature", "importance", "std"}]``). Every
 report also carries ``charts`` (Vega-Lite specs). Only declarations live here;
@@ -192,7 +194,8 @@ RAI_FAIRNESS = Block(
     category=CATEGORY,
     description="How a model's predictions differ between groups (fairlearn MetricFrame): accuracy, "
     "selection rate, TPR, FPR and precision by group (MAE for regressors), demographic parity "
-    "difference and ratio, equalized odds difference, with bootstrap intervals.",
+    "difference and ratio, equalized odds difference, with bootstrap intervals. A multiclass model "
+    "is judged one class against the rest; its parity numbers are the worst over the classes.",
     inputs=MODEL_AND_TABLE,
     outputs=_report("fairness", "metrics by group and the parity numbers"),
     params_schema=_object(

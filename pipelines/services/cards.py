@@ -144,9 +144,11 @@ def _rai(version: ModelVersion, steps: dict[str, StepRun]) -> tuple[list, list, 
             continue
         elif step.block_key == "rai.fairness":
             sensitive = (step.params or {}).get("sensitive_column") or summary.get("sensitive_column")
+            # A multiclass report's numbers are the worst over its classes; its note says which.
             fairness.append({"node": step.node_id, "sensitive": sensitive,
                              **{k: summary.get(k) for k in FAIRNESS_KEYS},
-                             **({"ci": summary["ci"]} if "ci" in summary else {})})
+                             **({"ci": summary["ci"]} if "ci" in summary else {}),
+                             **({"note": summary["note"]} if isinstance(summary.get("note"), str) else {})})
             for group, values in (summary.get("by_group") or {}).items():
                 for name, value in (values or {}).items():
                     if isinstance(value, dict | list):  # a metric's interval, not a metric
@@ -277,7 +279,8 @@ def card_markdown(card: dict[str, Any]) -> str:
     if card["fairness"]:
         for f in card["fairness"]:
             lines.append(f"- {f['node']} (sensitive: {_fmt(f.get('sensitive'))}): "
-                         + ", ".join(f"{k.replace('_', ' ')} {_fmt(f.get(k))}" for k in FAIRNESS_KEYS))
+                         + ", ".join(f"{k.replace('_', ' ')} {_fmt(f.get(k))}" for k in FAIRNESS_KEYS)
+                         + (f". {f['note']}" if f.get("note") else ""))
     else:
         lines.append("No fairness report in this model's run.")
     lines += ["", "## Top features", ""]

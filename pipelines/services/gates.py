@@ -316,7 +316,16 @@ def _fairness(gate, version, **_) -> dict:
     value = float(report[metric])
     ok = value <= gate["value"] if FAIRNESS[metric] == "max" else value >= gate["value"]
     sign = ("≤" if ok else ">") if FAIRNESS[metric] == "max" else ("≥" if ok else "<")
-    return _result(gate, ok, f"{metric} {_fmt(value)} {sign} {_fmt(gate['value'])}")
+    return _result(gate, ok, f"{metric} {_fmt(value)}{_worst_class(report, metric)} {sign} {_fmt(gate['value'])}")
+
+
+def _worst_class(report: dict, metric: str) -> str:
+    """A multiclass report's number is its worst class's: name that class, it is the one to look at."""
+    worst = report.get("worst_class")
+    label = worst.get(metric) if isinstance(worst, dict) else None
+    if label is None:
+        return ""
+    return f" (class {label!r}, the worst of {len(report.get('classes') or [])} classes)"
 
 
 _EVALUATE = {

@@ -14,7 +14,12 @@ for a classifier they are toward the class the row was predicted as.
   logistic regression). ``mean`` is the mean of the transformed training rows
   (a sample of at most ``BACKGROUND_ROWS``), read once per model version.
 - Anything else: 422 naming ``explain`` (no per-request model-agnostic
-  explainer: it would not fit the latency budget).
+  explainer: it would not fit the latency budget). That includes a model made
+  fairer by ``rai.mitigate`` (``FairClassifier``): its answer mixes several
+  fitted chains with fairlearn's weights (one mixture per class of a multiclass
+  label) and takes the surest class, so no single tree or coefficient vector
+  describes it; the 422 says so and points at the pipeline's model-agnostic
+  ``explain.permutation_importance`` step.
 
 An ``Explainer`` is built once per model version and process (it may read the
 training table), then cached; ``explainer_get`` may do I/O, so the ASGI path
@@ -104,6 +109,14 @@ def _build(served, runnable) -> Explainer:
         coef = np.atleast_2d(np.asarray(coef, dtype=np.float64))
         mean = _training_mean(runnable, served.model_version_id, served.signature.columns)
         return Explainer("linear", _names(runnable, coef.shape[1]), coef=coef, mean=mean)
+    if kind == "FairClassifier":
+        raise ApplicationError(
+            "explanations are available for tree and linear models; this model is mitigated for "
+            "fairness (rai.mitigate): it mixes several fitted models with fairlearn's weights, so "
+            "neither TreeSHAP nor linear contributions describe it. Explain it in the pipeline "
+            "with explain.permutation_importance instead",
+            status=422, field="explain",
+        )
     raise ApplicationError(
         f"explanations are available for tree and linear models; this model ends in {kind}",
         status=422, field="explain",

@@ -254,6 +254,7 @@ def rai_view(report: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "headlines": headlines,
         "about": about,
+        "note": report.get("note") if isinstance(report.get("note"), str) else "",
         "metrics": metrics,
         "groups": rows,
         "warnings": warnings,

@@ -311,12 +311,125 @@ def test_a_missing_sensitive_column_is_a_validation_error_keyed_by_node():
     )
 
 
-def test_fairness_of_a_multiclass_model_says_it_needs_binary_decisions():
-    rng = np.random.default_rng(0)
-    table = pd.DataFrame({"x": rng.normal(size=90), "g": [0, 1] * 45, "target": [0, 1, 2] * 30})
-    model = train([("lr", LogisticRegression())], table, "target")
-    with pytest.raises(BlockError, match="binary"):
-        run("rai.fairness", {"model": model, "table": table}, sensitive_column="g")
+@pytest.fixture(scope="module")
+def tiers():
+    return tiers_table(900, seed=0), tiers_table(900, seed=1)
+
+
+@pytest.fixture(scope="module")
+def plain_tiers_model(tiers):
+    train_part, _ = tiers
+    chain = [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
+    return train(chain, train_part, "tier", exclude=["group"])
+
+
+def test_multiclass_fairness_is_fairlearn_per_class_and_the_worst_class_on_top(
+    plain_tiers_model, tiers
+):
+    _, test = tiers
+    report = run(
+        "rai.fairness", {"model": plain_tiers_model, "table": test}, sensitive_column="group"
+    )["report"]
+
+    y_pred = plain_tiers_model.predict(model_features(plain_tiers_model, test))
+    y_true, groups = test["tier"], test["group"]
+    assert report["classes"] == sorted(TIERS)
+    per_class = {}
+    for k in TIERS:
+        truth, said = (y_true == k).astype(int), (y_pred == k).astype(int)
+        frame = MetricFrame(
+            metrics={
+                "selection_rate": selection_rate,
+                "true_positive_rate": true_positive_rate,
+                "false_positive_rate": false_positive_rate,
+                "precision": precision_score,
+            },
+            y_true=truth,
+            y_pred=said,
+            sensitive_features=groups,
+        )
+        entry = report["by_class"][k]
+        for group in (0, 1):
+            for metric in frame.by_group.columns:
+                assert entry["by_group"][str(group)][metric] == pytest.approx(
+                    frame.by_group.loc[group, metric], abs=1e-12
+                ), (k, group, metric)
+        per_class[k] = {
+            "demographic_parity_difference": demographic_parity_difference(
+                truth, said, sensitive_features=groups
+            ),
+            "demographic_parity_ratio": demographic_parity_ratio(
+                truth, said, sensitive_features=groups
+            ),
+            "equalized_odds_difference": equalized_odds_difference(
+                truth, said, sensitive_features=groups
+            ),
+        }
+        for name, value in per_class[k].items():
+            assert entry[name] == pytest.approx(value), (k, name)
+    for name, worst in (
+        ("demographic_parity_difference", max),
+        ("demographic_parity_ratio", min),
+        ("equalized_odds_difference", max),
+    ):
+        label = worst(TIERS, key=lambda k, name=name: per_class[k][name])
+        assert report[name] == pytest.approx(per_class[label][name]), name
+        assert report["worst_class"][name] == label
+        assert f"{name.replace('_', ' ')} from class {label!r}" in report["note"]
+    accuracy = MetricFrame(
+        metrics=accuracy_score, y_true=y_true, y_pred=y_pred, sensitive_features=groups
+    )
+    for group in (0, 1):
+        assert report["by_group"][str(group)]["accuracy"] == pytest.approx(
+            accuracy.by_group.loc[group], abs=1e-12
+        )
+    assert report["by_group"]["1"]["count"] == int((groups == 1).sum())
+    # The planted bias: group 1 is told "high" less often than group 0.
+    high = report["by_class"]["high"]["by_group"]
+    assert high["1"]["selection_rate"] < high["0"]["selection_rate"]
+
+
+def test_multiclass_bootstrap_intervals_agree_with_fairlearns_per_class_bootstrap(
+    plain_tiers_model, tiers
+):
+    _, test = tiers
+    report = run(
+        "rai.fairness",
+        {"model": plain_tiers_model, "table": test},
+        sensitive_column="group",
+        resamples=400,
+    )["report"]
+
+    y_pred = plain_tiers_model.predict(model_features(plain_tiers_model, test))
+    for k in TIERS:
+        frame = MetricFrame(
+            metrics={"selection_rate": selection_rate},
+            y_true=(test["tier"] == k).astype(int),
+            y_pred=(y_pred == k).astype(int),
+            sensitive_features=test["group"],
+            n_boot=400,
+            ci_quantiles=[0.025, 0.975],
+            random_state=1,
+        )
+        low, high = (q.loc[1, "selection_rate"] for q in frame.by_group_ci)
+        ours = report["by_class"][k]["by_group"]["1"]["ci"]["selection_rate"]
+        # Independent resamples of the same distribution: close, not equal.
+        assert ours[0] == pytest.approx(low, abs=0.02), k
+        assert ours[1] == pytest.approx(high, abs=0.02), k
+    for name in ("demographic_parity_difference", "equalized_odds_difference"):
+        low, high = report["ci"][name]
+        assert low <= report[name] <= high, name
+    low, high = report["by_group"]["0"]["ci"]["accuracy"]
+    assert low <= report["by_group"]["0"]["accuracy"] <= high
+
+
+def test_a_binary_label_keeps_its_one_positive_class_report(plain_model, parts):
+    _, test = parts
+    report = run("rai.fairness", {"model": plain_model, "table": test}, sensitive_column="group")[
+        "report"
+    ]
+    assert report["positive_label"] == "1"
+    assert not {"by_class", "worst_class", "classes", "note"} & set(report)
 
 
 # --- rai.mitigate --------------------------------------------------------------------------
@@ -358,11 +471,6 @@ def test_mitigation_needs_the_sensitive_column_in_the_training_table(parts):
     assert "keep it in the table" in caught.value.message
 
 
-@pytest.fixture(scope="module")
-def tiers():
-    return tiers_table(900, seed=0), tiers_table(900, seed=1)
-
-
 def _worst_class_gap(truth: pd.Series, predicted: np.ndarray, groups: pd.Series) -> float:
     """The largest demographic parity difference over the classes, each asked as "is it k?"."""
     return max(
@@ -394,6 +502,55 @@ def test_a_multiclass_model_is_mitigated_class_by_class_and_predicts_the_same_ev
     assert (model.predict(features) == predicted).all()
     assert (again.predict(features) == predicted).all()
     assert np.array_equal(again.predict_proba(features), proba)
+
+
+def test_the_fairness_report_of_a_mitigated_multiclass_model_shows_the_narrower_gap(
+    tiers, plain_tiers_model
+):
+    train_part, test = tiers
+    chain = [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
+    steps = run("rai.mitigate", {"estimator": chain}, sensitive_column="group")["estimator"]
+    model = train(steps, train_part, "tier")
+
+    fair, plain = (
+        run("rai.fairness", {"model": m, "table": test}, sensitive_column="group")["report"]
+        for m in (model, plain_tiers_model)
+    )
+
+    assert fair["demographic_parity_difference"] < 0.5 * plain["demographic_parity_difference"]
+    assert fair["demographic_parity_ratio"] > plain["demographic_parity_ratio"]
+    assert fair["ci"]["demographic_parity_difference"][1] < plain["demographic_parity_difference"]
+    assert [c["title"] for c in fair["charts"]] == [
+        f"{m} by group, per class"
+        for m in ("selection rate", "true positive rate", "false positive rate")
+    ]
+    # What predict?explain=true's refusal points at for such a model: it works, and finds skill.
+    explained = run("explain.permutation_importance", {"model": model, "table": test}, repeats=2)[
+        "report"
+    ]
+    assert explained["importances"][0]["feature"] == "skill"
+
+
+def test_a_label_the_multiclass_model_never_saw_is_a_class_it_never_predicts(
+    plain_tiers_model, tiers
+):
+    _, test = tiers
+    test = test.copy()
+    test.loc[test.index[:20], "tier"] = "unseen"
+
+    report = run(
+        "rai.fairness",
+        {"model": plain_tiers_model, "table": test},
+        sensitive_column="group",
+        resamples=50,
+    )["report"]
+
+    assert report["classes"] == [*sorted(TIERS), "unseen"]
+    unseen = report["by_class"]["unseen"]
+    assert unseen["demographic_parity_difference"] == 0
+    assert unseen["demographic_parity_ratio"] is None  # never selected: 0 / 0
+    assert all(g["true_positive_rate"] == 0 for g in unseen["by_group"].values())
+    assert report["worst_class"]["demographic_parity_ratio"] != "unseen"
 
 
 def _mitigated(train_part: pd.DataFrame, **params) -> None:
@@ -585,6 +742,32 @@ def test_the_run_page_renderer_shows_a_fairness_report_with_groups_intervals_and
     assert all(h["ci"] for h in shown.data["headlines"])
     assert [row["group"] for row in shown.data["groups"]] == ["0", "1"]
     assert "selection_rate" in shown.data["metrics"]
+    assert len(shown.data["charts"]) == 3
+
+
+def test_the_run_page_renderer_shows_how_to_read_a_multiclass_fairness_report(
+    plain_tiers_model, tiers
+):
+    from pipelines.execution.summaries import json_safe, output_summary
+
+    _, test = tiers
+    report = json_safe(
+        run("rai.fairness", {"model": plain_tiers_model, "table": test}, sensitive_column="group")[
+            "report"
+        ]
+    )
+    summary = {"outputs": {"report": output_summary("report", report, kind="fairness")}}
+
+    [shown] = render_step_outputs(summary)
+
+    assert shown.data["note"] == report["note"]
+    assert "3 classes, each judged against the rest" in shown.data["note"]
+    assert [h["name"] for h in shown.data["headlines"]] == [
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+    ]
+    assert shown.data["metrics"] == ["count", "accuracy"]
     assert len(shown.data["charts"]) == 3
 
 

@@ -53,11 +53,18 @@ export function RaiReportOutput({ port, type, values, kind }: OutputProps & { ki
   const importances = Array.isArray(values.importances) ? (values.importances as Importance[]) : [];
   const warnings = Array.isArray(values.warnings) ? values.warnings.filter((w) => typeof w === "string") : [];
   const charts = Array.isArray(values.charts) ? values.charts.filter(isChartSpec) : [];
+  // A multiclass fairness report says how to read its parity numbers (the worst over classes).
+  const note = typeof values.note === "string" ? values.note : "";
   return (
     <section className="ed-out-section" data-testid={`rai-${kind}`}>
       <OutputTitle port={port} type={type}>
         <span className="ed-muted ed-small"> {TITLES[kind] ?? kind}</span>
       </OutputTitle>
+      {note && (
+        <p className="ed-small" data-testid="rai-note">
+          {note}
+        </p>
+      )}
       {warnings.length > 0 && (
         <ul className="ed-warnings">
           {warnings.map((w, i) => (

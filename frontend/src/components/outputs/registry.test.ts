@@ -117,6 +117,26 @@ describe("Responsible AI reports", () => {
     expect(html).toContain("fewer than 100");
   });
 
+  it("says how to read a multiclass fairness report's parity numbers", () => {
+    const note =
+      "3 classes, each judged against the rest; the parity numbers are the worst over the classes " +
+      "(largest differences, smallest ratio): demographic parity difference from class 'low'.";
+    const html = render({
+      outputs: {
+        report: {
+          type: "report",
+          kind: "fairness",
+          demographic_parity_difference: 0.19,
+          note,
+          by_group: { "0": { count: 526, accuracy: 0.72 }, "1": { count: 374, accuracy: 0.76 } },
+        },
+      },
+    });
+    expect(html).toContain('data-testid="rai-note"');
+    expect(html).toContain("the worst over the classes");
+    expect(html).toContain("demographic parity difference");
+  });
+
   it("draws an explanation's importances, largest first as stored", () => {
     const html = render({
       outputs: {
