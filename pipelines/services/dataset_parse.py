@@ -423,7 +423,7 @@ def _kinds(chunk: pd.DataFrame) -> pd.Series:
     frame (a third of the time of reading a chunk when done for every column).
     """
     kinds = {
-        c: BOOL if pd.api.types.is_bool_dtype(dtype) or (dtype == object and _is_bool(chunk[c])) else dtype
+        c: BOOL if pd.api.types.is_bool_dtype(dtype) or (pd.api.types.is_object_dtype(dtype) and _is_bool(chunk[c])) else dtype
         for c, dtype in chunk.dtypes.items()
     }
     return pd.Series(kinds, dtype=object)
