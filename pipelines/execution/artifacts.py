@@ -59,6 +59,27 @@ class _NoMeter:
         pass
 
 
+def parquet_write_options(schema: Any) -> dict[str, Any]:
+    """How every stored table is written (``pq.write_table``/``ParquetWriter`` keywords):
+    zstd, with dictionary encoding only for text and binary columns.
+
+    Parquet dictionary-encodes every column by default; for numbers with many
+    distinct values (measurements, timestamps) the writer builds a dictionary,
+    finds it too large and falls back to plain encoding page by page. That
+    attempt cost ~70 % of the time of writing a typical table (20 float and 10
+    text columns: 3.5x slower, and 15 % larger), on every upload and every table
+    a step hands on. Text, where values repeat, keeps its dictionary.
+    """
+    import pyarrow as pa
+
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary,
+            pa.types.is_dictionary, getattr(pa.types, "is_string_view", lambda t: False))
+    return {
+        "compression": "zstd",
+        "use_dictionary": [f.name for f in schema if any(kind(f.type) for kind in text)],
+    }
+
+
 class ArtifactError(Exception):
     """An artifact is missing or its signature does not match."""
 
@@ -104,8 +125,13 @@ class ArtifactStore:
 
     # --- writing ---------------------------------------------------------
     def put_table(self, df: pd.DataFrame) -> StoredArtifact:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        # What DataFrame.to_parquet(index=False) writes, with the stored tables' options.
+        table = pa.Table.from_pandas(df, preserve_index=False)
         buffer = io.BytesIO()
-        df.to_parquet(buffer, engine="pyarrow", index=False, compression="zstd")
+        pq.write_table(table, buffer, **parquet_write_options(table.schema))
         return self._put_bytes(buffer.getvalue(), TABLE)
 
     def put_object(self, obj: Any) -> StoredArtifact:

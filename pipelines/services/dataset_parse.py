@@ -23,6 +23,7 @@ import pandas as pd
 from django.conf import settings
 
 from ..errors import ApplicationError
+from ..execution.artifacts import parquet_write_options
 
 MAX_COLUMNS = 2000
 
@@ -376,7 +377,7 @@ def _write_chunks(stream, encoding, options, target, settled: _Settled, shape, c
                             [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
                         )
                         table = table.cast(schema)
-                        writer = pq.ParquetWriter(target, schema, compression="zstd")
+                        writer = pq.ParquetWriter(target, schema, **parquet_write_options(schema))
                     elif differ := _differing(kinds, chunk):
                         later = _kinds(chunk)
                         raise _Retype(
@@ -415,8 +416,17 @@ def _is_bool(series: pd.Series) -> bool:
 
 
 def _kinds(chunk: pd.DataFrame) -> pd.Series:
-    """Each column's dtype, with BOOL for both kinds of bool column."""
-    return pd.Series({c: BOOL if _is_bool(chunk[c]) else chunk[c].dtype for c in chunk.columns}, dtype=object)
+    """Each column's dtype, with BOOL for both kinds of bool column.
+
+    Asked of every chunk: only object columns are looked into (``_is_bool``);
+    the others are known by their dtype, without taking the column out of the
+    frame (a third of the time of reading a chunk when done for every column).
+    """
+    kinds = {
+        c: BOOL if pd.api.types.is_bool_dtype(dtype) or (pd.api.types.is_object_dtype(dtype) and _is_bool(chunk[c])) else dtype
+        for c, dtype in chunk.dtypes.items()
+    }
+    return pd.Series(kinds, dtype=object)
 
 
 def _differing(first: pd.Series, chunk: pd.DataFrame) -> set[str]:
@@ -766,7 +776,7 @@ class ConvertedParquet:
 
 def parquet_to_parquet(source: BinaryIO, target: str, *, batch_rows: int | None = None) -> ConvertedParquet:
     """``parquet_read``'s checks and refusals, but the table is copied to the
-    Parquet file ``target`` batch by batch (zstd, as every stored table):
+    Parquet file ``target`` batch by batch (written as every stored table is):
     memory holds one batch, never the table. A row group that cannot be read
     is refused as the file is (``the Parquet file could not be read``)."""
     import pyarrow as pa
@@ -780,7 +790,7 @@ def parquet_to_parquet(source: BinaryIO, target: str, *, batch_rows: int | None 
         for batch in parquet.iter_batches(batch_size=batch_rows or PARQUET_BATCH_ROWS, columns=columns):
             table = _parquet_batch(batch, names)
             if writer is None:
-                writer = pq.ParquetWriter(target, table.schema, compression="zstd")
+                writer = pq.ParquetWriter(target, table.schema, **parquet_write_options(table.schema))
             writer.write_table(table)
             rows += table.num_rows
     except (pa.ArrowException, OSError, ValueError) as exc:

@@ -217,3 +217,71 @@ def test_evaluation_preprocesses_the_table_once_for_every_metric_and_chart():
     assert metrics["accuracy"] == accuracy_score(table["target"], model.predict(features))
     assert metrics["roc_auc"] == roc_auc_score(table["target"], model.predict_proba(features)[:, 1])
     assert [c["title"].split(" (")[0] for c in metrics["charts"]][:3] == ["ROC curve", "Precision-recall curve", "Calibration"]
+
+
+def _tree_classifiers():
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.tree import DecisionTreeClassifier
+
+    return [
+        HistGradientBoostingClassifier(max_iter=20, random_state=0),
+        RandomForestClassifier(n_estimators=10, random_state=0),
+        ExtraTreesClassifier(n_estimators=10, random_state=0),
+        DecisionTreeClassifier(max_depth=3, random_state=0),
+    ]
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("estimator", _tree_classifiers(), ids=lambda e: type(e).__name__)
+def test_tree_classifiers_are_evaluated_with_their_own_predictions_from_one_pass(
+    estimator, classes
+):
+    """predict is read off predict_proba for these classifiers: the answers are the model's own
+    predict, and the final step predicts once for the whole table (on tied rows only again)."""
+    from sklearn.preprocessing import StandardScaler
+
+    from pipelines.blocks.metrics import Scored
+
+    rng = np.random.default_rng(1)
+    features = pd.DataFrame(rng.normal(size=(600, 3)), columns=["a", "b", "c"])
+    labels = np.array(["no", "yes", "maybe"][:classes])
+    target = labels[
+        (features["a"] + rng.normal(scale=0.7, size=600) > 0).astype(int)
+        + (classes == 3) * (features["b"] > 1)
+    ]
+    model = Pipeline([("scale", StandardScaler()), ("model", estimator)]).fit(features, target)
+    calls = []
+    final = model[-1]
+    original = type(final).predict_proba
+
+    def counting(self, X):
+        calls.append(len(X))
+        return original(self, X)
+
+    final.predict_proba = counting.__get__(final)
+    scored = Scored(model, features)
+
+    predicted = scored.predict()
+    # One pass over all rows; a forest's own predict (through predict_proba) only for tied rows.
+    assert calls[0] == 600 and sum(calls[1:]) < 60
+    assert predicted.tolist() == model.predict(features).tolist()
+
+
+def test_rows_where_classes_tie_are_predicted_by_the_classifier_itself():
+    """A leaf with equal class counts gives 0.5/0.5: those rows take the tree's own predict."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    from pipelines.blocks.metrics import Scored
+
+    features = pd.DataFrame({"a": [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]})
+    target = np.array([1, 0, 1, 0, 1, 1])
+    model = Pipeline([("model", DecisionTreeClassifier(max_depth=1, random_state=0))]).fit(
+        features, target
+    )
+    assert (model.predict_proba(features).max(axis=1) == 0.5).any()
+
+    assert Scored(model, features).predict().tolist() == model.predict(features).tolist()
