@@ -16,10 +16,12 @@ Predictions are admitted by a per-process ``InflightLimiter``
 (``SERVING_MAX_INFLIGHT``, ``SERVING_MAX_WAIT_MS``): past it a request answers
 503 with ``Retry-After`` at once instead of queueing (``serving.limits``).
 
-On the event loop a request does no I/O: the deployment, the caller's key and
-the model are answered from process memory (``*_cached``), and the model runs
-inline (it needs the GIL anyway). A miss — first request, a stamp check every
-``SERVING_STAMP_TTL``, a token lookup — runs in a worker thread.
+On the event loop a request does no blocking I/O: the deployment, the caller's
+key and the model are answered from process memory (``*_cached``), and the model
+runs inline (it needs the GIL anyway). The stamp check every ``SERVING_STAMP_TTL``
+is one asynchronous Redis ``GET`` shared by the requests that find it due
+(``serving.stampcheck``). A miss — first request, a deployment that changed, a
+token lookup — runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from .explain import explainer_cached, explainer_get  # noqa: E402
 from .limits import InflightLimiter  # noqa: E402
 from .logbuffer import prediction_logs_close  # noqa: E402
 from .logstream import publisher_aclose  # noqa: E402
+from .stampcheck import loop_stamp  # noqa: E402
 from .state import model_get, variants  # noqa: E402
 
 MAX_BODY = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -114,7 +117,7 @@ async def _read_body(receive, declared: int | None) -> bytes | None:
 
 
 def _prepare_in_thread(name: str, authorization: str | None):
-    # Misses are rare (first request, a stamp check every SERVING_STAMP_TTL): the
+    # Misses are rare (first request, a deployment that changed, a token lookup): the
     # executor's threads should not each keep a database connection open.
     try:
         return handler.prepare(name, authorization)
@@ -209,7 +212,7 @@ def _explainers_in_thread(served) -> None:
 
 async def _answer(send, what: str, name: str, authorization: str | None, request_id: str | None,
                   body: bytes, v2: bool, started: float | None = None, query: bytes = b"") -> None:
-    prepared = handler.prepare_cached(name, authorization)
+    prepared = handler.prepare_cached(name, authorization) if await loop_stamp.fresh() else None
     if prepared is None:
         try:
             prepared = await asyncio.to_thread(_prepare_in_thread, name, authorization)

@@ -90,12 +90,16 @@ def _redis_client():
     return _redis
 
 
+def stamp_from_redis(value: bytes | None) -> str:
+    """The stamp as read from Redis (``GET STAMP_KEY``), in the form ``stamp_apply`` takes."""
+    return "r" + (value.decode() if value else "0")
+
+
 def _read_stamp() -> str:
     client = _redis_client()
     if client is not None:
         try:
-            value = client.get(STAMP_KEY)
-            return "r" + (value.decode() if value else "0")
+            return stamp_from_redis(client.get(STAMP_KEY))
         except Exception:  # noqa: BLE001 - fall back to the database
             logger.warning("serving stamp: Redis unreachable, using the database")
     from django.db.models import Count, Max
@@ -113,10 +117,14 @@ def stamp_due() -> bool:
 
 def stamp_refresh() -> None:
     """Read the stamp if it is due; drop cached deployments if it moved."""
+    if stamp_due():
+        stamp_apply(_read_stamp())
+
+
+def stamp_apply(value: str) -> None:
+    """Take a stamp just read: drop cached deployments if it moved; the next check is
+    due in ``STAMP_TTL``. (The ASGI path reads it on the event loop: ``serving.stampcheck``.)"""
     global _stamp_value, _stamp_checked
-    if not stamp_due():
-        return
-    value = _read_stamp()
     with _lock:
         if value != _stamp_value:
             _served.clear()
