@@ -149,10 +149,12 @@ class MonitoringReferenceApi(APIView):
         data = MonitoringReferenceIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        window = {
+        # start/end are read whenever they are sent, so a malformed one is a 400 for any kind.
+        moments = {
             key: parse_moment(values[key], field=key) if values.get(key) is not None else None
             for key in ("start", "end")
-        } if values["kind"] == ReferenceKind.WINDOW else {}
+        }
+        window = moments if values["kind"] == ReferenceKind.WINDOW else {}
         deployment = deployment_get(user=request.user, name=name, role=Role.EDITOR)
         reference = monitoring_reference_set(
             deployment=deployment, user=request.user, kind=values["kind"], dataset=values.get("dataset"),

@@ -232,8 +232,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 
 # Monitoring takes start < end, at most ten years apart, from 1970 on: a schema cannot
 # relate two parameters or bound a date-time, so other well-formed pairs are a 400.
+# A reference's fields depend on its kind (a window needs start and end, a dataset its
+# name) and the dataset must exist in the workspace with the model's columns: 400 naming the field.
 [[operations]]
-include-name-regex = "^(GET|POST) /api/deployments/[{{]name[}}]/monitoring/"
+include-name-regex = "^(GET|POST|PUT) /api/deployments/[{{]name[}}]/monitoring/"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404"]
 
 # A connection is tried once when it is saved: a host that does not answer, or one

@@ -182,6 +182,7 @@ def test_an_outsider_gets_404_for_both(watched, outsider_api):
     ({"kind": "window", "start": "2026-11-02T00:00:00Z", "end": "2026-11-02T00:00:00Z"}, "end"),
     ({"kind": "window", "start": "2026-11-02T00:00:00Z", "end": "2999-01-01T00:00:00Z"}, "end"),
     ({"kind": "window", "start": "2026-11-02T00:00:00Z", "end": "2026-11-03T00:00:00Z"}, "start"),  # empty
+    ({"kind": "training", "end": "AAA"}, "end"),  # a malformed moment is refused whatever the kind
 ])
 def test_bad_bodies_are_400_naming_the_field_and_change_nothing(watched, owner_api, shifted, body, field):
     response = owner_api.put(URL, body, format="json")
