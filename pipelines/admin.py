@@ -5,9 +5,11 @@ from .models import (
     Connection,
     Dataset,
     Membership,
+    MonitoringReference,
     MonitoringWindow,
     Pipeline,
     PipelineVersion,
+    PredictionLogHour,
     Run,
     StepRun,
     StepTrial,
@@ -115,6 +117,31 @@ class MonitoringWindowAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+
+@admin.register(MonitoringReference)
+class MonitoringReferenceAdmin(admin.ModelAdmin):
+    """Set through ``PUT …/monitoring/reference/`` (checked against the model's columns); read-only here."""
+
+    list_display = ["deployment", "kind", "dataset", "start", "end", "set_by", "updated_at"]
+    list_filter = ["kind"]
+    list_select_related = ["deployment", "dataset", "set_by"]
+    readonly_fields = ["deployment", "kind", "dataset", "start", "end", "set_by", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(PredictionLogHour)
+class PredictionLogHourAdmin(admin.ModelAdmin):
+    """Compaction bookkeeping of the Parquet log copy, per deployment-hour; read-only here."""
+
+    list_display = ["deployment", "hour", "pending", "claimed_until", "compacted_at"]
+    list_filter = ["pending"]
+    list_select_related = ["deployment"]
+    readonly_fields = ["deployment", "hour", "pending", "claimed_until", "compacted_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 # Registry and deployment admin; alert rules, alerts and retrain policies; aliases,
