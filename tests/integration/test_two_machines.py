@@ -26,6 +26,7 @@ import boto3
 import pytest
 from rest_framework.authtoken.models import Token
 
+from mlops_studio.celery import app
 from pipelines.demo import DEMO_PIPELINES, tuned_breast_cancer_graph
 from pipelines.models import StepRun
 from tests.conftest import ROOT, s3_env, start_beat, start_worker, stop_worker, worker_env
@@ -147,6 +148,10 @@ def cluster(celery_worker_process, s3_server, s3_bucket, owner, tmp_path):
     finally:
         for proc in processes.values():
             stop_worker(proc)
+        # What the cluster's beat queued would otherwise wake the session worker up in the
+        # middle of the database flush that follows this test: its queries and the flush's
+        # TRUNCATE then deadlock.
+        app.control.purge()
         os.killpg(celery_worker_process.pid, signal.SIGCONT)
 
 
