@@ -207,7 +207,7 @@ def big_round_trip(endpoint: str) -> None:
     print(f"{BIG_MB} MB round trip, local store:      {own:6.2f} s  {mb / own:7.1f} MB/s")
     print(f"local store round trip / copy:        {copy / own:6.2f}×  per round {per_round(locals_, copies)} "
           "(goal ≥ 0.7)")
-    print(f"{BIG_MB} MB hashed twice (sha256):      {hashed:6.2f} s  {mb / hashed:7.1f} MB/s  "
+    print(f"{BIG_MB} MB hashed twice (sha256):        {hashed:6.2f} s  {mb / hashed:7.1f} MB/s  "
           f"(the floor of a verified round trip: its best ratio here is {copy / hashed:.2f}×)")
     print(f"local store round trip / that floor:  {hashed / own:6.2f}×  per round {per_round(locals_, hashes)}")
     print(f"{BIG_MB} MB round trip, S3 (moto):        {trip:6.2f} s  {mb / trip:7.1f} MB/s")
