@@ -229,6 +229,45 @@ async def one_request(port: int, path: str, body: bytes, headers: dict) -> tuple
         writer.close()
 
 
+async def load(port: int, path: str, body: bytes, headers: dict, *, seconds: float, warmup: float,
+               concurrency: int) -> dict:
+    """The asyncio load generator ``bench/explain.py`` and ``bench/rollout.py`` fall back on
+    without wrk: ``concurrency`` keep-alive clients for ``seconds`` after ``warmup``; the
+    same keys as ``_harness.wrk``."""
+    request = _request_bytes(port, path, body, headers)
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + seconds
+
+    async def client():
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                t0 = time.perf_counter()
+                if t0 >= stop_at:
+                    return
+                writer.write(request)
+                status, _ = await _read_response(reader)
+                t1 = time.perf_counter()
+                if t0 >= measure_from:
+                    latencies.append(t1 - t0)
+                    if status != 200:
+                        errors += 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    latencies.sort()
+
+    def pct(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {"rps": len(latencies) / seconds, "p50": pct(0.50), "p99": pct(0.99), "n": len(latencies), "errors": errors}
+
+
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.body = {body}
