@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB", "mlops_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+WRK = shutil.which("wrk") or "/usr/bin/wrk"  # Debian's wrk
 
 
 def setup_django() -> Path:
@@ -95,3 +97,54 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _ms(text: str) -> float:
+    """wrk's '2.91ms' / '850.00us' / '1.02s' in milliseconds."""
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+
+
+def wrk(port: int, path: str, body: bytes, headers: dict, *, seconds: float, connections: int, cpu: int) -> dict:
+    """``wrk -t1 -c<connections>`` pinned to CPU ``cpu``, POSTing ``body`` as JSON with ``headers``
+    to ``path`` for ``seconds`` (rounded: wrk takes whole seconds): req/s (``rps``), ``p50`` and
+    ``p99`` in ms, completed requests (``n``) and non-2xx/3xx answers (``errors``)."""
+    script = Path(tempfile.mkstemp(prefix="wrk-", suffix=".lua")[1])
+    script.write_text("\n".join([
+        'wrk.method = "POST"',
+        f"wrk.body = {_lua_string(body.decode())}",
+        'wrk.headers["Content-Type"] = "application/json"',
+        *(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()),
+    ]) + "\n")
+    try:
+        out = subprocess.run(
+            ["taskset", "-c", str(cpu), WRK, "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--latency",
+             "-s", str(script), f"http://127.0.0.1:{port}{path}"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        script.unlink()
+    result = {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "n": 0, "errors": 0}
+    in_distribution = False
+    for line in out.splitlines():
+        words = line.split()
+        if line.startswith("Requests/sec:"):
+            result["rps"] = float(words[1])
+        elif "requests in" in line:
+            result["n"] = int(words[0])
+        elif line.startswith("  Non-2xx"):
+            result["errors"] = int(words[-1])
+        elif line.startswith("  Latency Distribution"):
+            in_distribution = True
+        elif in_distribution and len(words) == 2 and words[0].endswith("%"):
+            if words[0] == "50%":
+                result["p50"] = _ms(words[1])
+            elif words[0] == "99%":
+                result["p99"] = _ms(words[1])
+    return result

@@ -23,22 +23,17 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("BENCH_DB", "mlops_bench_explain")
 os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
-from _harness import ROOT, setup_django  # noqa: E402
-from rollout import _ms  # noqa: E402
+from _harness import ROOT, WRK, setup_django, wrk  # noqa: E402
 from serving import CLIENT_CPU, free_port, load, start_server, stop_server  # noqa: E402
 
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 GOAL = 3.0
 
 
@@ -127,21 +122,7 @@ def in_process(body: bytes, rounds: int, n: int = 300) -> dict[str, list[float]]
 
 
 def run_wrk(port: int, path: str, body: bytes, headers: dict, args) -> dict:
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    lua_headers = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
-    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\n'
-                      f'wrk.headers["Content-Type"] = "application/json"\n{lua_headers}')
-    command = ["taskset", "-c", str(CLIENT_CPU), WRK, "-t1", f"-c{args.concurrency}", f"-d{args.seconds:.0f}s",
-               "--latency", "-s", str(script), f"http://127.0.0.1:{port}{path}"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    script.unlink()
-    import re
-
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "errors": int(non2xx.group(1)) if non2xx else 0}
+    return wrk(port, path, body, headers, seconds=args.seconds, connections=args.concurrency, cpu=CLIENT_CPU)
 
 
 def run_asyncio(port: int, path: str, body: bytes, headers: dict, args) -> dict:

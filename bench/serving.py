@@ -45,7 +45,7 @@ from pathlib import Path
 os.environ.setdefault("BENCH_DB", "mlops_bench_serving")
 os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
-from _harness import ROOT, median, setup_django, start_workers, stop  # noqa: E402
+from _harness import ROOT, median, setup_django, start_workers, stop, wrk  # noqa: E402
 
 BENCH = ROOT / "var" / "bench"
 MLFLOW_VENV = BENCH / "mlflow-venv"
@@ -229,57 +229,43 @@ async def one_request(port: int, path: str, body: bytes, headers: dict) -> tuple
         writer.close()
 
 
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = {body}
-wrk.headers["Content-Type"] = "application/json"
-{headers}
-"""
+async def load(port: int, path: str, body: bytes, headers: dict, *, seconds: float, warmup: float,
+               concurrency: int) -> dict:
+    """The asyncio load generator ``bench/explain.py`` and ``bench/rollout.py`` fall back on
+    without wrk: ``concurrency`` keep-alive clients for ``seconds`` after ``warmup``; the
+    same keys as ``_harness.wrk``."""
+    request = _request_bytes(port, path, body, headers)
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + seconds
 
+    async def client():
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                t0 = time.perf_counter()
+                if t0 >= stop_at:
+                    return
+                writer.write(request)
+                status, _ = await _read_response(reader)
+                t1 = time.perf_counter()
+                if t0 >= measure_from:
+                    latencies.append(t1 - t0)
+                    if status != 200:
+                        errors += 1
+        finally:
+            writer.close()
 
-def _lua_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    latencies.sort()
 
+    def pct(q):
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
 
-
-def _ms(text: str) -> float:
-    """wrk's '2.91ms' / '850.00us' / '1.02s' in milliseconds."""
-    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
-
-
-def wrk(port: int, path: str, body: bytes, headers: dict, *, seconds: float, connections: int) -> dict:
-    """``wrk -t1 -c<connections>`` on CPU ``CLIENT_CPU``: req/s, p50, p99, requests, non-2xx."""
-    script = BENCH / f"wrk-{port}.lua"
-    script.write_text(WRK_SCRIPT.format(
-        body=_lua_string(body.decode()),
-        headers="\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()),
-    ))
-    out = subprocess.run(
-        ["taskset", "-c", str(CLIENT_CPU), "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-         "-s", str(script), f"http://127.0.0.1:{port}{path}"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    result = {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "n": 0, "errors": 0}
-    in_distribution = False
-    for line in out.splitlines():
-        words = line.split()
-        if line.startswith("Requests/sec:"):
-            result["rps"] = float(words[1])
-        elif "requests in" in line:
-            result["n"] = int(words[0])
-        elif line.startswith("  Non-2xx"):
-            result["errors"] = int(words[-1])
-        elif line.startswith("  Latency Distribution"):
-            in_distribution = True
-        elif in_distribution and len(words) == 2 and words[0].endswith("%"):
-            if words[0] == "50%":
-                result["p50"] = _ms(words[1])
-            elif words[0] == "99%":
-                result["p99"] = _ms(words[1])
-    return result
+    return {"rps": len(latencies) / seconds, "p50": pct(0.50), "p99": pct(0.99), "n": len(latencies), "errors": errors}
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -377,13 +363,14 @@ def main() -> None:
               f"on CPU {CLIENT_CPU}\n", flush=True)
         sent = 0  # completed requests to "logging on", as wrk counts them
         for label, port, path, body, headers, _ in servers:  # warm-up
-            warm = wrk(port, path, body, headers, seconds=2, connections=args.connections)
+            warm = wrk(port, path, body, headers, seconds=2, connections=args.connections, cpu=CLIENT_CPU)
             sent += warm["n"] if label.startswith("logging on") else 0
         runs: dict[str, list[dict]] = {s[0]: [] for s in servers}
         for _ in range(args.rounds):
             for label, port, path, body, headers, proc in servers:
                 cpu = cpu_seconds(proc.pid)
-                result = wrk(port, path, body, headers, seconds=args.seconds, connections=args.connections)
+                result = wrk(port, path, body, headers, seconds=args.seconds, connections=args.connections,
+                             cpu=CLIENT_CPU)
                 result["cpu_us"] = (cpu_seconds(proc.pid) - cpu) / max(1, result["n"]) * 1e6
                 runs[label].append(result)
                 print(f"  {label:<26} {result['rps']:>8.0f} req/s   p50 {result['p50']:>6.2f} ms   "
@@ -432,7 +419,7 @@ def main() -> None:
             )
             try:
                 result = _row("mlflow", [wrk(port, "/invocations", body, {}, seconds=args.seconds,
-                                             connections=args.connections)])
+                                             connections=args.connections, cpu=CLIENT_CPU)])
             finally:
                 stop_server(proc)
             print(f"logging on / mlflow throughput {on['rps'] / result['rps']:5.2f} x")

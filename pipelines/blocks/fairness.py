@@ -717,12 +717,10 @@ def fairness_report(
         "demographic_parity_ratio" if report["task"] == "classification" else "mae_difference"
     )
     report["headline"] = {"name": headline, "value": report[headline]}
-    if "by_class" in report:
-        report["charts"] = [_class_rate_chart(report, m, sensitive_column) for m in metrics]
-    else:
-        report["charts"] = [
-            _rate_chart(report, m, f"{m.replace('_', ' ')} by {sensitive_column}") for m in metrics
-        ]
+    per_class = ", per class" if "by_class" in report else ""
+    report["charts"] = [
+        _rate_chart(report, m, f"{m.replace('_', ' ')} by {sensitive_column}{per_class}") for m in metrics
+    ]
     return report
 
 
@@ -730,116 +728,64 @@ def fairness_report(
 
 
 def _rate_chart(report: dict[str, Any], metric: str, title: str) -> dict[str, Any]:
-    """Bars per group for ``metric`` with the bootstrap interval as a rule, when there is one."""
-    rows = []
-    for group, values in report["by_group"].items():
-        ci = values.get(f"{metric}_ci") or (values.get("ci") or {}).get(metric) or [None, None]
-        rows.append(
-            {
-                "group": group,
-                "value": values.get(metric),
-                "low": ci[0],
-                "high": ci[1],
-                "count": values.get("count"),
-            }
-        )
-    frame = pd.DataFrame(rows)
-    layers: list[dict[str, Any]] = [
-        {
-            "mark": {"type": "bar", "tooltip": True, "color": "#2563eb"},
-            "encoding": {
-                "x": {
-                    "field": "group",
-                    "type": "nominal",
-                    "sort": None,
-                    "title": str(report.get("column") or report.get("sensitive_column") or "group"),
-                },
-                "y": {"field": "value", "type": "quantitative", "title": metric.replace("_", " ")},
-                "tooltip": _tooltip(
-                    ("group", "nominal"),
-                    ("value", "quantitative"),
-                    ("low", "quantitative"),
-                    ("high", "quantitative"),
-                    ("count", "quantitative"),
-                ),
-            },
-        }
-    ]
-    if frame["low"].notna().any():
-        layers.append(
-            {
-                "mark": {"type": "rule", "color": "#111827", "strokeWidth": 2},
-                "encoding": {
-                    "x": {"field": "group", "type": "nominal", "sort": None},
-                    "y": {"field": "low", "type": "quantitative"},
-                    "y2": {"field": "high"},
-                },
-            }
-        )
-    shown = "with its bootstrap interval" if len(layers) > 1 else "without intervals"
-    return base_spec(
-        title, f"{metric.replace('_', ' ')} of each group {shown}", records(frame), layer=layers
-    )
+    """Bars per group for ``metric`` with the bootstrap interval as a rule, when there is one.
 
-
-def _class_rate_chart(report: dict[str, Any], metric: str, column: str) -> dict[str, Any]:
-    """Bars per group, side by side per class (each class against the rest), with intervals."""
+    A multiclass report (with ``by_class``) gets one bar per class side by side in each
+    group, coloured by class: each class judged against the rest."""
+    by_class = report.get("by_class")
+    parts = by_class.items() if by_class else [(None, report)]
     rows = []
-    for label, entry in report["by_class"].items():
-        for group, values in entry["by_group"].items():
-            low, high = (values.get("ci") or {}).get(metric) or [None, None]
+    for label, part in parts:
+        for group, values in part["by_group"].items():
+            ci = values.get(f"{metric}_ci") or (values.get("ci") or {}).get(metric) or [None, None]
             rows.append(
-                {"class": label, "group": group, "value": values.get(metric), "low": low,
-                 "high": high, "count": values.get("count")}
+                {**({"class": label} if by_class else {}), "group": group, "value": values.get(metric),
+                 "low": ci[0], "high": ci[1], "count": values.get("count")}
             )  # fmt: skip
     frame = pd.DataFrame(rows)
     shown = metric.replace("_", " ")
-    x = {
-        "field": "group",
-        "type": "nominal",
-        "sort": None,
-        "title": column,
-        "axis": {"labelAngle": 0},
-    }
-    offset = {"field": "class", "type": "nominal", "sort": None}
-    layers: list[dict[str, Any]] = [
-        {
+    column = str(report.get("column") or report.get("sensitive_column") or "group")
+    x = {"field": "group", "type": "nominal", "sort": None}
+    tooltip = [("group", "nominal"), ("value", "quantitative"), ("low", "quantitative"),
+               ("high", "quantitative"), ("count", "quantitative")]  # fmt: skip
+    if by_class:
+        x = {**x, "title": column, "axis": {"labelAngle": 0}}
+        placed = {"x": x, "xOffset": {"field": "class", "type": "nominal", "sort": None}}
+        bar: dict[str, Any] = {
             "mark": {"type": "bar", "tooltip": True},
             "encoding": {
-                "x": x,
-                "xOffset": offset,
+                **placed,
                 "y": {"field": "value", "type": "quantitative", "title": shown},
                 "color": {"field": "class", "type": "nominal", "sort": None, "title": "class"},
-                "tooltip": _tooltip(
-                    ("class", "nominal"),
-                    ("group", "nominal"),
-                    ("value", "quantitative"),
-                    ("low", "quantitative"),
-                    ("high", "quantitative"),
-                    ("count", "quantitative"),
-                ),
+                "tooltip": _tooltip(("class", "nominal"), *tooltip),
             },
         }
-    ]
+        each = "each group for each class (that class against the rest)"
+    else:
+        placed = {"x": x}
+        bar = {
+            "mark": {"type": "bar", "tooltip": True, "color": "#2563eb"},
+            "encoding": {
+                "x": {**x, "title": column},
+                "y": {"field": "value", "type": "quantitative", "title": shown},
+                "tooltip": _tooltip(*tooltip),
+            },
+        }
+        each = "each group"
+    layers = [bar]
     if frame["low"].notna().any():
         layers.append(
             {
                 "mark": {"type": "rule", "color": "#111827", "strokeWidth": 2},
                 "encoding": {
-                    "x": x,
-                    "xOffset": offset,
+                    **placed,
                     "y": {"field": "low", "type": "quantitative"},
                     "y2": {"field": "high"},
                 },
             }
         )
     intervals = "with its bootstrap interval" if len(layers) > 1 else "without intervals"
-    return base_spec(
-        f"{shown} by {column}, per class",
-        f"{shown} of each group for each class (that class against the rest) {intervals}",
-        records(frame),
-        layer=layers,
-    )
+    return base_spec(title, f"{shown} of {each} {intervals}", records(frame), layer=layers)
 
 
 def _proxy_chart(column_report: dict[str, Any]) -> dict[str, Any]:

@@ -328,6 +328,8 @@ def _worst_class(report: dict, metric: str) -> str:
     return f" (class {label!r}, the worst of {len(report.get('classes') or [])} classes)"
 
 
+# The gates whose answer depends on the alias or deployment they are evaluated for.
+TARGET_KINDS = frozenset({"schema_compatible"})
 _EVALUATE = {
     "metric_min": _metric_min,
     "no_regression": _no_regression,
@@ -339,9 +341,15 @@ _EVALUATE = {
 
 
 def gates_evaluate(*, registered_model: RegisteredModel, version: ModelVersion, alias: str = "",
-                   deployment_name: str | None = None) -> list[dict[str, Any]]:
+                   deployment_name: str | None = None, known: list[dict[str, Any]] | None = None
+                   ) -> list[dict[str, Any]]:
     """Every gate of the model on ``version`` for a promotion to ``alias``, or for deploying
-    it pinned as ``deployment_name`` (then ``schema_compatible`` compares with that deployment)."""
+    it pinned as ``deployment_name`` (then ``schema_compatible`` compares with that deployment).
+
+    ``known``: this call's results for the same version and gates, for another alias, from
+    just before (an automatic promotion to challenger, then champion). Only the gates about
+    the target (``TARGET_KINDS``) run again; the others are taken from it: their answer is
+    the same, and the latency smoke test alone is a hundred predictions."""
     if not registered_model.gates:
         return []
     champion_alias = ModelAlias.objects.select_related("model_version").filter(
@@ -360,4 +368,7 @@ def gates_evaluate(*, registered_model: RegisteredModel, version: ModelVersion, 
         "followers": list(followers),
         "target": target,
     }
-    return [_EVALUATE[gate["kind"]](gate, **context) for gate in registered_model.gates]
+    return [
+        known[i] if known and gate["kind"] not in TARGET_KINDS else _EVALUATE[gate["kind"]](gate, **context)
+        for i, gate in enumerate(registered_model.gates)
+    ]

@@ -95,13 +95,16 @@ def deploy_gates_check(*, user, version: ModelVersion, name: str, override: bool
 
 
 def model_promote(*, user, registered_model: RegisteredModel, number: int, alias: str, reason: str = "",
-                  override: bool = False, every_gate: bool = False) -> tuple[PromotionEvent, list[dict[str, Any]]]:
+                  override: bool = False, every_gate: bool = False, known_results: list[dict[str, Any]] | None = None
+                  ) -> tuple[PromotionEvent, list[dict[str, Any]]]:
     """Point ``alias`` at version ``number`` if the gates allow it; see the module docstring.
 
     404 for a version number the model does not have; 400 for an override without
     a reason (the caller checked that only an admin overrides); 422 when a blocking
     gate fails (with ``every_gate``, when any gate fails: warn-only ones block too, as
-    automatic promotions need).
+    automatic promotions need). ``known_results``: the gate results of this version's
+    promotion to another alias just before, reused for every gate that does not depend
+    on the alias (``gates_evaluate``'s ``known``).
     """
     alias_check(alias)
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
@@ -110,7 +113,7 @@ def model_promote(*, user, registered_model: RegisteredModel, number: int, alias
     if version is None:
         raise NotFound(f"model {registered_model.name!r} has no version {number}", field="version")
     _override_reason_check(override, reason)
-    results = gates_evaluate(registered_model=registered_model, version=version, alias=alias)
+    results = gates_evaluate(registered_model=registered_model, version=version, alias=alias, known=known_results)
     blocked = [r for r in results if (r["blocking"] or every_gate) and not r["passed"]]
     promoted = not blocked or override
     GateEvaluation.objects.create(

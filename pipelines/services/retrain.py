@@ -198,32 +198,34 @@ def _register(retrain: RetrainRun) -> tuple[ModelVersion | None, str]:
             "not deployed until promoted.")
     ModelVersion.objects.filter(pk=version.pk).update(description=(version.description + note).strip())
     auto_champion = RetrainPolicy.objects.filter(deployment_id=retrain.deployment_id, auto_champion=True).exists()
-    problem = _challenger_promote(version, run, cause)
+    problem, results = _challenger_promote(version, run, cause)
     if not problem and auto_champion:
-        problem = _champion_promote(version, run)
+        problem = _champion_promote(version, run, results)
     return version, problem
 
 
-def _challenger_promote(version: ModelVersion, run, cause: str) -> str:
+def _challenger_promote(version: ModelVersion, run, cause: str) -> tuple[str, list[dict[str, Any]]]:
     """Continuous training's last step: the candidate becomes the ``challenger`` if the
-    model's gates pass (never by override); what refused it otherwise. A deployment serves it
-    only through a split or a shadow the user set on ``challenger``, or a later promotion."""
+    model's gates pass (never by override); (what refused it otherwise, the gate results).
+    A deployment serves it only through a split or a shadow the user set on ``challenger``,
+    or a later promotion."""
     try:
         with transaction.atomic():  # a refusal rolls back to here, not the caller's transaction
-            model_promote(
+            _, results = model_promote(
                 user=run.created_by, registered_model=version.registered_model, number=version.number,
                 alias=CHALLENGER, reason=f"retrained by run {run.pk} ({cause})",
             )
     except ApplicationError as exc:
-        return f"v{version.number} was registered but not made {CHALLENGER}: {exc.message}"[:500]
-    return ""
+        return f"v{version.number} was registered but not made {CHALLENGER}: {exc.message}"[:500], []
+    return "", results
 
 
-def _champion_promote(version: ModelVersion, run) -> str:
+def _champion_promote(version: ModelVersion, run, challenger_results: list[dict[str, Any]]) -> str:
     """The ``auto_champion`` step: the challenger becomes the ``champion`` (and every deployment
     following it serves the version) when the model has gates and all of them pass; what kept
     it challenger otherwise. A model without gates is never promoted automatically: nothing
-    would have checked the candidate."""
+    would have checked the candidate. The gates evaluated for ``challenger`` a moment ago are
+    not run again, except those about the deployments following the alias."""
     held = f"v{version.number} is the {CHALLENGER} but was not made {CHAMPION} automatically"
     if not version.registered_model.gates:
         return f"{held}: the model has no gates to pass (set some to allow automatic promotion)"
@@ -231,7 +233,7 @@ def _champion_promote(version: ModelVersion, run) -> str:
         with transaction.atomic():
             model_promote(
                 user=run.created_by, registered_model=version.registered_model, number=version.number,
-                alias=CHAMPION, reason=AUTO_CHAMPION_REASON, every_gate=True,
+                alias=CHAMPION, reason=AUTO_CHAMPION_REASON, every_gate=True, known_results=challenger_results,
             )
     except ApplicationError as exc:
         results = (exc.details or {}).get("gates") or []

@@ -317,6 +317,16 @@ def caches_clear() -> None:
     explainers_clear()
 
 
+def serving_reset() -> None:
+    """This process back to a cold start: the prediction log writer stopped with every log
+    row it held written (the stream drained here too), then every cache emptied. Tests call
+    it around each test so that none serves another's deployments or leaves it log rows."""
+    from .logbuffer import prediction_log_writer_stop
+
+    prediction_log_writer_stop()
+    caches_clear()
+
+
 # --- who is calling ------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ import pytest
 from pipelines.models import Membership, Role, Run, RunStatus
 from pipelines.services.artifacts import artifact_store
 from pipelines.serving import handler as serving_handler
-from pipelines.serving.state import caches_clear
+from pipelines.serving.state import caches_clear, serving_reset
 from tests.integration.world import deploy, personal, trained_run
 
 
@@ -35,6 +35,15 @@ def isolated_store(monkeypatch, settings, tmp_path):
     yield
     caches_clear()
     artifact_store.cache_clear()
+
+
+@pytest.fixture
+def fresh_serving():
+    """Serving state of this process reset before and after the test (``serving_reset``):
+    for tests that deploy and predict through the real handler, prediction logs included."""
+    serving_reset()
+    yield
+    serving_reset()
 
 
 @pytest.fixture

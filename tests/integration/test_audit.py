@@ -19,18 +19,11 @@ from django.utils import timezone
 from pipelines.demo import DEMO_PIPELINES
 from pipelines.models import AuditEvent, Membership, Role
 from pipelines.services.audit import audit_record, audit_verify
-from pipelines.serving.state import caches_clear
 from tests.conftest import api_client_for
 from tests.integration.world import personal, trained_run
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving_caches():
-    caches_clear()
-    yield
-    caches_clear()
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 
 class Trail:

@@ -6,11 +6,13 @@ model it serves, so an automatic promotion is what it serves next."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
 from pipelines.demo import DEMO_PIPELINES
 from pipelines.models import AlertRule, Deployment, GateEvaluation, RetrainRun, Run
+from pipelines.services import gates
 from pipelines.services.alerts import alert_rules_evaluate
 from pipelines.services.retrain import retrain_runs_collect
 from tests.conftest import wait_for_run
@@ -101,6 +103,35 @@ def test_a_failing_warn_only_gate_keeps_the_retrained_model_challenger_and_says_
     runs = owner_api.get("/api/deployments/live/retrain/").json()["runs"]
     assert "schema_compatible" in runs[0]["error"]
     assert _predict_version(key, {"a": 1.0, "b": 0.0}) == 1
+
+
+def test_an_automatic_promotion_runs_each_gate_once_and_checks_the_schema_for_each_alias(
+    owner, owner_api, celery_worker_process, monkeypatch
+):
+    # As above, schema_compatible (warn-only) fails for champion's deployments only: it is the
+    # gate about the alias and runs for each; the others ran for challenger and are reused.
+    _following_champion(owner_api, owner, [{"kind": "min_rows", "value": 10, "blocking": True},
+                                           {"kind": "latency_p95_ms", "value": 60_000, "blocking": True},
+                                           {"kind": "schema_compatible", "blocking": False}])
+    ran = Counter()
+
+    def counted(kind, evaluate):
+        def run(gate, **context):
+            ran[kind] += 1
+            return evaluate(gate, **context)
+        return run
+
+    for kind, evaluate in gates._EVALUATE.items():
+        monkeypatch.setitem(gates._EVALUATE, kind, counted(kind, evaluate))
+
+    retrain = _retrain_once(owner_api, auto_champion=True)
+
+    assert ran == {"min_rows": 1, "latency_p95_ms": 1, "schema_compatible": 2}
+    results = {e.alias: e.results for e in GateEvaluation.objects.filter(model_version=retrain.model_version)}
+    assert results["champion"][:2] == results["challenger"][:2]  # the same measured latency, not a second one
+    assert [r["passed"] for r in results["challenger"]] == [True, True, True]
+    assert [r["passed"] for r in results["champion"]] == [True, True, False]
+    assert "not made champion automatically" in retrain.error and "schema_compatible failed" in retrain.error
 
 
 def test_without_auto_champion_the_retrained_model_stays_challenger_even_when_every_gate_passes(

@@ -13,19 +13,10 @@ import pytest
 
 from pipelines.demo import DEMO_PIPELINES
 from pipelines.models import Membership, ModelAlias, PromotionEvent, Role
-from pipelines.serving.logbuffer import prediction_log_writer_stop
-from pipelines.serving.state import caches_clear
 from tests.conftest import api_client_for, wait_for_run
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving_caches():
-    caches_clear()
-    yield
-    prediction_log_writer_stop()
-    caches_clear()
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 
 def _graph(*, worse: bool) -> dict:

@@ -27,22 +27,14 @@ from pipelines.models import (
 )
 from pipelines.models.delivery import ImmutableError
 from pipelines.services.rollout import rollout_check_all
-from pipelines.serving.logbuffer import prediction_log_writer_stop, prediction_logs_flush
+from pipelines.serving.logbuffer import prediction_logs_flush
 from pipelines.serving.shadow import shadow_flush
-from pipelines.serving.state import caches_clear
 from tests.conftest import api_client_for, start_beat, stop_worker
 from tests.integration.delivery_models import trained_run
 from tests.integration.serving_factories import asgi_request
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving_caches():
-    caches_clear()
-    yield
-    prediction_log_writer_stop()
-    caches_clear()
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 
 def _register(client, run: Run) -> dict:

@@ -22,22 +22,13 @@ from sklearn.preprocessing import StandardScaler
 
 from pipelines.models import Pipeline, PipelineVersion, Run, RunStatus, StepRun, StepStatus
 from pipelines.services.artifacts import artifact_store, artifacts_record
-from pipelines.serving.logbuffer import prediction_log_writer_stop
-from pipelines.serving.state import caches_clear
 from tests.integration.serving_factories import asgi_request, bearer
 from tests.integration.world import personal
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 FEATURES = ["income", "debt", "age", "noise"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving_caches():
-    caches_clear()
-    yield
-    prediction_log_writer_stop()
-    caches_clear()
 
 
 def _table(n: int = 400) -> pd.DataFrame:

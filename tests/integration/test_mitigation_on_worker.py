@@ -12,21 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from pipelines.graph.builder import GraphBuilder
-from pipelines.serving.logbuffer import prediction_log_writer_stop
-from pipelines.serving.state import caches_clear
 from tests.conftest import wait_for_run
 from tests.integration.serving_factories import asgi_request
 from tests.rai_tiers import TIERS, tiers_table
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving_caches():
-    caches_clear()
-    yield
-    prediction_log_writer_stop()
-    caches_clear()
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 
 def _mitigated_run(api: APIClient, table, *, judged: bool = False) -> dict:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 
 from pipelines.models import AuditEvent, Dataset, Membership, Role, StepRun, StepStatus
-from pipelines.serving.state import caches_clear
 from tests.conftest import api_client_for
 from tests.integration.world import personal, trained_run
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 CARD = "/api/registered-models/m/versions/{n}/card/"
 FAIRNESS = {
@@ -23,13 +23,6 @@ FAIRNESS = {
     "demographic_parity_difference": 0.31, "demographic_parity_ratio": 0.5, "equalized_odds_difference": 0.22,
 }
 IMPORTANCES = [{"feature": "b", "importance": 0.05, "std": 0.01}, {"feature": "a", "importance": 0.4, "std": 0.02}]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving_caches():
-    caches_clear()
-    yield
-    caches_clear()
 
 
 def _with_rai_steps(run) -> None:

@@ -9,19 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipelines.services.monitoring import window_floor
-from pipelines.serving.logbuffer import prediction_log_writer_stop, prediction_logs_flush
-from pipelines.serving.state import caches_clear
+from pipelines.serving.logbuffer import prediction_logs_flush
 from tests.integration.monitoring_factories import deploy_monitored, traffic
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving():
-    caches_clear()
-    yield
-    prediction_log_writer_stop()
-    caches_clear()
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 
 def test_a_window_is_computed_from_the_endpoints_own_logs_and_late_feedback(owner, owner_api):

@@ -15,21 +15,12 @@ from pipelines.graph.builder import GraphBuilder
 from pipelines.models import Pipeline, Workspace
 from pipelines.services.datasets import csv_parse
 from pipelines.services.demo import demo_churn_create
-from pipelines.serving.logbuffer import prediction_log_writer_stop
-from pipelines.serving.state import caches_clear
 from tests.conftest import wait_for_run
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 NUMERIC = ["age", "tenure_months", "monthly_charges", "total_charges", "support_calls"]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving_caches():
-    caches_clear()
-    yield
-    prediction_log_writer_stop()
-    caches_clear()
 
 
 def _run(client, pipeline_id: int) -> dict:

@@ -10,19 +10,11 @@ from rest_framework.test import APIClient
 
 from pipelines.demo import DEMO_PIPELINES
 from pipelines.models import Membership, PredictionLog, Role, Workspace
-from pipelines.serving.logbuffer import prediction_log_writer_stop, prediction_logs_flush
-from pipelines.serving.state import caches_clear
+from pipelines.serving.logbuffer import prediction_logs_flush
 from tests.conftest import api_client_for, run_async, wait_for_run
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_serving_caches():
-    caches_clear()
-    yield
-    prediction_log_writer_stop()
-    caches_clear()
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("fresh_serving")]
 
 
 def _train(client, graph=None) -> dict:

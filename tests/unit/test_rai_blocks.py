@@ -56,6 +56,10 @@ def run(key: str, inputs: dict, **params) -> dict:
     return block.run(Ctx(), inputs, {**block.defaults(), **params})
 
 
+def _scaled_logreg() -> list:
+    return [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
+
+
 @pytest.fixture(scope="module")
 def loans() -> pd.DataFrame:
     return loans_table()
@@ -69,8 +73,7 @@ def parts(loans):
 @pytest.fixture(scope="module")
 def plain_model(parts):
     train_part, _ = parts
-    steps = [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
-    return train(steps, train_part, "target", exclude=["group"])
+    return train(_scaled_logreg(), train_part, "target", exclude=["group"])
 
 
 # --- loans ---------------------------------------------------------------------------------
@@ -319,17 +322,33 @@ def tiers():
 @pytest.fixture(scope="module")
 def plain_tiers_model(tiers):
     train_part, _ = tiers
-    chain = [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
-    return train(chain, train_part, "tier", exclude=["group"])
+    return train(_scaled_logreg(), train_part, "tier", exclude=["group"])
+
+
+@pytest.fixture(scope="module")
+def mitigated_tiers_model(tiers):
+    """The same chain through ``rai.mitigate`` (default: reductions, demographic parity)."""
+    train_part, _ = tiers
+    steps = run("rai.mitigate", {"estimator": _scaled_logreg()}, sensitive_column="group")[
+        "estimator"
+    ]
+    return train(steps, train_part, "tier")
+
+
+@pytest.fixture(scope="module")
+def plain_tiers_report(plain_tiers_model, tiers):
+    """``rai.fairness`` of the plain model on the test part, with the default parameters."""
+    _, test = tiers
+    return run(
+        "rai.fairness", {"model": plain_tiers_model, "table": test}, sensitive_column="group"
+    )["report"]
 
 
 def test_multiclass_fairness_is_fairlearn_per_class_and_the_worst_class_on_top(
-    plain_tiers_model, tiers
+    plain_tiers_model, plain_tiers_report, tiers
 ):
     _, test = tiers
-    report = run(
-        "rai.fairness", {"model": plain_tiers_model, "table": test}, sensitive_column="group"
-    )["report"]
+    report = plain_tiers_report
 
     y_pred = plain_tiers_model.predict(model_features(plain_tiers_model, test))
     y_true, groups = test["tier"], test["group"]
@@ -440,10 +459,9 @@ def test_a_mitigated_model_narrows_the_parity_gap_and_predicts_the_same_twice(
     parts, plain_model, method
 ):
     train_part, test = parts
-    chain = [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
-    steps = run("rai.mitigate", {"estimator": chain}, sensitive_column="group", method=method)[
-        "estimator"
-    ]
+    steps = run(
+        "rai.mitigate", {"estimator": _scaled_logreg()}, sensitive_column="group", method=method
+    )["estimator"]
     model = train(steps, train_part, "target")
 
     fair = run(
@@ -479,12 +497,11 @@ def _worst_class_gap(truth: pd.Series, predicted: np.ndarray, groups: pd.Series)
     )
 
 
-def test_a_multiclass_model_is_mitigated_class_by_class_and_predicts_the_same_every_time(tiers):
-    train_part, test = tiers
-    chain = [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
-    plain = train(chain, train_part, "tier", exclude=["group"])
-    steps = run("rai.mitigate", {"estimator": chain}, sensitive_column="group")["estimator"]
-    model = train(steps, train_part, "tier")
+def test_a_multiclass_model_is_mitigated_class_by_class_and_predicts_the_same_every_time(
+    tiers, plain_tiers_model, mitigated_tiers_model
+):
+    _, test = tiers
+    plain, model = plain_tiers_model, mitigated_tiers_model
 
     features = model_features(model, test)
     predicted = model.predict(features)
@@ -505,17 +522,11 @@ def test_a_multiclass_model_is_mitigated_class_by_class_and_predicts_the_same_ev
 
 
 def test_the_fairness_report_of_a_mitigated_multiclass_model_shows_the_narrower_gap(
-    tiers, plain_tiers_model
+    tiers, mitigated_tiers_model, plain_tiers_report
 ):
-    train_part, test = tiers
-    chain = [("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000))]
-    steps = run("rai.mitigate", {"estimator": chain}, sensitive_column="group")["estimator"]
-    model = train(steps, train_part, "tier")
-
-    fair, plain = (
-        run("rai.fairness", {"model": m, "table": test}, sensitive_column="group")["report"]
-        for m in (model, plain_tiers_model)
-    )
+    _, test = tiers
+    model, plain = mitigated_tiers_model, plain_tiers_report
+    fair = run("rai.fairness", {"model": model, "table": test}, sensitive_column="group")["report"]
 
     assert fair["demographic_parity_difference"] < 0.5 * plain["demographic_parity_difference"]
     assert fair["demographic_parity_ratio"] > plain["demographic_parity_ratio"]
@@ -745,17 +756,10 @@ def test_the_run_page_renderer_shows_a_fairness_report_with_groups_intervals_and
     assert len(shown.data["charts"]) == 3
 
 
-def test_the_run_page_renderer_shows_how_to_read_a_multiclass_fairness_report(
-    plain_tiers_model, tiers
-):
+def test_the_run_page_renderer_shows_how_to_read_a_multiclass_fairness_report(plain_tiers_report):
     from pipelines.execution.summaries import json_safe, output_summary
 
-    _, test = tiers
-    report = json_safe(
-        run("rai.fairness", {"model": plain_tiers_model, "table": test}, sensitive_column="group")[
-            "report"
-        ]
-    )
+    report = json_safe(plain_tiers_report)
     summary = {"outputs": {"report": output_summary("report", report, kind="fairness")}}
 
     [shown] = render_step_outputs(summary)
