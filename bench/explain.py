@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("BENCH_DB", "mlops_bench_explain")
-os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+os.environ.setdefault("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")  # flushed: never 0, the README's own
 
 from _harness import ROOT, WRK, setup_django, wrk  # noqa: E402
 from serving import CLIENT_CPU, free_port, load, start_server, stop_server  # noqa: E402
