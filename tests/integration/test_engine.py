@@ -200,7 +200,10 @@ def test_a_worker_killed_mid_step_is_recovered_on_another_worker(
     os.killpg(shared.pid, signal.SIGSTOP)
     try:
         doomed = start_worker(tmp_path, artifact_root, name="doomed", concurrency=1)
-        pipeline = _pipeline(owner_api, slow_graph(6000))
+        # The step is killed as soon as it is seen running, so a fit of a second or so (idle
+        # machine) is long enough; the retry redoes only that much (a 6000-tree retry took
+        # 107 s of the 120 s wait at load 15).
+        pipeline = _pipeline(owner_api, slow_graph(250))
         run_id = _start(owner_api, pipeline["id"], use_cache=False)
         step = _wait_step({"run_id": run_id, "node_id": "train"}, "running", timeout=60)
         assert step.worker
@@ -208,6 +211,7 @@ def test_a_worker_killed_mid_step_is_recovered_on_another_worker(
         doomed.wait()
     finally:
         os.killpg(shared.pid, signal.SIGCONT)
+    assert StepRun.objects.get(pk=step.pk).status == "running", "the step ended before the kill"
 
     # The sweeper (Celery beat runs it every 30 s) notices the silent heartbeat.
     settings.STEP_HEARTBEAT_TIMEOUT = 3
