@@ -24,16 +24,20 @@ from pipelines.models import (
 )
 from pipelines.services.artifacts import artifact_store, artifacts_record
 
+# The latency ``slow`` injects per prediction. Read at each call, in the process that
+# serves, so a test can raise it above what a loaded machine adds to every prediction.
+SLOW_SECONDS = 0.015
+
 
 def slow_identity(x):
-    """A preprocessing step that costs 15 ms per call: a model with injected latency."""
-    time.sleep(0.015)
+    """A preprocessing step that sleeps ``SLOW_SECONDS`` per call: a model with injected latency."""
+    time.sleep(SLOW_SECONDS)
     return x
 
 
 def trained_run(user, columns: list[str], *, flip: bool = False, slow: bool = False) -> Run:
     """A succeeded run (made directly) whose ``train`` step stored a real, signed model of
-    ``columns``; ``flip`` learns the opposite labels, ``slow`` adds 15 ms per prediction."""
+    ``columns``; ``flip`` learns the opposite labels, ``slow`` adds ``SLOW_SECONDS`` per prediction."""
     workspace = Workspace.objects.get(personal_owner=user)
     pipeline = Pipeline.objects.create(workspace=workspace, name="p", graph={"nodes": [], "edges": []},
                                        created_by=user)

@@ -11,6 +11,7 @@ import json
 import time
 import uuid
 
+import numpy as np
 import pytest
 
 from pipelines.models import (
@@ -26,10 +27,11 @@ from pipelines.models import (
     Workspace,
 )
 from pipelines.models.delivery import ImmutableError
-from pipelines.services.rollout import rollout_check_all
+from pipelines.services.rollout import rollout_check_all, rollout_compare
 from pipelines.serving.logbuffer import prediction_logs_flush
 from pipelines.serving.shadow import shadow_flush
 from tests.conftest import api_client_for, start_beat, stop_worker
+from tests.integration import delivery_models
 from tests.integration.delivery_models import trained_run
 from tests.integration.serving_factories import asgi_request
 
@@ -103,11 +105,12 @@ def test_a_canary_split_sends_about_its_share_and_the_same_request_id_always_lan
     assert len(logged) >= 1000
 
 
-def _wait_for_shadows(n: int, timeout: float = 60) -> dict:
+def _wait_for_shadows(n: int, timeout: float = 60) -> list[ShadowPrediction]:
+    """The deployment's shadow rows once there are ``n`` (or the deadline passed)."""
     deadline = time.monotonic() + timeout
     while True:
-        shadows = {s.request_id: s for s in ShadowPrediction.objects.filter(deployment__name="live")
-                   .select_related("model_version", "answered_by")}
+        shadows = list(ShadowPrediction.objects.filter(deployment__name="live")
+                       .select_related("model_version", "answered_by"))
         if len(shadows) >= n or time.monotonic() > deadline:
             return shadows
         time.sleep(0.2)
@@ -128,9 +131,14 @@ def test_shadow_mirrors_to_the_challenger_logs_only_its_answers_and_leaves_the_c
     ]
     assert {a["model_version"] for a in after} == {1}
 
-    assert shadow_flush() in (0, 30)  # the mirror thread may have sent them already
-    shadows = _wait_for_shadows(30)  # a worker predicts them with v2 and records its answers
-    assert set(shadows) == {f"after-{i}" for i in range(30)}
+    # The mirror thread sends the queue every 0.2 s, so it may have sent any part of the 30
+    # already (on a loaded machine the requests span several of its ticks); shadow_flush
+    # sends the rest now. Together they send each request exactly once.
+    shadow_flush()
+    assert shadow_flush() == 0  # nothing left queued
+    rows = _wait_for_shadows(30)  # a worker predicts them with v2 and records its answers
+    shadows = {s.request_id: s for s in rows}
+    assert len(rows) == 30 and set(shadows) == {f"after-{i}" for i in range(30)}
     assert {s.model_version.number for s in shadows.values()} == {2}
     assert {s.answered_by.number for s in shadows.values()} == {1}
     # v2 learned the opposite labels: it disagrees with the champion on every row.
@@ -173,16 +181,28 @@ def test_injected_errors_on_the_canary_roll_the_split_back_to_the_champion(owner
 def test_injected_latency_on_the_canary_rolls_the_split_back_to_the_champion(owner, owner_api, monkeypatch):
     monkeypatch.setattr("pipelines.services.rollout.ROLLOUT_MIN_REQUESTS", 20)
     _register(owner_api, trained_run(owner, ["a", "b"]))
-    _register(owner_api, trained_run(owner, ["a", "b"], slow=True))  # 15 ms more per prediction
+    _register(owner_api, trained_run(owner, ["a", "b"], slow=True))  # sleeps SLOW_SECONDS per prediction
     _promote(owner_api, 1, "champion")
     _promote(owner_api, 2, "challenger")
     owner_api.post("/api/deployments/", {"name": "live", "model": "m", "alias": "champion"}, format="json")
     key = owner_api.post("/api/deployments/live/keys/", {}, format="json").json()["key"]
-    _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})
+    # The champion's own p95 on this machine, now: a couple of ms when idle, tens of ms when
+    # loaded, when 15 ms more would no longer make the canary 1.5× slower. The injected
+    # latency is 3× that baseline (at least 15 ms), so the canary stays clearly slower
+    # unless the champion's p95 during the split grows to 6× its baseline.
+    for _ in range(40):
+        assert _predict(key)[0] == 200
+    prediction_logs_flush()
+    latencies = PredictionLog.objects.filter(deployment__name="live").values_list("latency_ms", flat=True)
+    baseline_ms = float(np.percentile(list(latencies), 95))
+    monkeypatch.setattr(delivery_models, "SLOW_SECONDS", max(0.015, 3 * baseline_ms / 1000))
+    _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})  # only requests from now on count
     for _ in range(80):
         assert _predict(key)[0] == 200
     prediction_logs_flush()
-    assert rollout_check_all() == 1
+    compared = rollout_compare(deployment=Deployment.objects.get(name="live"))
+    assert rollout_check_all() == 1, f"baseline p95 {baseline_ms:.1f} ms; (requests, p95 ms): " + str(
+        {alias: (side["requests"], side["p95_ms"]) for alias, side in compared.items()})
     change = TrafficChange.objects.filter(deployment__name="live").first()
     assert change.automatic and "p95 latency" in change.reason
 
