@@ -41,6 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..execution.artifacts import parquet_write_options
+
 if TYPE_CHECKING:
     from ..execution.storage import ObjectStore
 
@@ -136,7 +138,7 @@ def batch_write(store: ObjectStore, scratch: Path, records: Iterable[dict], vers
         key = f"{hour_prefix(deployment_id, hour)}{name}.parquet"
         temporary = Path(scratch) / f".{name}.{uuid.uuid4().hex}.tmp"
         try:
-            pq.write_table(table, temporary, compression="zstd")
+            pq.write_table(table, temporary, **parquet_write_options(table.schema))
             store.put_file(key, temporary)
         finally:
             temporary.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..execution.artifacts import parquet_write_options
 from . import columnar
 
 if TYPE_CHECKING:
@@ -115,8 +116,8 @@ def _write(store: ObjectStore, scratch: Path, key: str, table: pa.Table, batches
     metadata = {**(table.schema.metadata or {}), columnar.BATCHES_METADATA: json.dumps(sorted(batches)).encode()}
     temporary = Path(scratch) / f".compact.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(table.replace_schema_metadata(metadata), temporary, compression="zstd",
-                       row_group_size=ROW_GROUP_ROWS)
+        pq.write_table(table.replace_schema_metadata(metadata), temporary, row_group_size=ROW_GROUP_ROWS,
+                       **parquet_write_options(table.schema))
         store.put_file(key, temporary)  # appears whole: readers see it complete or not at all
     finally:
         temporary.unlink(missing_ok=True)

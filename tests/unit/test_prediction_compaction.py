@@ -231,3 +231,15 @@ def test_a_range_inside_the_hour_skips_row_groups_and_filters_rows(tmp_path, scr
 def test_a_batch_may_not_take_a_compacted_files_name(tmp_path, scratch):
     with pytest.raises(ValueError, match="compacted-"):
         batch_write(LocalFolder(tmp_path), scratch, [_record("x", T0, [1.0])], {}, name="compacted-000001-x")
+
+
+def test_the_compacted_file_dictionary_encodes_its_text_columns_and_not_its_numbers(tmp_path, scratch):
+    store = LocalFolder(tmp_path / "store")
+    _batches(store, scratch, 3)
+
+    key = compaction.hour_compact(store, scratch, 1, HOUR).key
+    group = pq.ParquetFile(store.local_path(key)).metadata.row_group(0)
+    encoded = {group.column(i).path_in_schema: group.column(i).has_dictionary_page for i in range(group.num_columns)}
+
+    assert encoded["request_id"] and encoded["city"]
+    assert not any(encoded[name] for name in ("a", "prediction", "latency_ms", "created_at", "row"))
