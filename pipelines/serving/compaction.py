@@ -10,7 +10,10 @@ merges its files into one, ``compacted-<number of batches>-<digest>.parquet``:
   ``created_at`` statistics let a reader skip the groups outside its range;
 - columns typed as the batches had them (a column whose batches disagree, text in
   one and numbers in another, is stored as text, as the batches store mixed columns);
-- its metadata lists the batches it holds (those of the compacted file it replaces too).
+- its metadata lists the batches it holds (those of the compacted file it replaces too);
+- each row once: when a batch was written again (``again-…``: a drainer died after its
+  file and before its commit), the rows it shares with another file are dropped
+  (``columnar.rows_once``).
 
 The new file is written whole (``put_file``: a rename, or one S3 PUT) before the
 files it replaces are deleted, and readers (``columnar.hour_files``) take the
@@ -78,6 +81,8 @@ def hour_compact(store: ObjectStore, scratch: Path, deployment_id: int, hour: st
     for key, parquet in files:
         batches |= columnar.compacted_batches(parquet) if key == base else {columnar.batch_name(key)}
         tables.append(parquet.read(use_threads=False))
+    if any(columnar.written_again(key) for key in read):
+        tables = columnar.rows_once(tables)
     table = _sorted(_concat(tables))
     key = compacted_key(deployment_id, hour, batches)
     _write(store, scratch, key, table, batches)
