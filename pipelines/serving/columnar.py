@@ -233,13 +233,17 @@ def written_again(key: str) -> bool:
 def rows_once(tables: list[pa.Table]) -> list[pa.Table]:
     """``tables`` (of one hour's files, each with the ``ROW_KEY`` columns) without the rows
     an earlier table, or an earlier row of the same one, holds already. Only the key
-    columns are compared (as one frame): the tables may differ in their other columns."""
-    keys = pd.concat([t.select(list(ROW_KEY)).to_pandas() for t in tables], ignore_index=True)
-    twice = keys.duplicated().to_numpy()
-    if not twice.any():
+    columns are compared, grouped by Arrow's hash aggregation (no Python object per row):
+    the tables may differ in their other columns."""
+    keys = pa.concat_tables([t.select(list(ROW_KEY)) for t in tables], promote_options="permissive")
+    keys = keys.append_column("position", pa.array(np.arange(keys.num_rows, dtype=np.int64)))
+    firsts = keys.group_by(list(ROW_KEY), use_threads=False).aggregate([("position", "min")])
+    if firsts.num_rows == keys.num_rows:
         return tables
+    keep = np.zeros(keys.num_rows, dtype=bool)
+    keep[firsts.column("position_min").to_numpy()] = True
     ends = np.cumsum([t.num_rows for t in tables])
-    return [t.filter(pa.array(~twice[end - t.num_rows:end])) for t, end in zip(tables, ends, strict=True)]
+    return [t.filter(pa.array(keep[end - t.num_rows:end])) for t, end in zip(tables, ends, strict=True)]
 
 
 def compacted_size(key: str) -> int:
