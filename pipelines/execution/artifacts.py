@@ -297,46 +297,69 @@ class ArtifactStore:
         """A local file of the artifact, hashed in 8 MB pieces and checked against its id and
         signature (a large artifact is never held in memory): the store's own file, or this
         machine's cached copy. A remote object not cached yet is hashed as it downloads, so
-        it is read once; a cached copy that fails the check is dropped and fetched again."""
+        it is read once; a cached copy whose bytes do not match the id is dropped and fetched
+        again. A signature read from the cache that fails is read once more from the store,
+        replacing the cached one, before the artifact is refused: a damaged copy of the
+        signature on this machine must not make a good artifact unusable (nor cost a
+        download of bytes that were right)."""
         key = self.key(sha256)
         try:
-            signature = self._read_signature(key)
-            path = self.backend.local_path(key)
-            if path is not None:
-                if self._file_valid(path, sha256, kind, signature):
-                    self.meter.read(path.stat().st_size, source="store")
-                    return path
-            else:
-                path = self.cache.get(key)
-                if path is not None and self._file_valid(path, sha256, kind, signature):
-                    self.meter.read(path.stat().st_size, source="cache")
-                    return path
-                # Not cached, or a damaged copy: the store's own copy decides.
-                legacy = self._legacy_mac(kind, signature)
-                digest = hashlib.sha256()
-                path = self.cache.fill(key, self.backend, hashers=[h for h in (digest, legacy) if h is not None])
-                if digest.hexdigest() == sha256 and self._signature_valid(sha256, kind, signature, legacy):
-                    self.meter.read(path.stat().st_size, source="store")
-                    return path
-                self.cache.discard(key)
+            signature, cached_signature = self._read_signature(key)
+            path, signed = self._fetch_file(key, sha256, kind, signature)
+            if path is not None and not signed and cached_signature:
+                signature, _ = self._read_signature(key, fresh=True)
+                signed = self._file_signed(path, sha256, kind, signature)
+            if path is not None and signed:
+                return path
         except FileNotFoundError as exc:
             raise ArtifactError(f"artifact {sha256[:12]} is missing from the store") from exc
         self._refuse(sha256, signature, "using")
 
-    def _file_valid(self, path: Path, sha256: str, kind: str, signature: str) -> bool:
+    def _fetch_file(self, key: str, sha256: str, kind: str, signature: str) -> tuple[Path | None, bool]:
+        """(a local file whose bytes hash to ``sha256``, or None when the store's bytes do not;
+        whether ``signature`` vouches for it). The bytes are hashed once, as they are read."""
+        path = self.backend.local_path(key)
+        if path is not None:
+            legacy = self._legacy_mac(kind, signature)
+            if _hash_file(path, legacy) != sha256:
+                return None, False
+            self.meter.read(path.stat().st_size, source="store")
+            return path, self._signature_valid(sha256, kind, signature, legacy)
+        path = self.cache.get(key)
+        if path is not None:
+            legacy = self._legacy_mac(kind, signature)
+            if _hash_file(path, legacy) == sha256:
+                self.meter.read(path.stat().st_size, source="cache")
+                return path, self._signature_valid(sha256, kind, signature, legacy)
+        # Not cached, or a damaged copy: the store's own copy decides.
         legacy = self._legacy_mac(kind, signature)
-        digest = _hash_file(path, legacy)
-        return digest == sha256 and self._signature_valid(sha256, kind, signature, legacy)
+        digest = hashlib.sha256()
+        path = self.cache.fill(key, self.backend, hashers=[h for h in (digest, legacy) if h is not None])
+        if digest.hexdigest() != sha256:
+            self.cache.discard(key)
+            return None, False
+        self.meter.read(path.stat().st_size, source="store")
+        return path, self._signature_valid(sha256, kind, signature, legacy)
 
-    def _read_signature(self, key: str) -> str:
+    def _file_signed(self, path: Path, sha256: str, kind: str, signature: str) -> bool:
+        """Whether ``signature`` vouches for the file at ``path``, whose bytes hash to ``sha256``
+        (only a signature of the older kind needs the bytes read again)."""
+        legacy = self._legacy_mac(kind, signature)
+        if legacy is not None:
+            _hash_file(path, legacy)
+        return self._signature_valid(sha256, kind, signature, legacy)
+
+    def _read_signature(self, key: str, *, fresh: bool = False) -> tuple[str, bool]:
+        """(the artifact's signature, whether it came from this machine's cache). ``fresh``:
+        from the store, replacing the cached copy."""
         if self.cache is None:
-            return self.backend.get_bytes(key + SIG).decode(errors="replace")
-        cached = self.cache.get(key + SIG)
+            return self.backend.get_bytes(key + SIG).decode(errors="replace"), False
+        cached = None if fresh else self.cache.get(key + SIG)
         if cached is not None:
-            return cached.read_text(errors="replace")
+            return cached.read_text(errors="replace"), True
         signature = self.backend.get_bytes(key + SIG)
         self.cache.add_bytes(key + SIG, signature)
-        return signature.decode(errors="replace")
+        return signature.decode(errors="replace"), False
 
     def open_stream(self, sha256: str) -> BinaryIO:
         """The stored bytes as a stream read in pieces (for downloads; not verified, never decoded here)."""

@@ -12,6 +12,12 @@ written while the compaction runs marks the hour pending again and is merged by
 the next one; until then readers read it beside the compacted file. A claim left
 by a worker that died expires after ``PREDICTION_LOG_COMPACT_CLAIM_SECONDS`` and
 the hour is compacted again.
+
+The rows are bookkeeping, not logs: the tick also deletes those of hours compacted
+more than ``COMPACTED_KEPT`` ago with nothing pending (``prediction_hours_prune``),
+so the table holds about a week of hours per deployment instead of growing by 24 a
+day for ever. (There is no retention of the logs themselves to follow: ``PredictionLog``
+rows and the Parquet files are kept.)
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from .artifacts import artifact_store
 logger = logging.getLogger(__name__)
 
 DUE_PER_TICK = 1000  # hours sent per tick at most (a backlog is worked off over several ticks)
+COMPACTED_KEPT = timedelta(days=7)  # a compacted hour's row stays this long (the admin lists it), then goes
 
 
 def _due(now: datetime) -> Q:
@@ -52,6 +59,18 @@ def prediction_hours_compact_due(*, now: datetime | None = None) -> int:
     due = prediction_hours_due(now=now)
     dispatch.enqueue_log_compactions(due)
     return len(due)
+
+
+def prediction_hours_prune(*, now: datetime | None = None) -> int:
+    """Delete the rows of hours compacted more than ``COMPACTED_KEPT`` ago, neither pending nor
+    claimed; returns how many. Nothing is lost: a batch drained for such an hour later writes
+    its row again, pending, and it is compacted with the compacted file. One conditional
+    DELETE, so a row that a writer marks pending meanwhile is re-checked by PostgreSQL and kept."""
+    now = now or timezone.now()
+    old = PredictionLogHour.objects.filter(pending=False, claimed_until__isnull=True,
+                                           compacted_at__lt=now - COMPACTED_KEPT)
+    deleted, _ = old.delete()
+    return deleted
 
 
 def prediction_hour_compact(*, deployment_id: int, hour: datetime) -> compaction.Compaction | None:

@@ -169,13 +169,15 @@ def _labelled_since_computed(deployment, start, end, computed_at):
 
 def monitoring_tick(*, now: datetime | None = None) -> int:
     """Send one task per due window (``services.dispatch``); returns how many were sent.
-    Also sends the compaction of the prediction log hours that are over (``services.log_compaction``)."""
+    Also sends the compaction of the prediction log hours that are over, and forgets hours
+    compacted long ago (``services.log_compaction``)."""
     from . import dispatch
-    from .log_compaction import prediction_hours_compact_due
+    from .log_compaction import prediction_hours_compact_due, prediction_hours_prune
 
     due = monitoring_due(now=now)
     dispatch.enqueue_monitoring_windows(due)
     prediction_hours_compact_due(now=now)
+    prediction_hours_prune(now=now)
     return len(due)
 
 

@@ -12,10 +12,13 @@ to (``serving.logstream``) as a member of the consumer group ``drainers``:
 
 So a drainer that dies loses nothing: its entries stay pending and are claimed
 again. A batch claimed again skips the records already in the database (same
-deployment, request id and time), and its Parquet file has the same name, so a
-re-write replaces it. (A drainer dying between the database commit and the
-acknowledgement leaves those records uncounted in /metrics: the counters are
-best effort, the rows are not.)
+deployment, request id and time), and its Parquet file is marked as written again
+(``again-…``): the claim may group the entries otherwise than the drainer that died
+after writing its file, so the file cannot simply be replaced, and readers keep each
+row of such an hour once (``serving.columnar``). The entries of a batch that failed
+and are then written one by one are marked the same way. (A drainer dying between the
+database commit and the acknowledgement leaves those records uncounted in /metrics:
+the counters are best effort, the rows are not.)
 
 Runs on a Celery worker every ``PREDICTION_LOG_DRAIN_SECONDS`` (beat), and in
 the web process for feedback (``prediction_logs_flush``). Several drainers may
@@ -73,19 +76,21 @@ def _created_at(epoch_us: int) -> datetime:
 # --- writing ----------------------------------------------------------------------------
 
 
-def prediction_records_write(records: list[dict], *, name: str, skip_existing: bool = False) -> list[dict]:
+def prediction_records_write(records: list[dict], *, name: str, again: bool = False) -> list[dict]:
     """Write decoded log records: the Parquet copy (``serving.columnar``), then one
     ``PredictionLog`` row each, and mark their deployment-hours for compaction
     (``services.log_compaction``) in the same transaction. Returns the records written.
 
-    Records of deployments deleted meanwhile are dropped. ``skip_existing``: leave
-    out records already stored (a batch claimed again after a crash).
+    Records of deployments deleted meanwhile are dropped. ``again``: the records may
+    have been written before (a batch claimed again after a crash, or retried): those
+    already in the database are left out, and the Parquet file is marked as written
+    again, so that readers keep each of its rows once.
     """
     if not records:
         return []
     alive = set(Deployment.objects.filter(pk__in={r["d"] for r in records}).values_list("pk", flat=True))
     records = [r for r in records if r["d"] in alive]
-    if skip_existing and records:
+    if again and records:
         stored = set(
             (d, rid, int((t - EPOCH) / timedelta(microseconds=1)))
             for d, rid, t in PredictionLog.objects.filter(
@@ -99,7 +104,7 @@ def prediction_records_write(records: list[dict], *, name: str, skip_existing: b
         ModelVersion.objects.filter(pk__in={r["v"] for r in records if r["v"]}).values_list("pk", "number")
     )
     store = artifact_store()
-    columnar.batch_write(store.backend, store.scratch_dir(), records, versions, name=name)
+    columnar.batch_write(store.backend, store.scratch_dir(), records, versions, name=name, again=again)
     try:
         _rows_write(records)
     except IntegrityError:
@@ -208,8 +213,9 @@ def _counters_add(pipe, records: list[dict]) -> None:
         pipe.sadd(COUNTERS_IDS, deployment_id)
 
 
-def _drain_entries(client, entries: list, *, reclaimed: bool) -> int:
-    """Write one batch of stream entries, then acknowledge and delete them.
+def _drain_entries(client, entries: list, *, again: bool) -> int:
+    """Write one batch of stream entries, then acknowledge and delete them. ``again``: they
+    may have been written before (claimed again after a crash), see ``prediction_records_write``.
 
     A database or Redis outage propagates (the entries stay pending, to be claimed
     again). Any other failure is the batch's own (a record that cannot be written):
@@ -223,12 +229,12 @@ def _drain_entries(client, entries: list, *, reclaimed: bool) -> int:
     first, last = (i.decode() if isinstance(i, bytes) else i for i in (ids[0], ids[-1]))
     try:
         records = [r for _, fields in entries if fields for r in orjson.loads(fields[b"r"])]
-        written = prediction_records_write(records, name=f"{first}_{last}", skip_existing=reclaimed)
+        written = prediction_records_write(records, name=f"{first}_{last}", again=again)
     except (OperationalError, InterfaceError, ConnectionError, redis.ConnectionError, redis.TimeoutError):
         raise
     except Exception:
-        if len(entries) > 1:  # find the bad entry: the others are written
-            return sum(_drain_entries(client, [entry], reclaimed=reclaimed) for entry in entries)
+        if len(entries) > 1:  # find the bad entry: the others are written (again: the batch's file may be there)
+            return sum(_drain_entries(client, [entry], again=True) for entry in entries)
         logger.exception("prediction log entry %s cannot be written; moved to %s", first, DEAD_LETTER_KEY)
         pipe = client.pipeline(transaction=True)
         for _, fields in entries:
@@ -275,14 +281,14 @@ def _drain(client, max_seconds: float | None, reclaim_after: float | None) -> in
             STREAM_KEY, GROUP, consumer, min_idle_time=idle_ms, start_id=cursor, count=DRAIN_ENTRIES
         )
         if entries:
-            written += _drain_entries(client, entries, reclaimed=True)
+            written += _drain_entries(client, entries, again=True)
         if cursor in (b"0-0", "0-0"):
             break
     while time.monotonic() < deadline:
         answer = client.xreadgroup(GROUP, consumer, {STREAM_KEY: ">"}, count=DRAIN_ENTRIES)
         if not answer or not answer[0][1]:
             break
-        written += _drain_entries(client, answer[0][1], reclaimed=False)
+        written += _drain_entries(client, answer[0][1], again=False)
     return written
 
 

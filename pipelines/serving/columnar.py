@@ -5,11 +5,22 @@ root, or objects in the bucket)::
 
     predictions/<deployment id>/<YYYY-MM-DDTHH>/<batch name>.parquet
 
-One file per drained batch and hour (the drainer names it after the stream
-entries it holds, so a batch written again after a crash replaces its file
-instead of adding a copy). Once the hour is over, compaction (``serving.compaction``)
-merges them into ``compacted-<batches>-<digest>.parquet``; readers take it and the
-batches drained after it (``hour_files``). One row per predicted input row:
+One file per drained batch and hour, named after the stream entries it holds.
+Once the hour is over, compaction (``serving.compaction``) merges them into
+``compacted-<batches>-<digest>.parquet``; readers take it and the batches drained
+after it (``hour_files``).
+
+A batch may be written twice. A drainer that dies after writing its file and before
+its commit leaves its entries to be claimed again, and the claim may group them
+otherwise (another count, entries of several dead drainers together, or one by one
+after a batch that failed), so the same records land in a file of another name (as
+they do when the in-process writer retries a batch whose commit failed).
+No name could make that write idempotent: the drainer that writes again cannot know
+which entries the first file held without reading it. So such a batch is written as
+``again-<name>`` (``batch_write(again=True)``), and in an hour that holds one,
+readers and compaction keep each row once (``rows_once``: a row is its request id,
+time and row number, and every copy of it is the same). Hours without one, nearly
+all of them, are read with no such check. One row per predicted input row:
 
 - ``request_id``, ``row`` (its index in the request), ``created_at`` (UTC,
   microseconds), ``model_version_id``, ``model_version`` (its number),
@@ -40,6 +51,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from ..execution.artifacts import parquet_write_options
 
 if TYPE_CHECKING:
     from ..execution.storage import ObjectStore
@@ -125,18 +138,21 @@ def batch_tables(records: Iterable[dict], versions: dict[int, int]) -> dict[tupl
 
 
 def batch_write(store: ObjectStore, scratch: Path, records: Iterable[dict], versions: dict[int, int], *,
-                name: str) -> list[str]:
+                name: str, again: bool = False) -> list[str]:
     """Write ``records`` as one Parquet object per deployment and hour named ``name``
     (written in ``scratch``, then handed to ``store``, which makes it appear whole);
-    returns the keys written."""
-    if name.startswith(COMPACTED_PREFIX):
-        raise ValueError(f"a batch name may not start with {COMPACTED_PREFIX!r} (compaction's files do): {name!r}")
+    returns the keys written. ``again``: some of the records may be in another file
+    already (see the module docstring); the files are named ``again-<name>``."""
+    if name.startswith((COMPACTED_PREFIX, AGAIN_PREFIX)):
+        raise ValueError(f"a batch name may not start with {COMPACTED_PREFIX!r} or {AGAIN_PREFIX!r}: {name!r}")
+    if again:
+        name = AGAIN_PREFIX + name
     written = []
     for (deployment_id, hour), table in batch_tables(records, versions).items():
         key = f"{hour_prefix(deployment_id, hour)}{name}.parquet"
         temporary = Path(scratch) / f".{name}.{uuid.uuid4().hex}.tmp"
         try:
-            pq.write_table(table, temporary, compression="zstd")
+            pq.write_table(table, temporary, **parquet_write_options(table.schema))
             store.put_file(key, temporary)
         finally:
             temporary.unlink(missing_ok=True)
@@ -197,7 +213,9 @@ def _parquet(store: ObjectStore, key: str) -> pq.ParquetFile:
 # compaction; a file deleted between the listing and the read makes them list again.
 
 COMPACTED_PREFIX = "compacted-"
+AGAIN_PREFIX = "again-"  # a batch whose records may be in another file of the hour too
 BATCHES_METADATA = b"mlops.batches"
+ROW_KEY = ("request_id", "created_at", "row")  # what makes a logged row the one it is
 
 
 def batch_name(key: str) -> str:
@@ -206,6 +224,26 @@ def batch_name(key: str) -> str:
 
 def is_compacted(key: str) -> bool:
     return batch_name(key).startswith(COMPACTED_PREFIX)
+
+
+def written_again(key: str) -> bool:
+    return batch_name(key).startswith(AGAIN_PREFIX)
+
+
+def rows_once(tables: list[pa.Table]) -> list[pa.Table]:
+    """``tables`` (of one hour's files, each with the ``ROW_KEY`` columns) without the rows
+    an earlier table, or an earlier row of the same one, holds already. Only the key
+    columns are compared, grouped by Arrow's hash aggregation (no Python object per row):
+    the tables may differ in their other columns."""
+    keys = pa.concat_tables([t.select(list(ROW_KEY)) for t in tables], promote_options="permissive")
+    keys = keys.append_column("position", pa.array(np.arange(keys.num_rows, dtype=np.int64)))
+    firsts = keys.group_by(list(ROW_KEY), use_threads=False).aggregate([("position", "min")])
+    if firsts.num_rows == keys.num_rows:
+        return tables
+    keep = np.zeros(keys.num_rows, dtype=bool)
+    keep[firsts.column("position_min").to_numpy()] = True
+    ends = np.cumsum([t.num_rows for t in tables])
+    return [t.filter(pa.array(keep[end - t.num_rows:end])) for t, end in zip(tables, ends, strict=True)]
 
 
 def compacted_size(key: str) -> int:
@@ -288,13 +326,21 @@ def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: da
     read = {*meta, *order}
     tables = []
     for hour, keys in _hour_keys(store, deployment_id, start, end).items():
-        for _, parquet in _hour_files_read(store, deployment_id, hour, keys):
+        files = _hour_files_read(store, deployment_id, hour, keys)
+        again = any(written_again(key) for key, _ in files)
+        hour_tables, selected = [], []
+        for _, parquet in files:
             names = parquet.schema_arrow.names
             wanted = [n for n in names if (n not in OUTPUTS or n in outputs) and (n not in META or n in read)]
             if columns is not None:
                 inputs = set(columns) | {_input_name(c) for c in columns}
                 wanted = [n for n in wanted if n in META or n in OUTPUTS or n in inputs]
-            tables.append(_in_range(parquet, wanted, hour, start, end))
+            keyed = [*wanted, *(k for k in ROW_KEY if again and k not in wanted)]
+            hour_tables.append(_in_range(parquet, keyed, hour, start, end))
+            selected.append(wanted)
+        if again:
+            hour_tables = [t.select(wanted) for t, wanted in zip(rows_once(hour_tables), selected, strict=True)]
+        tables += hour_tables
     if not tables:
         return None
     table = pa.concat_tables(tables, promote_options="permissive")

@@ -10,7 +10,10 @@ merges its files into one, ``compacted-<number of batches>-<digest>.parquet``:
   ``created_at`` statistics let a reader skip the groups outside its range;
 - columns typed as the batches had them (a column whose batches disagree, text in
   one and numbers in another, is stored as text, as the batches store mixed columns);
-- its metadata lists the batches it holds (those of the compacted file it replaces too).
+- its metadata lists the batches it holds (those of the compacted file it replaces too);
+- each row once: when a batch was written again (``again-…``: a drainer died after its
+  file and before its commit), the rows it shares with another file are dropped
+  (``columnar.rows_once``).
 
 The new file is written whole (``put_file``: a rename, or one S3 PUT) before the
 files it replaces are deleted, and readers (``columnar.hour_files``) take the
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..execution.artifacts import parquet_write_options
 from . import columnar
 
 if TYPE_CHECKING:
@@ -77,6 +81,8 @@ def hour_compact(store: ObjectStore, scratch: Path, deployment_id: int, hour: st
     for key, parquet in files:
         batches |= columnar.compacted_batches(parquet) if key == base else {columnar.batch_name(key)}
         tables.append(parquet.read(use_threads=False))
+    if any(columnar.written_again(key) for key in read):
+        tables = columnar.rows_once(tables)
     table = _sorted(_concat(tables))
     key = compacted_key(deployment_id, hour, batches)
     _write(store, scratch, key, table, batches)
@@ -115,8 +121,8 @@ def _write(store: ObjectStore, scratch: Path, key: str, table: pa.Table, batches
     metadata = {**(table.schema.metadata or {}), columnar.BATCHES_METADATA: json.dumps(sorted(batches)).encode()}
     temporary = Path(scratch) / f".compact.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(table.replace_schema_metadata(metadata), temporary, compression="zstd",
-                       row_group_size=ROW_GROUP_ROWS)
+        pq.write_table(table.replace_schema_metadata(metadata), temporary, row_group_size=ROW_GROUP_ROWS,
+                       **parquet_write_options(table.schema))
         store.put_file(key, temporary)  # appears whole: readers see it complete or not at all
     finally:
         temporary.unlink(missing_ok=True)

@@ -173,6 +173,9 @@ _thread: threading.Thread | None = None
 _thread_pid: int | None = None
 _stop = threading.Event()
 dropped = 0
+# The queue starts with a batch whose write failed after its Parquet file may have been
+# written: the next write is marked as written again (``prediction_records_write(again=True)``).
+_retrying = False
 
 
 def records_enqueue(records: list[bytes]) -> None:
@@ -262,14 +265,19 @@ def _flush_queue() -> int:
 
 
 def _write(batch: list[bytes]) -> int:
+    global _retrying
     from ..services.prediction_logs import prediction_records_write, records_decode
 
     try:
-        return len(prediction_records_write(records_decode(batch), name=f"local-{os.getpid()}-{time.time_ns()}"))
+        written = prediction_records_write(records_decode(batch), name=f"local-{os.getpid()}-{time.time_ns()}",
+                                           again=_retrying)
     except Exception:
         # Put the batch back (in order) so a transient outage loses nothing.
         _queue.extendleft(reversed(batch))
+        _retrying = True
         raise
+    _retrying = False
+    return len(written)
 
 
 @atexit.register

@@ -17,7 +17,12 @@ from pipelines.models import PredictionLog, PredictionLogHour
 from pipelines.selectors import monitoring as reads
 from pipelines.selectors.predictions import prediction_frame
 from pipelines.services.artifacts import artifact_store
-from pipelines.services.log_compaction import prediction_hour_compact, prediction_hours_due
+from pipelines.services.log_compaction import (
+    COMPACTED_KEPT,
+    prediction_hour_compact,
+    prediction_hours_due,
+    prediction_hours_prune,
+)
 from pipelines.services.monitoring import monitoring_tick
 from pipelines.serving import columnar
 from pipelines.serving.state import caches_clear
@@ -83,6 +88,22 @@ class TestThroughTheService:
         assert prediction_hours_due(now=DAY + timedelta(days=1)) == [(watched.pk, ONE)]
         assert prediction_hour_compact(deployment_id=watched.pk, hour=ONE).rows == 140
         assert len(_files(watched, ONE)) == 1 and len(prediction_frame(watched, ONE, TWO)) == 140
+
+    def test_compacted_hours_are_forgotten_after_a_while_and_a_later_batch_brings_its_hour_back(self, watched):
+        # 10 one-row requests in ONE, 50 in TWO
+        write_traffic(watched, traffic(60, seed=9), at=ONE + timedelta(minutes=59, seconds=30), rows_per_request=1,
+                      requests_per_batch=5)
+        prediction_hour_compact(deployment_id=watched.pk, hour=ONE)  # TWO stays pending
+        compacted = PredictionLogHour.objects.get(deployment=watched, hour=ONE).compacted_at
+
+        assert prediction_hours_prune(now=compacted + COMPACTED_KEPT) == 0
+        assert prediction_hours_prune(now=compacted + COMPACTED_KEPT + timedelta(seconds=1)) == 1
+        assert _hours(watched) == {TWO: (True, False)}  # a pending hour is kept, however old
+
+        write_traffic(watched, traffic(10, seed=10), at=ONE + timedelta(minutes=1))  # a drainer that came back late
+        assert _hours(watched) == {ONE: (True, False), TWO: (True, False)}
+        assert prediction_hour_compact(deployment_id=watched.pk, hour=ONE).rows == 20
+        assert len(prediction_frame(watched, ONE, TWO)) == 20
 
     def test_an_hour_claimed_by_a_compaction_is_skipped_by_another(self, watched):
         write_traffic(watched, traffic(50, seed=5), at=ONE, requests_per_batch=1)
@@ -162,3 +183,9 @@ def test_the_tick_compacts_finished_hours_on_a_worker_and_windows_read_them(
     assert {f["name"] for f in from_parquet["drift"]["features"] if f["drifted"]} == {"a", "b"}
     for part in ("drift", "prediction_drift", "quality"):
         assert from_parquet[part] == from_json[part] == again[part], part
+
+    # A week on, the tick forgets the compacted hours (their files stay).
+    PredictionLogHour.objects.filter(deployment=watched).update(
+        compacted_at=datetime.now(UTC) - COMPACTED_KEPT - timedelta(minutes=1))
+    monitoring_tick()
+    assert _hours(watched) == {} and [len(_files(watched, h)) for h in (ONE, TWO)] == [1, 1]

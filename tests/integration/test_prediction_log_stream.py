@@ -21,13 +21,14 @@ from django.conf import settings
 
 from pipelines.models import Deployment, PredictionLog
 from pipelines.selectors.predictions import prediction_frame
+from pipelines.services.artifacts import artifact_store
 from pipelines.services.prediction_logs import (
     GROUP,
     prediction_logs_drain,
     prediction_records_write,
     redis_client,
 )
-from pipelines.serving import handler, logbuffer
+from pipelines.serving import columnar, handler, logbuffer
 from pipelines.serving.logbuffer import LogEntry, prediction_log_enqueue, prediction_log_writer_stop
 from pipelines.serving.logstream import STREAM_KEY
 from pipelines.serving.state import caches_clear, served_get
@@ -279,6 +280,53 @@ def test_a_drainer_that_dies_mid_batch_leaves_its_entries_to_another_and_nothing
     assert sorted(frame["request_id"]) == ids
 
 
+class Died(BaseException):
+    """The drainer's process ends here: nothing after this point runs, no handler catches it."""
+
+
+def test_a_drainer_that_dies_between_its_parquet_file_and_its_commit_leaves_each_row_once_in_parquet(
+    owner, owner_api, private_stream, monkeypatch
+):
+    from pipelines.models import PredictionLogHour
+    from pipelines.services import prediction_logs
+    from pipelines.services.log_compaction import prediction_hour_compact
+
+    stream = private_stream
+    deploy_with_key(owner_api, owner, "halfway")
+    deployment = Deployment.objects.get(name="halfway")
+    client = redis_client()
+    prediction_logs_drain()  # makes the consumer group
+    start = datetime.now(UTC)
+    bodies = [_predict_here("halfway", [{"a": float(i), "b": 1.0}, {"a": 0.5, "b": 2.0}]) for i in range(12)]
+    # A drainer claims the twelve entries, writes their Parquet file and dies before its commit.
+    rows_write = prediction_logs._rows_write
+
+    def dies(records):
+        raise Died
+
+    monkeypatch.setattr(prediction_logs, "_rows_write", dies)
+    with pytest.raises(Died):
+        prediction_logs_drain()
+    monkeypatch.setattr(prediction_logs, "_rows_write", rows_write)
+    assert PredictionLog.objects.count() == 0 and client.xpending(stream, GROUP)["pending"] == 12
+    # Another claims them again, five entries at a time: other batches than the first's.
+    monkeypatch.setattr(prediction_logs, "DRAIN_ENTRIES", 5)
+    assert prediction_logs_drain(reclaim_after=0) == 12
+    end = datetime.now(UTC) + timedelta(seconds=1)
+
+    assert client.xlen(stream) == 0 and client.xpending(stream, GROUP)["pending"] == 0
+    expected = sorted((b["request_id"], row) for b in bodies for row in (0, 1))
+    frame = prediction_frame(deployment, start, end)
+    assert sorted(zip(frame["request_id"], frame["row"], strict=True)) == expected
+    window = columnar.frame_table(artifact_store().backend, deployment.pk, start, end,
+                                  meta=("request_id", "row", "status"), ordered=False)
+    assert sorted(zip(window["request_id"].to_pylist(), window["row"].to_pylist(), strict=True)) == expected
+    for hour in PredictionLogHour.objects.filter(deployment=deployment).values_list("hour", flat=True):
+        prediction_hour_compact(deployment_id=deployment.pk, hour=hour)
+    frame = prediction_frame(deployment, start, end)
+    assert sorted(zip(frame["request_id"], frame["row"], strict=True)) == expected
+
+
 def test_a_window_of_many_requests_is_read_from_parquet_and_equals_what_was_logged(owner, owner_api, private_stream):
     deploy_with_key(owner_api, owner, "wide")
     deployment = Deployment.objects.get(name="wide")
@@ -350,6 +398,40 @@ def test_without_redis_the_serving_process_writes_its_own_logs_and_parquet(
     assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == sorted(b["request_id"] for b in bodies)
     frame = prediction_frame(Deployment.objects.get(name="local"), start, datetime.now(UTC))
     assert frame["a"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_local_batch_retried_after_a_failed_commit_leaves_each_row_once_in_parquet(
+    owner, owner_api, monkeypatch, private_stream
+):
+    from django.db import OperationalError
+
+    from pipelines.services import prediction_logs
+
+    deploy_with_key(owner_api, owner, "retried")
+    monkeypatch.setattr(logbuffer, "_transport", "thread")
+    rows_write = prediction_logs._rows_write
+    failures = []
+
+    def fails_once(records):
+        if not failures:
+            failures.append(len(records))
+            raise OperationalError("the database went away after the Parquet file was written")
+        rows_write(records)
+
+    monkeypatch.setattr(prediction_logs, "_rows_write", fails_once)
+    start = datetime.now(UTC)
+    bodies = [_predict_here("retried", [{"a": float(i), "b": 1.0}]) for i in range(5)]
+    deadline = time.monotonic() + 10
+    while not failures:  # the writer thread's first write fails; it tries again a second later
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    logbuffer.prediction_logs_close()
+
+    assert failures
+    ids = sorted(b["request_id"] for b in bodies)
+    assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == ids
+    frame = prediction_frame(Deployment.objects.get(name="retried"), start, datetime.now(UTC))
+    assert sorted(frame["request_id"]) == ids
 
 
 def test_when_redis_refuses_the_records_the_serving_process_writes_them_itself(

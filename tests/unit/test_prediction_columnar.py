@@ -67,3 +67,21 @@ def test_writing_a_batch_again_under_its_name_replaces_it_and_hours_get_their_ow
     frame = frame_read(LocalFolder(tmp_path), 1, datetime(2026, 3, 1), datetime(2026, 3, 2))
     assert frame["request_id"].tolist() == ["x", "y"]
     assert frame_read(LocalFolder(tmp_path), 2, datetime(2026, 3, 1), datetime(2026, 3, 2)).empty
+
+
+def _dictionary_encoded(path) -> dict[str, bool]:
+    """Column → whether its first row group is dictionary-encoded, from the Parquet metadata."""
+    import pyarrow.parquet as pq
+
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    return {group.column(i).path_in_schema: group.column(i).has_dictionary_page for i in range(group.num_columns)}
+
+
+def test_a_batch_file_dictionary_encodes_its_text_columns_and_not_its_numbers(tmp_path):
+    records = [_record(f"r{i}", T0 + i, ["city", "age"], [["Oslo", 30 + i]], [i * 0.5]) for i in range(50)]
+    [key] = batch_write(LocalFolder(tmp_path), tmp_path, records, {7: 3}, name="b1")
+
+    encoded = _dictionary_encoded(tmp_path / key)
+
+    assert encoded["request_id"] and encoded["city"]
+    assert not any(encoded[name] for name in ("age", "prediction", "latency_ms", "created_at", "row"))

@@ -231,3 +231,32 @@ def test_a_range_inside_the_hour_skips_row_groups_and_filters_rows(tmp_path, scr
 def test_a_batch_may_not_take_a_compacted_files_name(tmp_path, scratch):
     with pytest.raises(ValueError, match="compacted-"):
         batch_write(LocalFolder(tmp_path), scratch, [_record("x", T0, [1.0])], {}, name="compacted-000001-x")
+
+
+def test_the_compacted_file_dictionary_encodes_its_text_columns_and_not_its_numbers(tmp_path, scratch):
+    store = LocalFolder(tmp_path / "store")
+    _batches(store, scratch, 3)
+
+    key = compaction.hour_compact(store, scratch, 1, HOUR).key
+    group = pq.ParquetFile(store.local_path(key)).metadata.row_group(0)
+    encoded = {group.column(i).path_in_schema: group.column(i).has_dictionary_page for i in range(group.num_columns)}
+
+    assert encoded["request_id"] and encoded["city"]
+    assert not any(encoded[name] for name in ("a", "prediction", "latency_ms", "created_at", "row"))
+
+
+def test_a_batch_written_again_in_another_grouping_is_read_once_and_compacted_once(store, scratch):
+    records = _batches(store, scratch, 2, per_batch=4)  # batch-000: r000-0..3, batch-001: r001-0..3
+    # A drainer died after writing batch-000's file; its entries were claimed again with
+    # batch-001's half-written entries, in other batches.
+    batch_write(store, scratch, records[2:6], {7: 2}, name="a", again=True)
+    batch_write(store, scratch, records[:2], {7: 2}, name="b", again=True)
+    assert len(_hour_keys(store)) == 4
+
+    assert sorted(_rows(store)) == _expected(records)
+    window = columnar.frame_table(store, 1, *WHOLE_HOUR, meta=("request_id", "row", "status"),
+                                  outputs=("prediction",), ordered=False)
+    assert sorted(zip(window["request_id"].to_pylist(), window["row"].to_pylist(), strict=True)) == _expected(records)
+    assert window.column_names == ["request_id", "row", "status", "a", "city", "prediction"]
+    result = compaction.hour_compact(store, scratch, 1, HOUR)
+    assert result.rows == len(_expected(records)) and sorted(_rows(store)) == _expected(records)

@@ -240,3 +240,53 @@ def test_an_object_signed_in_the_older_format_is_fetched_from_the_bucket(store, 
 
     assert reader.fetch_verified(stored.sha256, OBJECT).read_bytes() == data
     assert reader.load(stored.sha256, OBJECT) == {"model": "from last year"}
+
+
+@pytest.mark.parametrize("damage", [b"v2:" + b"0" * 64, b"garbage", b""])
+def test_a_damaged_signature_in_the_cache_is_read_again_from_the_store_and_replaced(store, bucket, tmp_path, damage):
+    stored = store.put_object({"model": "good"})
+    key = ArtifactStore.key(stored.sha256)
+    good = store.cache.path(key + ".sig").read_bytes()
+    data = store.cache.path(key).read_bytes()
+
+    for read in ("fetch", "load"):
+        store.cache.path(key + ".sig").write_bytes(damage)
+        if read == "fetch":
+            assert store.fetch_verified(stored.sha256, OBJECT).read_bytes() == data
+        else:
+            assert store.load(stored.sha256, OBJECT) == {"model": "good"}
+        assert store.cache.path(key + ".sig").read_bytes() == good
+
+
+def test_a_cached_copy_whose_bytes_match_is_kept_while_its_damaged_signature_is_read_again(bucket, tmp_path):
+    class Reads:
+        def __init__(self):
+            self.sources = []
+
+        def read(self, nbytes, *, source):
+            self.sources.append(source)
+
+        def written(self, nbytes):
+            pass
+
+    meter = Reads()
+    store = ArtifactStore(bucket, KEY, cache=LocalCache(tmp_path / "cache", 64 << 20), meter=meter)
+    stored = store.put_object({"model": "good"})
+    key = ArtifactStore.key(stored.sha256)
+    store.cache.path(key + ".sig").write_bytes(b"garbage")
+
+    assert store.fetch_verified(stored.sha256, OBJECT) == store.cache.path(key)
+    assert meter.sources == ["cache"]  # the signature was read again, the bytes were not
+
+
+def test_a_signature_that_fails_in_the_store_too_is_refused_after_one_read_of_it(store, bucket, tmp_path):
+    theirs = ArtifactStore(bucket, "someone-elses-key", cache=LocalCache(tmp_path / "theirs", 1 << 20))
+    stored = theirs.put_object([1, 2])
+    key = ArtifactStore.key(stored.sha256)
+    reader = ArtifactStore(bucket, KEY, cache=LocalCache(tmp_path / "reader", 1 << 20))
+    reader.cache.add_bytes(key + ".sig", b"garbage")
+
+    with pytest.raises(ArtifactError, match="failed its signature check; not using it"):
+        reader.fetch_verified(stored.sha256, OBJECT)
+    with pytest.raises(ArtifactError, match="failed its signature check; not loading it"):
+        reader.load(stored.sha256, OBJECT)
