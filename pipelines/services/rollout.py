@@ -14,10 +14,18 @@ Automatic rollback (``rollout_check``): beat runs ``pipelines.rollout_check``
 every ``ROLLOUT_CHECK_SECONDS``. For each deployment with a split it compares, over
 the requests since the split was set, each other alias's version with the
 followed one; once both have at least ``ROLLOUT_MIN_REQUESTS`` requests, a
-version whose error rate exceeds the followed one's by more than 1 point, or
-whose p95 latency exceeds 1.5× its p95 (and by at least ``LATENCY_MIN_GAP_MS``),
-is taken out: the split goes back to
-100 % on the followed alias and a ``TrafficChange`` (automatic) says why.
+version is taken out when it is worse by an amount that matters AND the data show
+the difference is real (one-sided test, p < ``ROLLOUT_MAX_P``, 0.01):
+- errors: its error rate exceeds the followed one's by more than 1 point, and
+  Fisher's exact test says its error rate is greater;
+- latency: its p95 exceeds 1.5× the followed one's p95 and by at least
+  ``LATENCY_MIN_GAP_MS``, and a Mann–Whitney U test on the answered requests'
+  latencies says its latencies are greater.
+With ~50 requests a side each p95 is about the third slowest request and one error
+is 2 %: the thresholds alone roll back a canary as good as the champion whenever a
+few random requests on its side are slow or fail (a busy host); the tests do not,
+because they weigh every request. The split then goes back to 100 % on the followed
+alias and a ``TrafficChange`` (automatic) says why, with the p-value.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
+from scipy.stats import fisher_exact, mannwhitneyu
 
 from ..errors import ApplicationError
 from ..models import Deployment, ModelAlias, PredictionLog, TrafficChange
@@ -41,6 +50,9 @@ LATENCY_FACTOR = 1.5
 # Below this absolute gap a p95 ratio is noise (sub-millisecond models on a busy host):
 # a canary is rolled back for latency only when it is both 1.5× and this much slower.
 LATENCY_MIN_GAP_MS = float(os.environ.get("ROLLOUT_LATENCY_MIN_GAP_MS", "5"))
+# A worse-looking canary is rolled back only when a one-sided test gives p below this:
+# the chance that a canary as good as the followed alias looks this much worse.
+ROLLOUT_MAX_P = 0.01
 
 
 def traffic_validate(*, deployment: Deployment, body: Any) -> dict[str, Any]:
@@ -113,8 +125,12 @@ def _since_split(deployment: Deployment):
 
 
 def rollout_compare(*, deployment: Deployment) -> dict[str, dict[str, Any]]:
-    """{alias: {"model_version", "requests", "errors", "error_rate", "p95_ms"}} of the split's
-    aliases over the requests since the split was set (one query)."""
+    """{alias: {"model_version_id", "requests", "errors", "error_rate", "p95_ms", "p_errors",
+    "p_latency"}} of the split's aliases over the requests since the split was set (one query
+    for the requests). ``p_errors`` / ``p_latency``: the one-sided p-value that the alias has a
+    greater error rate (Fisher's exact test) / greater latencies (Mann–Whitney U, answered
+    requests only) than the followed alias; None for the followed alias itself and when a side
+    has nothing to compare."""
     split = (deployment.traffic or {}).get("split") or {}
     if not split:
         return {}
@@ -123,30 +139,56 @@ def rollout_compare(*, deployment: Deployment) -> dict[str, dict[str, Any]]:
             "alias", "model_version_id"
         )
     )
-    rows = PredictionLog.objects.filter(
-        deployment=deployment, created_at__gte=_since_split(deployment), model_version_id__in=list(versions.values())
-    ).values_list("model_version_id", "status", "latency_ms")
-    by_version: dict[int, list[tuple[int, float]]] = {}
-    for version_id, status, latency in rows.iterator():
-        by_version.setdefault(version_id, []).append((status, latency))
-    out = {}
+    rows = np.fromiter(
+        PredictionLog.objects.filter(
+            deployment=deployment, created_at__gte=_since_split(deployment),
+            model_version_id__in=list(versions.values()),
+        ).order_by().values_list("model_version_id", "status", "latency_ms").iterator(),
+        dtype=[("version", np.int64), ("status", np.int32), ("latency", np.float64)],
+    )
+    sides = {}
     for alias, version_id in versions.items():
-        seen = by_version.get(version_id, [])
-        errors = sum(1 for status, _ in seen if status >= 400)
-        latencies = [latency for status, latency in seen if status < 400]
+        seen = rows[rows["version"] == version_id]
+        failed = seen["status"] >= 400
+        sides[alias] = (len(seen), int(failed.sum()), seen["latency"][~failed])
+    base = sides.get(deployment.alias)
+    out = {}
+    for alias, (requests, errors, latencies) in sides.items():
+        compared = base is not None and alias != deployment.alias
         out[alias] = {
-            "model_version_id": version_id,
-            "requests": len(seen),
+            "model_version_id": versions[alias],
+            "requests": requests,
             "errors": errors,
-            "error_rate": errors / len(seen) if seen else 0.0,
-            "p95_ms": float(np.percentile(latencies, 95)) if latencies else None,
+            "error_rate": errors / requests if requests else 0.0,
+            "p95_ms": float(np.percentile(latencies, 95)) if len(latencies) else None,
+            "p_errors": _p_more_errors(requests, errors, base[0], base[1]) if compared else None,
+            "p_latency": _p_slower(latencies, base[2]) if compared else None,
         }
     return out
 
 
+def _p_more_errors(requests: int, errors: int, base_requests: int, base_errors: int) -> float | None:
+    """One-sided Fisher's exact test: p that a side with the base's error rate fails this often."""
+    if not requests or not base_requests:
+        return None
+    table = [[errors, requests - errors], [base_errors, base_requests - base_errors]]
+    return float(fisher_exact(table, alternative="greater").pvalue)
+
+
+def _p_slower(latencies: np.ndarray, base: np.ndarray) -> float | None:
+    """One-sided Mann–Whitney U test: p that latencies drawn like the base's rank this high.
+    Every request counts by its rank, so a few slow outliers weigh little and a shift of
+    all of them weighs a lot."""
+    if not len(latencies) or not len(base):
+        return None
+    p = float(mannwhitneyu(latencies, base, alternative="greater").pvalue)
+    return p if np.isfinite(p) else 1.0
+
+
 def rollout_check(*, deployment: Deployment) -> str | None:
-    """Roll the split back to the followed alias when a canary does worse; returns the reason
-    (None when nothing was rolled back)."""
+    """Roll the split back to the followed alias when a canary does worse, by a margin that
+    matters and significantly (module docstring); returns the reason (None when nothing was
+    rolled back)."""
     stats = rollout_compare(deployment=deployment)
     base = stats.get(deployment.alias)
     if not base or base["requests"] < ROLLOUT_MIN_REQUESTS:
@@ -155,13 +197,17 @@ def rollout_check(*, deployment: Deployment) -> str | None:
         if alias == deployment.alias or s["requests"] < ROLLOUT_MIN_REQUESTS:
             continue
         reason = None
-        if s["error_rate"] > base["error_rate"] + ERROR_RATE_MARGIN:
+        if (s["error_rate"] > base["error_rate"] + ERROR_RATE_MARGIN
+                and s["p_errors"] is not None and s["p_errors"] < ROLLOUT_MAX_P):
             reason = (f"{alias!r} error rate {s['error_rate']:.1%} exceeds {deployment.alias!r}'s "
-                      f"{base['error_rate']:.1%} by more than 1 point")
+                      f"{base['error_rate']:.1%} by more than 1 point "
+                      f"(one-sided Fisher's exact test p = {s['p_errors']:.2g} < {ROLLOUT_MAX_P:g})")
         elif (s["p95_ms"] and base["p95_ms"] and s["p95_ms"] > LATENCY_FACTOR * base["p95_ms"]
-              and s["p95_ms"] - base["p95_ms"] >= LATENCY_MIN_GAP_MS):
+              and s["p95_ms"] - base["p95_ms"] >= LATENCY_MIN_GAP_MS
+              and s["p_latency"] is not None and s["p_latency"] < ROLLOUT_MAX_P):
             reason = (f"{alias!r} p95 latency {s['p95_ms']:.2f} ms exceeds 1.5× {deployment.alias!r}'s "
-                      f"{base['p95_ms']:.2f} ms")
+                      f"{base['p95_ms']:.2f} ms (one-sided Mann–Whitney U test p = {s['p_latency']:.2g} "
+                      f"< {ROLLOUT_MAX_P:g})")
         if reason:
             traffic_set(user=None, deployment=deployment, body={}, reason=f"automatic rollback: {reason}",
                         automatic=True)

@@ -100,6 +100,11 @@ def test_gates_are_edited_promotion_is_blocked_then_overridden_and_the_timeline_
     split = page.locator("[data-testid=traffic-split]").text_content()
     assert "champion v2 · 90%" in split and "challenger v1 · 10%" in split
     assert page.locator("[data-testid=followed-alias]").text_content() == "champion"
+    # Next to each side's error rate and p95, the p-value of the test the automatic rollback
+    # applies against the followed alias (none for the followed alias itself).
+    assert page.locator("[data-testid=p-latency]").all_text_contents()[0] == "—"
+    assert 0 <= float(page.locator("[data-testid=p-latency]").all_text_contents()[1]) <= 1
+    assert 0 <= float(page.locator("[data-testid=p-errors]").all_text_contents()[1]) <= 1
     # The two sides of the canary are compared in a chart (error rate, p95 latency).
     page.locator("#rollout [data-vega-chart] svg, #rollout [data-vega-chart] canvas").first.wait_for()
     _shot(page, "delivery_deployment")

@@ -13,11 +13,15 @@ import uuid
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from pipelines.models import (
     AuditEvent,
     Deployment,
     Membership,
+    ModelVersion,
     PredictionLog,
     PromotionEvent,
     Role,
@@ -27,7 +31,7 @@ from pipelines.models import (
     Workspace,
 )
 from pipelines.models.delivery import ImmutableError
-from pipelines.services.rollout import rollout_check_all, rollout_compare
+from pipelines.services.rollout import ROLLOUT_MIN_REQUESTS, rollout_check_all, rollout_compare
 from pipelines.serving.logbuffer import prediction_logs_flush
 from pipelines.serving.shadow import shadow_flush
 from tests.conftest import api_client_for, start_beat, stop_worker
@@ -217,6 +221,90 @@ def test_a_canary_that_does_as_well_as_the_champion_is_left_alone(live, owner_ap
     assert _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})["split"] == {
         "champion": 50, "challenger": 50
     }
+
+
+def _logged(version: int, latencies_ms, errors: int = 0) -> None:
+    """Prediction rows of ``live`` answered by version ``version`` now, one per latency; the
+    first ``errors`` of them failed (422), as serving logs a refused request."""
+    deployment = Deployment.objects.get(name="live")
+    model_version = ModelVersion.objects.get(registered_model__name="m", number=version)
+    now = timezone.now()
+    PredictionLog.objects.bulk_create(
+        PredictionLog(deployment=deployment, model_version=model_version, request_id=uuid.uuid4().hex,
+                      status=422 if i < errors else 200, latency_ms=float(latency), created_at=now)
+        for i, latency in enumerate(latencies_ms)
+    )
+
+
+def _latencies(rng, n: int = ROLLOUT_MIN_REQUESTS) -> np.ndarray:
+    """What a fast model's requests take on this kind of host: about 2 ms, skewed right."""
+    return rng.lognormal(np.log(2.0), 0.3, n)
+
+
+def test_a_few_random_slow_requests_on_the_canary_do_not_roll_it_back(live, owner_api):
+    """At 50 requests a side each p95 is about the 3rd slowest request: 3 slow canary
+    requests (+30 ms) against the champion's 1 make the canary's p95 several times the
+    champion's, though both sides draw from the same distribution."""
+    _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})
+    rng = np.random.default_rng(7)
+    champion, canary = _latencies(rng), _latencies(rng)
+    champion[rng.choice(len(champion), 1, replace=False)] += 30
+    canary[rng.choice(len(canary), 3, replace=False)] += 30
+    _logged(1, champion)
+    _logged(2, canary)
+
+    compared = rollout_compare(deployment=Deployment.objects.get(name="live"))
+    assert compared["challenger"]["p95_ms"] > 1.5 * compared["champion"]["p95_ms"] + 5, compared  # the old rule fires
+    assert rollout_check_all() == 0, TrafficChange.objects.first().reason
+    observed = owner_api.get("/api/deployments/live/traffic/").json()["observed"]
+    assert observed["challenger"]["p_latency"] > 0.01 and observed["challenger"]["p_errors"] == 1.0
+    assert observed["champion"]["p_latency"] is None and observed["champion"]["p_errors"] is None
+
+
+def test_a_canary_slower_on_every_request_is_rolled_back_naming_the_p_value(live, owner_api):
+    _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})
+    rng = np.random.default_rng(7)
+    _logged(1, _latencies(rng))
+    _logged(2, _latencies(rng) + 15)
+
+    compared = rollout_compare(deployment=Deployment.objects.get(name="live"))
+    assert compared["challenger"]["p_latency"] < 1e-6, compared
+    assert rollout_check_all() == 1
+    change = TrafficChange.objects.filter(deployment__name="live").first()
+    assert change.automatic and "p95 latency" in change.reason
+    assert f"Mann–Whitney U test p = {compared['challenger']['p_latency']:.2g}" in change.reason, change.reason
+
+
+@pytest.mark.parametrize(("errors", "rolled_back"), [(1, False), (10, True)])
+def test_one_canary_error_in_50_is_noise_and_ten_are_a_rollback(live, owner_api, errors, rolled_back):
+    _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})
+    rng = np.random.default_rng(7)
+    _logged(1, _latencies(rng))
+    _logged(2, _latencies(rng), errors=errors)
+
+    compared = rollout_compare(deployment=Deployment.objects.get(name="live"))
+    assert compared["challenger"]["error_rate"] > 0.01  # more than 1 point over the champion's 0 %
+    assert rollout_check_all() == int(rolled_back), TrafficChange.objects.first().reason
+    if rolled_back:
+        reason = TrafficChange.objects.filter(deployment__name="live").first().reason
+        assert "error rate 20.0%" in reason
+        assert f"Fisher's exact test p = {compared['challenger']['p_errors']:.2g}" in reason, reason
+    else:
+        assert compared["challenger"]["p_errors"] == pytest.approx(0.5)
+
+
+def test_the_comparison_reads_the_requests_in_one_query(live, owner_api):
+    _traffic(owner_api, {"split": {"champion": 50, "challenger": 50}})
+    rng = np.random.default_rng(7)
+    _logged(1, _latencies(rng, 200), errors=3)
+    _logged(2, _latencies(rng, 200), errors=5)
+    deployment = Deployment.objects.get(name="live")
+    with CaptureQueriesContext(connection) as queries:
+        compared = rollout_compare(deployment=deployment)
+    assert sum("pipelines_predictionlog" in q["sql"] for q in queries) == 1, queries.captured_queries
+    assert len(queries) <= 3, queries.captured_queries  # + the aliases and the time of the split
+    assert (compared["champion"]["requests"], compared["champion"]["errors"]) == (200, 3)
+    assert (compared["challenger"]["requests"], compared["challenger"]["errors"]) == (200, 5)
 
 
 @pytest.mark.parametrize(
