@@ -12,7 +12,7 @@ after it (``hour_files``).
 
 A batch may be written twice. A drainer that dies after writing its file and before
 its commit leaves its entries to be claimed again, and the claim may group them
-otherwise (another count, entries of several dead drainers together, or one by one
+otherwise (another count, entries of several dead drainers together, or in parts
 after a batch that failed), so the same records land in a file of another name (as
 they do when the in-process writer retries a batch whose commit failed).
 No name could make that write idempotent: the drainer that writes again cannot know

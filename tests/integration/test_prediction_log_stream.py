@@ -29,7 +29,12 @@ from pipelines.services.prediction_logs import (
     redis_client,
 )
 from pipelines.serving import columnar, handler, logbuffer
-from pipelines.serving.logbuffer import LogEntry, prediction_log_enqueue, prediction_log_writer_stop
+from pipelines.serving.logbuffer import (
+    LogEntry,
+    prediction_log_enqueue,
+    prediction_log_writer_stop,
+    record_encode,
+)
 from pipelines.serving.logstream import STREAM_KEY
 from pipelines.serving.state import caches_clear, served_get
 from tests.conftest import (
@@ -474,3 +479,36 @@ def test_a_batch_that_cannot_be_written_is_set_aside_and_later_batches_still_lan
 
 def _no_running_loop():
     raise RuntimeError("no running event loop")
+
+
+def test_a_local_batch_holding_a_record_the_database_refuses_sets_it_aside_and_writes_the_others(
+    owner, owner_api, monkeypatch, private_stream, caplog
+):
+    """PostgreSQL cannot store a NUL character (here in a prediction: the label of a model
+    trained on data holding one). The in-process writer sets that record aside as the
+    drainer does, instead of retrying its batch for ever and losing every record after it."""
+    from pipelines.services.prediction_logs import DEAD_LETTER_KEY
+
+    deploy_with_key(owner_api, owner, "refused")
+    monkeypatch.setattr(logbuffer, "_transport", "thread")
+    monkeypatch.setattr(logbuffer, "set_aside", 0)
+    client = redis_client()
+    client.delete(DEAD_LETTER_KEY)
+    served = served_get("refused")
+    before = [_predict_here("refused", [{"a": float(i), "b": 1.0}]) for i in range(3)]
+    refused = record_encode(LogEntry(
+        deployment_id=served.deployment_id, model_version_id=served.model_version_id, request_id="nul-label",
+        protocol="json", status=200, error="", n_rows=1, inputs=pd.DataFrame({"a": [1.0], "b": [0.0]}),
+        outputs={"predictions": ["yes\x00"]}, latency_ms=1.0, created_at=datetime.now(UTC),
+    ))
+    logbuffer.records_enqueue([refused])
+    after = [_predict_here("refused", [{"a": float(i), "b": 0.0}]) for i in range(3)]
+
+    logbuffer.prediction_logs_close()
+
+    ids = sorted(b["request_id"] for b in before + after)
+    assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == ids
+    assert logbuffer.pending() == 0 and logbuffer.set_aside == 1
+    assert [fields[b"r"] for _, fields in client.xrange(DEAD_LETTER_KEY)] == [b"[" + refused + b"]"]
+    assert "set aside" in caplog.text and "nul-label" in caplog.text
+
