@@ -244,6 +244,9 @@ def _loop() -> None:
         if _stop.is_set():
             try:
                 _flush_queue()
+            except Exception:  # noqa: BLE001 - the batch is back in the queue: prediction_logs_close writes it
+                logger.exception("the writer's last flush failed; %d prediction logs are left to the close",
+                                 len(_queue))
             finally:
                 connections.close_all()
             return

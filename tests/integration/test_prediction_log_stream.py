@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -512,3 +513,36 @@ def test_a_local_batch_holding_a_record_the_database_refuses_sets_it_aside_and_w
     assert [fields[b"r"] for _, fields in client.xrange(DEAD_LETTER_KEY)] == [b"[" + refused + b"]"]
     assert "set aside" in caplog.text and "nul-label" in caplog.text
 
+
+def test_a_last_flush_of_the_writer_thread_that_fails_is_left_to_the_close_and_loses_nothing(
+    owner, owner_api, monkeypatch, private_stream
+):
+    """The database drops the writer thread's connection (a restart, an idle-session
+    timeout), so its last flush at shutdown fails: ``prediction_logs_close`` writes the
+    records itself, and no exception escapes the thread."""
+    from django.db import connection
+
+    deploy_with_key(owner_api, owner, "dropped")
+    monkeypatch.setattr(logbuffer, "_transport", "thread")
+    escaped = []
+    monkeypatch.setattr(threading, "excepthook", escaped.append)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        started = cursor.fetchone()[0]
+    first = _predict_here("dropped", [{"a": 1.0, "b": 1.0}])
+    _wait_for_rows(1, timeout=10)  # the writer thread wrote it and keeps its connection
+    monkeypatch.setattr(logbuffer, "FLUSH_SECONDS", 60.0)
+    time.sleep(1.0)  # the thread is back to waiting, now until it is stopped
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND backend_start >= %s", [started],
+        )
+        assert cursor.fetchall() == [(True,)]  # the writer thread's connection, and only it
+    rest = [_predict_here("dropped", [{"a": float(i), "b": 0.0}]) for i in range(4)]
+
+    logbuffer.prediction_logs_close()
+
+    ids = sorted(b["request_id"] for b in [first, *rest])
+    assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == ids
+    assert escaped == []
