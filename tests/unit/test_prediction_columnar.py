@@ -103,3 +103,16 @@ def test_an_hour_whose_files_type_a_column_as_text_and_as_numbers_is_read_with_i
     assert frame["age"].tolist() == ["3", "", "3", "41"]
     assert frame["b"].tolist() == [1.0, 2.0, 1.0, 2.0]  # a column the files agree on keeps its type
     assert table.schema.field("age").type == pa.string() and table.num_rows == 4
+
+
+def test_a_batch_whose_column_sets_type_a_column_as_text_and_as_numbers_is_written_with_it_as_text(tmp_path):
+    """Requests of one batch sent different columns, and ``age`` as text in one, as a
+    number in another: the batch is written (not refused, to be retried or set aside)."""
+    store = LocalFolder(tmp_path)
+    records = [_record("text", T0, ["age", "b"], [["3", 1.0]], [0]), _record("number", T0 + 1, ["age", "c"], [[3, 2.0]], [1])]
+    batch_write(store, tmp_path, records, {}, name="b1")
+
+    frame = frame_read(store, 1, datetime(2026, 3, 1, 9), datetime(2026, 3, 1, 10))
+
+    assert frame["age"].tolist() == ["3", "3"]
+    assert frame["b"].iloc[0] == 1.0 and frame["c"].iloc[1] == 2.0
