@@ -16,7 +16,7 @@ deployment, request id and time), and its Parquet file is marked as written agai
 (``again-…``): the claim may group the entries otherwise than the drainer that died
 after writing its file, so the file cannot simply be replaced, and readers keep each
 row of such an hour once (``serving.columnar``). The entries of a batch that failed
-and are then written one by one are marked the same way. (A drainer dying between the
+and are then written in parts are marked the same way. (A drainer dying between the
 database commit and the acknowledgement leaves those records uncounted in /metrics:
 the counters are best effort, the rows are not.)
 
@@ -31,8 +31,10 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
 import orjson
@@ -56,6 +58,7 @@ COUNTERS_IDS = "mlops:predlog:metrics-ids"
 # Latency buckets of the /metrics histogram, in milliseconds.
 LATENCY_BUCKETS_MS = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
 
 
 @cache
@@ -213,43 +216,73 @@ def _counters_add(pipe, records: list[dict]) -> None:
         pipe.sadd(COUNTERS_IDS, deployment_id)
 
 
-def _drain_entries(client, entries: list, *, again: bool) -> int:
-    """Write one batch of stream entries, then acknowledge and delete them. ``again``: they
-    may have been written before (claimed again after a crash), see ``prediction_records_write``.
-
-    A database or Redis outage propagates (the entries stay pending, to be claimed
-    again). Any other failure is the batch's own (a record that cannot be written):
-    its entries are then written one by one and the entry that fails moves to the
-    ``DEAD_LETTER_KEY`` stream for a person to look at, so that one bad entry
-    cannot stop every drain after it.
-    """
+def outage_errors() -> tuple[type[BaseException], ...]:
+    """Failures of the database or Redis, not of the records being written: the
+    records are kept to be written again once it is back."""
     import redis
 
-    ids = [entry_id for entry_id, _ in entries]
-    first, last = (i.decode() if isinstance(i, bytes) else i for i in (ids[0], ids[-1]))
+    return (OperationalError, InterfaceError, ConnectionError, redis.ConnectionError, redis.TimeoutError)
+
+
+def write_or_set_aside(units: list[T], write: Callable[[list[T], bool], int], set_aside: Callable[[T], None],
+                       *, again: bool) -> int:
+    """``write(units, again)``, the sum of what it returns. An outage (``outage_errors``)
+    propagates: nothing is set aside. Any other failure is that of a unit that cannot be
+    written: the units are then written in halves, and halves of those, so that the
+    others are written, and a single unit that still fails goes to ``set_aside``
+    (called while its exception is handled: ``logger.exception`` there logs it). The
+    parts are written with ``again=True``: the failed write may have left its Parquet
+    file. Used by the drainer (units: stream entries) and by the in-process writer
+    (units: records)."""
     try:
-        records = [r for _, fields in entries if fields for r in orjson.loads(fields[b"r"])]
-        written = prediction_records_write(records, name=f"{first}_{last}", again=again)
-    except (OperationalError, InterfaceError, ConnectionError, redis.ConnectionError, redis.TimeoutError):
+        return write(units, again)
+    except outage_errors():
         raise
     except Exception:
-        if len(entries) > 1:  # find the bad entry: the others are written (again: the batch's file may be there)
-            return sum(_drain_entries(client, [entry], again=True) for entry in entries)
-        logger.exception("prediction log entry %s cannot be written; moved to %s", first, DEAD_LETTER_KEY)
+        if len(units) == 1:
+            set_aside(units[0])
+            return 0
+    half = len(units) // 2
+    return sum(write_or_set_aside(part, write, set_aside, again=True) for part in (units[:half], units[half:]))
+
+
+def _drain_entries(client, entries: list, *, again: bool) -> int:
+    """Write one batch of stream entries (``write_or_set_aside``), acknowledging and
+    deleting them once written. ``again``: they may have been written before (claimed
+    again after a crash), see ``prediction_records_write``.
+
+    A database or Redis outage propagates (the entries stay pending, to be claimed
+    again). An entry that cannot be written moves to the ``DEAD_LETTER_KEY`` stream
+    for a person to look at, so that one bad entry cannot stop every drain after it.
+    """
+
+    def write(part: list, again: bool) -> int:
+        ids = [entry_id for entry_id, _ in part]
+        first, last = (_text(i) for i in (ids[0], ids[-1]))
+        records = [r for _, fields in part if fields for r in orjson.loads(fields[b"r"])]
+        written = prediction_records_write(records, name=f"{first}_{last}", again=again)
         pipe = client.pipeline(transaction=True)
-        for _, fields in entries:
-            if fields:
-                pipe.xadd(DEAD_LETTER_KEY, fields)
+        _counters_add(pipe, written)
         pipe.xack(STREAM_KEY, GROUP, *ids)
         pipe.xdel(STREAM_KEY, *ids)
         pipe.execute()
-        return 0
-    pipe = client.pipeline(transaction=True)
-    _counters_add(pipe, written)
-    pipe.xack(STREAM_KEY, GROUP, *ids)
-    pipe.xdel(STREAM_KEY, *ids)
-    pipe.execute()
-    return len(written)
+        return len(written)
+
+    def set_aside(entry) -> None:
+        entry_id, fields = entry
+        logger.exception("prediction log entry %s cannot be written; moved to %s", _text(entry_id), DEAD_LETTER_KEY)
+        pipe = client.pipeline(transaction=True)
+        if fields:
+            pipe.xadd(DEAD_LETTER_KEY, fields)
+        pipe.xack(STREAM_KEY, GROUP, entry_id)
+        pipe.xdel(STREAM_KEY, entry_id)
+        pipe.execute()
+
+    return write_or_set_aside(entries, write, set_aside, again=again)
+
+
+def _text(entry_id: bytes | str) -> str:
+    return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
 
 def prediction_logs_drain(*, max_seconds: float | None = None, reclaim_after: float | None = None) -> int:

@@ -12,7 +12,7 @@ after it (``hour_files``).
 
 A batch may be written twice. A drainer that dies after writing its file and before
 its commit leaves its entries to be claimed again, and the claim may group them
-otherwise (another count, entries of several dead drainers together, or one by one
+otherwise (another count, entries of several dead drainers together, or in parts
 after a batch that failed), so the same records land in a file of another name (as
 they do when the in-process writer retries a batch whose commit failed).
 No name could make that write idempotent: the drainer that writes again cannot know
@@ -114,6 +114,30 @@ def _answered_table(records: list[dict], columns: list[str], versions: dict[int,
     return pa.table(arrays)
 
 
+def tables_concat(tables: list[pa.Table]) -> pa.Table:
+    """One table of ``tables`` (a batch's column sets, an hour's files, a window's hours);
+    a column typed differently in different tables becomes text, as a mixed column within
+    one batch does (``_array``): clients send ``"3"`` to one request and ``3`` to another."""
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    types: dict[str, set[pa.DataType]] = {}
+    for table in tables:
+        for field in table.schema:
+            if not pa.types.is_null(field.type):
+                types.setdefault(field.name, set()).add(field.type)
+    clashing = {name for name, kinds in types.items() if len(kinds) > 1 and name not in META}
+    return pa.concat_tables([_as_text(t, clashing) for t in tables], promote_options="permissive")
+
+
+def _as_text(table: pa.Table, names: set[str]) -> pa.Table:
+    for name in names & set(table.column_names):
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, table.column(name).cast(pa.string()))
+    return table
+
+
 def batch_tables(records: Iterable[dict], versions: dict[int, int]) -> dict[tuple[int, str], pa.Table]:
     """Decoded log records → one table per (deployment id, hour). ``versions`` maps
     model version ids to their numbers."""
@@ -133,7 +157,7 @@ def batch_tables(records: Iterable[dict], versions: dict[int, int]) -> dict[tupl
         tables = [_answered_table(rs, list(cols), versions) for cols, rs in by_columns.items()]
         if refused:
             tables.append(pa.table(_meta_arrays(refused, np.ones(len(refused), dtype=np.int64), versions)))
-        out[key] = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+        out[key] = tables_concat(tables) if len(tables) > 1 else tables[0]
     return out
 
 
@@ -343,7 +367,7 @@ def frame_table(store: ObjectStore, deployment_id: int, start: datetime, end: da
         tables += hour_tables
     if not tables:
         return None
-    table = pa.concat_tables(tables, promote_options="permissive")
+    table = tables_concat(tables)
     if ordered:
         table = table.sort_by([(name, "ascending") for name in order])
     inputs = [n for n in table.column_names if n not in META and n not in OUTPUTS]

@@ -83,34 +83,12 @@ def hour_compact(store: ObjectStore, scratch: Path, deployment_id: int, hour: st
         tables.append(parquet.read(use_threads=False))
     if any(columnar.written_again(key) for key in read):
         tables = columnar.rows_once(tables)
-    table = _sorted(_concat(tables))
+    table = _sorted(columnar.tables_concat(tables))
     key = compacted_key(deployment_id, hour, batches)
     _write(store, scratch, key, table, batches)
     replaced = [k for k in [*read, *leftovers] if k != key]
     _delete(store, replaced)
     return Compaction(key=key, rows=table.num_rows, merged=len(files), deleted=len(replaced))
-
-
-def _concat(tables: list[pa.Table]) -> pa.Table:
-    """One table; a column typed differently in different files becomes text."""
-    try:
-        return pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
-    types: dict[str, set[pa.DataType]] = {}
-    for table in tables:
-        for field in table.schema:
-            if not pa.types.is_null(field.type):
-                types.setdefault(field.name, set()).add(field.type)
-    clashing = {name for name, kinds in types.items() if len(kinds) > 1 and name not in columnar.META}
-    return pa.concat_tables([_as_text(t, clashing) for t in tables], promote_options="permissive")
-
-
-def _as_text(table: pa.Table, names: set[str]) -> pa.Table:
-    for name in names & set(table.column_names):
-        index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, table.column(name).cast(pa.string()))
-    return table
 
 
 def _sorted(table: pa.Table) -> pa.Table:

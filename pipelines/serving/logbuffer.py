@@ -14,7 +14,10 @@ orjson, no ORM) and hands it on; which way depends on the transport
 - ``thread`` (``make run`` without Redis): today's in-process writer. A daemon
   thread wakes every ``SERVING_LOG_FLUSH_SECONDS`` (or when a batch is full) and
   writes the queued records in one batch. The queue is bounded: if the
-  database cannot keep up, the oldest records are dropped and counted.
+  database cannot keep up, the oldest records are dropped and counted. A batch
+  that fails in an outage is kept and retried; a record the database refuses is set
+  aside as the drainer sets aside an entry (logged, and added to its dead-letter
+  stream when there is Redis), so that it cannot hold back the records after it.
 
 ``prediction_logs_flush()`` writes what this process holds now and, with the
 stream, drains it (feedback, tests, orderly shutdown).
@@ -173,6 +176,7 @@ _thread: threading.Thread | None = None
 _thread_pid: int | None = None
 _stop = threading.Event()
 dropped = 0
+set_aside = 0  # records that could not be written (``_set_aside``)
 # The queue starts with a batch whose write failed after its Parquet file may have been
 # written: the next write is marked as written again (``prediction_records_write(again=True)``).
 _retrying = False
@@ -240,6 +244,9 @@ def _loop() -> None:
         if _stop.is_set():
             try:
                 _flush_queue()
+            except Exception:  # noqa: BLE001 - the batch is back in the queue: prediction_logs_close writes it
+                logger.exception("the writer's last flush failed; %d prediction logs are left to the close",
+                                 len(_queue))
             finally:
                 connections.close_all()
             return
@@ -265,19 +272,46 @@ def _flush_queue() -> int:
 
 
 def _write(batch: list[bytes]) -> int:
+    """Write one batch as the drainer writes its entries (``write_or_set_aside``): a
+    record the database refuses is set aside (``_set_aside``) and the others are
+    written; an outage puts the batch back (in order) so that nothing is lost, to be
+    retried, marked as written again."""
     global _retrying
-    from ..services.prediction_logs import prediction_records_write, records_decode
+    from ..services.prediction_logs import write_or_set_aside
 
     try:
-        written = prediction_records_write(records_decode(batch), name=f"local-{os.getpid()}-{time.time_ns()}",
-                                           again=_retrying)
+        written = write_or_set_aside(batch, _records_write, _set_aside, again=_retrying)
     except Exception:
-        # Put the batch back (in order) so a transient outage loses nothing.
         _queue.extendleft(reversed(batch))
         _retrying = True
         raise
     _retrying = False
-    return len(written)
+    return written
+
+
+def _records_write(records: list[bytes], again: bool) -> int:
+    from ..services.prediction_logs import prediction_records_write, records_decode
+
+    return len(prediction_records_write(records_decode(records), name=f"local-{os.getpid()}-{time.time_ns()}",
+                                        again=again))
+
+
+def _set_aside(record: bytes) -> None:
+    """A record that cannot be written (not an outage) is logged whole, and with Redis
+    also added to the drainer's dead-letter stream, for a person to look at; it is
+    counted in ``set_aside``. Called while its write's exception is handled."""
+    global set_aside
+    from django.conf import settings
+
+    from ..services.prediction_logs import DEAD_LETTER_KEY, redis_client
+
+    set_aside += 1
+    logger.exception("a prediction log record cannot be written; set aside: %s", record.decode(errors="replace"))
+    if settings.REDIS_URL:
+        try:
+            redis_client().xadd(DEAD_LETTER_KEY, {"r": b"[" + record + b"]"})  # an entry as the stream holds them
+        except Exception:  # noqa: BLE001 - the record is in the log above
+            logger.warning("could not add the record set aside to %s", DEAD_LETTER_KEY, exc_info=True)
 
 
 @atexit.register

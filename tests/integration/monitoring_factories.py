@@ -129,15 +129,18 @@ def upload_dataset(client, frame: pd.DataFrame, name: str, workspace: int | None
 
 
 def write_traffic(deployment: Deployment, frame: pd.DataFrame, *, at: datetime, rows_per_request: int = 10,
-                  requests_per_batch: int | None = None) -> None:
+                  requests_per_batch: int | None = None, sent: pd.DataFrame | None = None) -> None:
     """Log ``frame`` the way serving does, requests 3 s apart from ``at`` on: records
     through the one writer the drainer and the in-process writer use (the Parquet copy,
-    then the rows), ``requests_per_batch`` at a time (all at once by default)."""
+    then the rows), ``requests_per_batch`` at a time (all at once by default).
+    ``sent``: the inputs as logged, when clients sent them otherwise than the model
+    read them (text for numbers); ``frame`` is what is predicted."""
     version = deployment.current_revision.model_version
     predictions = artifact_store().load(version.artifact_sha256, "object").predict(frame[FEATURES]).tolist()
+    logged = frame if sent is None else sent
     encoded = []
     for i, first in enumerate(range(0, len(frame), rows_per_request)):
-        part = frame.iloc[first:first + rows_per_request].reset_index(drop=True)
+        part = logged.iloc[first:first + rows_per_request].reset_index(drop=True)
         encoded.append(record_encode(LogEntry(
             deployment_id=deployment.pk, model_version_id=version.pk, request_id=uuid.uuid4().hex,
             protocol="json", status=200, error="", n_rows=len(part), inputs=part,

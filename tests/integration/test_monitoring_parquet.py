@@ -85,3 +85,24 @@ def test_rows_missing_from_parquet_make_the_window_read_the_logged_json(watched,
 
     assert len(frame) == frame.attrs["n_rows"] == 500
     assert frame[list(FEATURES)].notna().all().all()
+
+
+def test_a_window_over_batches_that_logged_a_column_as_text_and_as_numbers_reports_the_type_errors(
+    watched, owner_api
+):
+    """One batch of clients sent ``a`` as text ("0.5", or a blank), the next as numbers:
+    the window is computed from Parquet, and the blanks are data-quality findings."""
+    frame = traffic(200, seed=8)
+    sent = frame.astype({"a": object})
+    sent.loc[:99, "a"] = [str(v) for v in frame["a"][:100]]
+    sent.loc[:9, "a"] = ""  # a blank: not a number
+    write_traffic(watched, frame, at=DAY + timedelta(hours=3), requests_per_batch=10, sent=sent)
+    PredictionLog.objects.update(inputs=None, outputs=None)  # only Parquet can answer
+
+    window = run_window(owner_api)
+
+    assert window["n"] == 200
+    a = next(c for c in window["quality"]["columns"] if c["name"] == "a")
+    assert a["type_error_share"] == pytest.approx(10 / 200)
+    assert "a: 5.0% values are not numbers" in window["quality"]["issues"]
+    assert not next(f for f in window["drift"]["features"] if f["name"] == "a")["drifted"]

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,12 @@ from pipelines.services.prediction_logs import (
     redis_client,
 )
 from pipelines.serving import columnar, handler, logbuffer
-from pipelines.serving.logbuffer import LogEntry, prediction_log_enqueue, prediction_log_writer_stop
+from pipelines.serving.logbuffer import (
+    LogEntry,
+    prediction_log_enqueue,
+    prediction_log_writer_stop,
+    record_encode,
+)
 from pipelines.serving.logstream import STREAM_KEY
 from pipelines.serving.state import caches_clear, served_get
 from tests.conftest import (
@@ -474,3 +480,69 @@ def test_a_batch_that_cannot_be_written_is_set_aside_and_later_batches_still_lan
 
 def _no_running_loop():
     raise RuntimeError("no running event loop")
+
+
+def test_a_local_batch_holding_a_record_the_database_refuses_sets_it_aside_and_writes_the_others(
+    owner, owner_api, monkeypatch, private_stream, caplog
+):
+    """PostgreSQL cannot store a NUL character (here in a prediction: the label of a model
+    trained on data holding one). The in-process writer sets that record aside as the
+    drainer does, instead of retrying its batch for ever and losing every record after it."""
+    from pipelines.services.prediction_logs import DEAD_LETTER_KEY
+
+    deploy_with_key(owner_api, owner, "refused")
+    monkeypatch.setattr(logbuffer, "_transport", "thread")
+    monkeypatch.setattr(logbuffer, "set_aside", 0)
+    client = redis_client()
+    client.delete(DEAD_LETTER_KEY)
+    served = served_get("refused")
+    before = [_predict_here("refused", [{"a": float(i), "b": 1.0}]) for i in range(3)]
+    refused = record_encode(LogEntry(
+        deployment_id=served.deployment_id, model_version_id=served.model_version_id, request_id="nul-label",
+        protocol="json", status=200, error="", n_rows=1, inputs=pd.DataFrame({"a": [1.0], "b": [0.0]}),
+        outputs={"predictions": ["yes\x00"]}, latency_ms=1.0, created_at=datetime.now(UTC),
+    ))
+    logbuffer.records_enqueue([refused])
+    after = [_predict_here("refused", [{"a": float(i), "b": 0.0}]) for i in range(3)]
+
+    logbuffer.prediction_logs_close()
+
+    ids = sorted(b["request_id"] for b in before + after)
+    assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == ids
+    assert logbuffer.pending() == 0 and logbuffer.set_aside == 1
+    assert [fields[b"r"] for _, fields in client.xrange(DEAD_LETTER_KEY)] == [b"[" + refused + b"]"]
+    assert "set aside" in caplog.text and "nul-label" in caplog.text
+
+
+def test_a_last_flush_of_the_writer_thread_that_fails_is_left_to_the_close_and_loses_nothing(
+    owner, owner_api, monkeypatch, private_stream
+):
+    """The database drops the writer thread's connection (a restart, an idle-session
+    timeout), so its last flush at shutdown fails: ``prediction_logs_close`` writes the
+    records itself, and no exception escapes the thread."""
+    from django.db import connection
+
+    deploy_with_key(owner_api, owner, "dropped")
+    monkeypatch.setattr(logbuffer, "_transport", "thread")
+    escaped = []
+    monkeypatch.setattr(threading, "excepthook", escaped.append)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        started = cursor.fetchone()[0]
+    first = _predict_here("dropped", [{"a": 1.0, "b": 1.0}])
+    _wait_for_rows(1, timeout=10)  # the writer thread wrote it and keeps its connection
+    monkeypatch.setattr(logbuffer, "FLUSH_SECONDS", 60.0)
+    time.sleep(1.0)  # the thread is back to waiting, now until it is stopped
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND backend_start >= %s", [started],
+        )
+        assert cursor.fetchall() == [(True,)]  # the writer thread's connection, and only it
+    rest = [_predict_here("dropped", [{"a": float(i), "b": 0.0}]) for i in range(4)]
+
+    logbuffer.prediction_logs_close()
+
+    ids = sorted(b["request_id"] for b in [first, *rest])
+    assert sorted(PredictionLog.objects.values_list("request_id", flat=True)) == ids
+    assert escaped == []

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.execution.storage import LocalFolder
-from pipelines.serving.columnar import batch_write, frame_read
+from pipelines.serving.columnar import batch_write, frame_read, frame_table
 
 T0 = int(datetime(2026, 3, 1, 9, 15, tzinfo=UTC).timestamp() * 1_000_000)
 
@@ -85,3 +86,33 @@ def test_a_batch_file_dictionary_encodes_its_text_columns_and_not_its_numbers(tm
 
     assert encoded["request_id"] and encoded["city"]
     assert not any(encoded[name] for name in ("age", "prediction", "latency_ms", "created_at", "row"))
+
+
+def test_an_hour_whose_files_type_a_column_as_text_and_as_numbers_is_read_with_it_as_text(tmp_path):
+    """Clients send ``"3"`` (or a blank) to one batch and ``3`` to the next: a window over
+    the hour is read, the column as text, as compaction stores it."""
+    store = LocalFolder(tmp_path)
+    batch_write(store, tmp_path, [_record("text", T0, ["age", "b"], [["3", 1.0], ["", 2.0]], [0, 1])], {}, name="b1")
+    batch_write(store, tmp_path, [_record("numbers", T0 + 5, ["age", "b"], [[3, 1.0], [41, 2.0]], [0, 1])], {},
+                name="b2")
+    window = (datetime(2026, 3, 1, 9), datetime(2026, 3, 1, 10))
+
+    frame = frame_read(store, 1, *window)
+    table = frame_table(store, 1, *window, ordered=False)
+
+    assert frame["age"].tolist() == ["3", "", "3", "41"]
+    assert frame["b"].tolist() == [1.0, 2.0, 1.0, 2.0]  # a column the files agree on keeps its type
+    assert table.schema.field("age").type == pa.string() and table.num_rows == 4
+
+
+def test_a_batch_whose_column_sets_type_a_column_as_text_and_as_numbers_is_written_with_it_as_text(tmp_path):
+    """Requests of one batch sent different columns, and ``age`` as text in one, as a
+    number in another: the batch is written (not refused, to be retried or set aside)."""
+    store = LocalFolder(tmp_path)
+    records = [_record("text", T0, ["age", "b"], [["3", 1.0]], [0]), _record("number", T0 + 1, ["age", "c"], [[3, 2.0]], [1])]
+    batch_write(store, tmp_path, records, {}, name="b1")
+
+    frame = frame_read(store, 1, datetime(2026, 3, 1, 9), datetime(2026, 3, 1, 10))
+
+    assert frame["age"].tolist() == ["3", "3"]
+    assert frame["b"].iloc[0] == 1.0 and frame["c"].iloc[1] == 2.0
