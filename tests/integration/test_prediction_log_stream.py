@@ -526,19 +526,23 @@ def test_a_last_flush_of_the_writer_thread_that_fails_is_left_to_the_close_and_l
     monkeypatch.setattr(logbuffer, "_transport", "thread")
     escaped = []
     monkeypatch.setattr(threading, "excepthook", escaped.append)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT now()")
-        started = cursor.fetchone()[0]
+    writer_pid = []  # the backend of the connection the writer thread writes with
+    records_write = logbuffer._records_write
+
+    def records_write_noting_the_connection(*args, **kwargs):
+        written = records_write(*args, **kwargs)
+        writer_pid.append(connection.connection.info.backend_pid)  # this thread's own connection
+        return written
+
+    monkeypatch.setattr(logbuffer, "_records_write", records_write_noting_the_connection)
     first = _predict_here("dropped", [{"a": 1.0, "b": 1.0}])
     _wait_for_rows(1, timeout=10)  # the writer thread wrote it and keeps its connection
     monkeypatch.setattr(logbuffer, "FLUSH_SECONDS", 60.0)
     time.sleep(1.0)  # the thread is back to waiting, now until it is stopped
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND backend_start >= %s", [started],
-        )
-        assert cursor.fetchall() == [(True,)]  # the writer thread's connection, and only it
+        cursor.execute("SELECT pg_backend_pid(), pg_terminate_backend(%s)", [writer_pid[-1]])
+        own_pid, terminated = cursor.fetchone()
+    assert terminated and own_pid != writer_pid[-1]
     rest = [_predict_here("dropped", [{"a": float(i), "b": 0.0}]) for i in range(4)]
 
     logbuffer.prediction_logs_close()
