@@ -65,9 +65,19 @@ def parse_json(body: bytes) -> Any:
     except orjson.JSONDecodeError:
         pass
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApplicationError(f"the request body is not valid JSON: {exc}", status=400, field="body") from exc
+    # orjson refuses a lone surrogate (\ud800 unpaired); json accepts it, and no encoder
+    # downstream (the prediction log, the response) can write it out again.
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        raise ApplicationError(
+            "the request body holds a lone surrogate (an unpaired \\ud800–\\udfff escape); send valid Unicode",
+            status=400, field="body",
+        ) from exc
+    return value
 
 
 _id_pid = 0

@@ -75,6 +75,12 @@ def test_the_seeded_churn_demo_trains_deploys_and_answers_a_blank_field_and_an_u
     unseen = _predict(caller, "churn", {**signature["example"], "city": "Grenoble"})
     assert unseen.status_code == 200, unseen.content
     assert unseen.json()["predictions"][0] in (0, 1)
+    # A lone surrogate is not text any store can hold; with a NaN literal beside it the body
+    # takes the lenient JSON parser, which accepts it: still a 400 naming it, not a 500.
+    body = json.dumps({"instances": [{**signature["example"], "city": "\ud800", "age": float("nan")}]})
+    lone = caller.generic("POST", "/api/deployments/churn/predict", body, content_type="application/json")
+    assert lone.status_code == 400, lone.content
+    assert "surrogate" in lone.json()["detail"]
 
 
 def test_prep_columns_built_through_the_api_scores_like_the_same_scikit_learn_pipeline(
