@@ -135,20 +135,6 @@ def _remove_worker_metrics_folder(**kwargs) -> None:
         shutil.rmtree(_OWN_METRICS_FOLDER, ignore_errors=True)
 
 
-# Queues whose tasks run no blocks: a worker serving only these need not import them.
-_QUEUES_WITHOUT_STEPS = {"control", "monitor"}
-
-
-@worker_init.connect
-def _import_step_modules(sender=None, **kwargs) -> None:
-    """Import what steps need before the pool forks (``pipelines.blocks.step_modules_import``)."""
-    if set(sender.app.amqp.queues.consume_from) <= _QUEUES_WITHOUT_STEPS:
-        return
-    from pipelines.blocks import step_modules_import
-
-    step_modules_import()
-
-
 @worker_init.connect
 @beat_init.connect
 def _check_artifact_store(sender=None, **kwargs) -> None:
@@ -161,6 +147,21 @@ def _check_artifact_store(sender=None, **kwargs) -> None:
         artifact_store_check()
     except ImproperlyConfigured as exc:
         raise SystemExit(f"MLOps Studio cannot start: {exc}") from exc
+
+
+# Queues whose tasks run no blocks: a worker serving only these need not import them.
+_QUEUES_WITHOUT_STEPS = {"control", "monitor"}
+
+
+@worker_init.connect
+def _import_step_modules(sender=None, **kwargs) -> None:
+    """Import what steps need before the pool forks (``pipelines.blocks.step_modules_import``);
+    after the checks above, so a worker that cannot start says so at once."""
+    if set(sender.app.amqp.queues.consume_from) <= _QUEUES_WITHOUT_STEPS:
+        return
+    from pipelines.blocks import step_modules_import
+
+    step_modules_import()
 
 
 def _ensure_broker_folders() -> None:
