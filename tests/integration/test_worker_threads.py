@@ -60,3 +60,10 @@ def test_a_worker_with_a_bad_thread_count_refuses_to_start(tmp_path, artifact_ro
     with pytest.raises(RuntimeError, match="WORKER_THREADS_PER_PROCESS='many' is not a positive number"):
         start_worker(tmp_path, artifact_root, name="threads", concurrency=2,
                      env={**UNSET, "WORKER_THREADS_PER_PROCESS": "many"}, queues="threads-probe")
+
+
+def test_a_pool_process_starts_with_scikit_learn_already_imported(tmp_path, artifact_root):
+    _, children = _limits(tmp_path, artifact_root, {})
+
+    # OpenMP is scikit-learn's (its compiled modules link it); no step has run yet.
+    assert all("openmp" in libraries for libraries in children), children
