@@ -1,3 +1,4 @@
+import logging
 import os
 import shutil
 import sys
@@ -6,13 +7,20 @@ import tempfile
 from celery import Celery
 from celery.signals import (
     beat_init,
+    celeryd_after_setup,
     worker_init,
+    worker_process_init,
     worker_process_shutdown,
     worker_ready,
     worker_shutdown,
 )
 
-from . import filebroker  # noqa: F401 - registers the "atomicfs://" broker transport
+from . import (
+    filebroker,  # noqa: F401 - registers the "atomicfs://" broker transport
+    worker_threads,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def _worker_metrics_folder() -> str | None:
@@ -50,6 +58,43 @@ def _refuse_thread_pools(sender, **kwargs) -> None:
             f"MLOps Studio workers run one task per process: start them with the prefork pool "
             f"(the default) or --pool=solo, not {pool!r}"
         )
+
+
+# Threads each pool process's BLAS/OpenMP libraries may use; set in the worker's main
+# process before it forks the pool, which inherits it.
+_threads_per_process: int | None = None
+
+
+@celeryd_after_setup.connect
+def _limit_threads_per_process(sender=None, instance=None, **kwargs) -> None:
+    """Share the cores among the pool's processes (``mlops_studio.worker_threads`` says why).
+
+    Runs in the worker's main process once its pool size is settled (``--autoscale``'s
+    maximum, or ``--concurrency``), before the pool processes are forked; a solo pool
+    runs its tasks in this process.
+    """
+    global _threads_per_process
+    from celery.concurrency.solo import TaskPool as SoloPool
+
+    solo = isinstance(instance.pool_cls, type) and issubclass(instance.pool_cls, SoloPool)
+    processes = 1 if solo else max(1, instance.max_concurrency or instance.concurrency)
+    try:
+        threads, source = worker_threads.threads_per_process(processes)
+    except ValueError as exc:
+        raise SystemExit(f"MLOps Studio cannot start: {exc}") from exc
+    worker_threads.threads_limit(threads, override=source == worker_threads.THREADS_VARIABLE)
+    _threads_per_process = threads
+    logger.info("BLAS/OpenMP threads per pool process: %s (%s)", threads, source)
+
+
+@worker_process_init.connect
+def _limit_pool_process_threads(**kwargs) -> None:
+    """A forked pool process applies the limit again: a library loaded before the fork
+    keeps the thread count it read as it loaded, whatever the environment says now."""
+    if _threads_per_process is None:  # a solo pool, started before the limit was set
+        return
+    worker_threads.threads_limit(_threads_per_process, override=False)
+    logger.info("pool process %s: BLAS/OpenMP threads %s", os.getpid(), worker_threads.threads_in_use())
 
 
 @worker_init.connect
@@ -102,6 +147,21 @@ def _check_artifact_store(sender=None, **kwargs) -> None:
         artifact_store_check()
     except ImproperlyConfigured as exc:
         raise SystemExit(f"MLOps Studio cannot start: {exc}") from exc
+
+
+# Queues whose tasks run no blocks: a worker serving only these need not import them.
+_QUEUES_WITHOUT_STEPS = {"control", "monitor"}
+
+
+@worker_init.connect
+def _import_step_modules(sender=None, **kwargs) -> None:
+    """Import what steps need before the pool forks (``pipelines.blocks.step_modules_import``);
+    after the checks above, so a worker that cannot start says so at once."""
+    if set(sender.app.amqp.queues.consume_from) <= _QUEUES_WITHOUT_STEPS:
+        return
+    from pipelines.blocks import step_modules_import
+
+    step_modules_import()
 
 
 def _ensure_broker_folders() -> None:

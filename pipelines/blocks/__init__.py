@@ -8,6 +8,7 @@ blocks (``core``) and one block per scikit-learn estimator (``sklearn_blocks``);
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,7 +29,18 @@ __all__ = [
     "Port",
     "StepContext",
     "catalogue",
+    "step_modules_import",
 ]
+
+# What most steps import on first use (scikit-learn, SciPy, Parquet), kept out of the
+# web processes: a worker imports them as it starts (``step_modules_import``).
+STEP_MODULES = (
+    "pipelines.blocks.data",
+    "pipelines.blocks.training",
+    "pipelines.blocks.metrics",
+    "pipelines.blocks.charts",
+    "pyarrow.parquet",
+)
 
 
 def _order(block: Block) -> tuple[Any, ...]:
@@ -72,3 +84,13 @@ class Catalogue:
 def catalogue() -> Catalogue:
     """The process-wide catalogue (built on first call)."""
     return Catalogue([*CORE_BLOCKS, *PREP_BLOCKS, MODEL_TUNE, *TABLE_BLOCKS, DATASET_SQL, *VIZ_BLOCKS, *RAI_BLOCKS, *estimator_blocks()])
+
+
+def step_modules_import() -> None:
+    """Import ``STEP_MODULES`` and build the catalogue. A worker calls it before it forks its
+    pool: every pool process then starts with them, where each would otherwise spend a
+    second or two of CPU importing them in its first steps (again for each process
+    ``--autoscale`` adds)."""
+    for name in STEP_MODULES:
+        importlib.import_module(name)
+    catalogue()

@@ -107,3 +107,14 @@ def test_stratifying_on_a_class_with_a_single_row_is_refused():
 
 def test_split_declares_stratify_column_as_a_column_param():
     assert catalogue().get("data.split").column_params == ("stratify_column",)
+
+
+def test_a_builtin_dataset_changed_by_one_step_is_whole_for_the_next():
+    from pipelines.blocks.data import load_builtin
+
+    first = load_builtin("wine")
+    first.drop(columns="target", inplace=True)
+    first.iloc[0, 0] = -1.0
+
+    again = load_builtin("wine")
+    assert "target" in again.columns and again.iloc[0, 0] != -1.0

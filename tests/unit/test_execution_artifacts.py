@@ -99,6 +99,31 @@ def test_an_object_and_json_round_trip(store):
     }
 
 
+def test_a_stored_model_is_a_file_joblib_loads(store, tmp_path):
+    from sklearn.datasets import load_wine
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = load_wine(return_X_y=True)
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    stored = store.put_object(model)
+
+    downloaded = joblib.load(store.path(stored.sha256))  # what a user does with the .joblib download
+    assert (downloaded.predict(X) == model.predict(X)).all()
+    assert (store.load(stored.sha256, OBJECT).predict(X) == model.predict(X)).all()
+
+
+def test_an_object_stored_by_joblib_dump_before_still_loads(store):
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit([[1.0, 2.0], [3.0, 5.0]])
+    written = io.BytesIO()
+    joblib.dump(scaler, written, compress=3)  # how objects were stored (their arrays outside the pickle)
+    stored = store._put_bytes(written.getvalue(), OBJECT)
+
+    loaded = store.load(stored.sha256, OBJECT)
+    assert (loaded.mean_ == scaler.mean_).all() and (loaded.scale_ == scaler.scale_).all()
+
+
 def test_a_tampered_object_file_is_refused_and_never_unpickled(store, tmp_path):
     marker = tmp_path / "unpickled"
     stored = store.put_object({"model": "honest"})
