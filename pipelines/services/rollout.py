@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
-from scipy.stats import fisher_exact, mannwhitneyu
 
 from ..errors import ApplicationError
 from ..models import Deployment, ModelAlias, PredictionLog, TrafficChange
@@ -171,6 +170,9 @@ def _p_more_errors(requests: int, errors: int, base_requests: int, base_errors: 
     """One-sided Fisher's exact test: p that a side with the base's error rate fails this often."""
     if not requests or not base_requests:
         return None
+    # Imported here: the web process loads without SciPy (test_web_imports).
+    from scipy.stats import fisher_exact
+
     table = [[errors, requests - errors], [base_errors, base_requests - base_errors]]
     return float(fisher_exact(table, alternative="greater").pvalue)
 
@@ -181,6 +183,9 @@ def _p_slower(latencies: np.ndarray, base: np.ndarray) -> float | None:
     all of them weighs a lot."""
     if not len(latencies) or not len(base):
         return None
+    # Imported here: the web process loads without SciPy (test_web_imports).
+    from scipy.stats import mannwhitneyu
+
     p = float(mannwhitneyu(latencies, base, alternative="greater").pvalue)
     return p if np.isfinite(p) else 1.0
 
